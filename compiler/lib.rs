@@ -3,6 +3,10 @@
 //! [`resolve::Loader`]. Its Rust API is not a stable interface; the language,
 //! the CLI and the output formats are.
 
+pub mod cli;
 pub mod diag;
+pub mod model;
+pub mod resolve;
 pub mod source;
+pub mod stdlib;
 pub mod syntax;

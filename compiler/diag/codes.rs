@@ -75,6 +75,7 @@ codes! {
     DuplicateVariant = "aid::resolve::duplicate_variant", "an image has two variants with one name";
     MissingFrom = "aid::resolve::missing_from", "an image does not say what it is built from";
     DuplicateStatement = "aid::resolve::duplicate_statement", "a statement that may appear once per variant appears twice";
+    UseCycle = "aid::resolve::use_cycle", "a layer uses itself, directly or through other layers";
     MissingPipeline = "aid::resolve::missing_pipeline", "an image from another file is used but that file has no `pipeline` block to name it";
 
     // facts and constraints

@@ -116,7 +116,10 @@ impl Diagnostics {
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.list.sort_by(|a, b| {
             let key = |d: &Diagnostic| d.primary_span().map(|s| (s.source, s.start, s.end));
-            key(a).cmp(&key(b)).then_with(|| a.code.as_str().cmp(b.code.as_str())).then_with(|| a.message.cmp(&b.message))
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| a.code.as_str().cmp(b.code.as_str()))
+                .then_with(|| a.message.cmp(&b.message))
         });
         self.list
     }

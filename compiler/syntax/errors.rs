@@ -58,7 +58,8 @@ fn found(text: &str, pos: usize) -> String {
         return "the end of the line".to_string();
     }
     if c.is_ascii_alphanumeric() || c == '_' {
-        let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(40).collect();
+        let word: String =
+            rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(40).collect();
         return format!("`{word}`");
     }
     if c == '"' {
@@ -75,7 +76,8 @@ fn previous_word(text: &str, pos: usize) -> Option<String> {
     let before = text[..pos].trim_end();
     let last = before.chars().last()?;
     if last.is_ascii_alphanumeric() || last == '_' || last == '-' {
-        let word: String = before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        let word: String =
+            before.chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
         let word: String = word.chars().rev().collect();
         Some(word)
     } else if last == '"' {
@@ -117,12 +119,11 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
         pest::error::ErrorVariant::CustomError { .. } => (Vec::new(), Vec::new()),
     };
     let at = |start: usize, end: usize| Span::new(source, start, end.max(start));
-    let token_end = |p: usize| {
-        full[p..].char_indices().nth(1).map_or(full.len(), |(i, _)| p + i).min(full.len())
-    };
+    let token_end = |p: usize| full[p..].char_indices().nth(1).map_or(full.len(), |(i, _)| p + i).min(full.len());
 
     // An unterminated one-line string is the commonest slip; say so plainly.
-    let in_string = positives.iter().any(|r| matches!(r, Rule::str_text | Rule::str_escape | Rule::dollar_lit | Rule::interp));
+    let in_string =
+        positives.iter().any(|r| matches!(r, Rule::str_text | Rule::str_escape | Rule::dollar_lit | Rule::interp));
     let at_line_end = full[pos..].starts_with('\n') || full[pos..].starts_with('\r') || pos == full.len();
     if in_string && at_line_end {
         let start = open_string_start(full, pos).unwrap_or(pos);
@@ -163,7 +164,9 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
             n => format!("{} or {}", phrases[..n - 1].join(", "), phrases[n - 1]),
         };
         match previous_word(full, pos) {
-            Some(prev) if !prev.is_empty() => format!("expected {list} after `{prev}`, found {found}"),
+            Some(prev) if !prev.is_empty() => {
+                format!("expected {list} after `{prev}`, found {found}")
+            }
             _ => format!("expected {list}, found {found}"),
         }
     };
@@ -193,7 +196,10 @@ fn syntax_help(full: &str, pos: usize, positives: &[Rule]) -> Option<&'static st
     if rest.starts_with(';') {
         return Some("statements need no `;`: put them on separate lines or separate them with spaces");
     }
-    if (rest.starts_with('"') || rest.starts_with(|c: char| c.is_ascii_alphanumeric())) && before.ends_with(|c: char| c == '"' || c == ']' || c.is_ascii_alphanumeric()) && (positives.contains(&Rule::expr) || positives.is_empty()) {
+    if (rest.starts_with('"') || rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+        && before.ends_with(|c: char| c == '"' || c == ']' || c.is_ascii_alphanumeric())
+        && (positives.contains(&Rule::expr) || positives.is_empty())
+    {
         return Some("list items and map entries are separated by `,`");
     }
     None

@@ -60,7 +60,9 @@ pub fn parse(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
         diagnostics.push(
             Diagnostic::error(Code::TooDeep, format!("nesting deeper than {} levels", depth::MAX_DEPTH))
                 .label(Span::new(source, pos, pos + 1), "this opens one level too many")
-                .help("brackets, block comments and `${...}` nest at most 64 deep; flatten the expression or use a `let`"),
+                .help(
+                    "brackets, block comments and `${...}` nest at most 64 deep; flatten the expression or use a `let`",
+                ),
         );
         return (module, diagnostics);
     }
@@ -86,15 +88,20 @@ pub fn parse(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
             Ok(mut pairs) => {
                 let pair = pairs.next().expect("item_only yields one pair");
                 let end = pair.as_span().end();
-                let Some(item) = pair.into_inner().find(|p| p.as_rule() == Rule::item) else { break };
+                let Some(item) = pair.into_inner().find(|p| p.as_rule() == Rule::item) else {
+                    break;
+                };
                 let before = diagnostics.len();
                 let mut lowerer = Lowerer { source, base: pos, diagnostics: &mut diagnostics };
                 match lowerer.item(item) {
                     Some(item) => module.items.push(item),
                     None if diagnostics.len() == before => diagnostics.push(
-                        Diagnostic::error(Code::InternalRule, "internal error: an item was read but could not be lowered")
-                            .label(Span::new(source, pos + skipped, pos + end), "this item")
-                            .help("this is a bug in aidc; please report it with the recipe that triggers it"),
+                        Diagnostic::error(
+                            Code::InternalRule,
+                            "internal error: an item was read but could not be lowered",
+                        )
+                        .label(Span::new(source, pos + skipped, pos + end), "this item")
+                        .help("this is a bug in aidc; please report it with the recipe that triggers it"),
                     ),
                     None => {}
                 }
@@ -169,7 +176,8 @@ fn next_item_start(text: &str, from: usize) -> Option<usize> {
         let line = &text[line_start..];
         for word in STARTS {
             if let Some(after) = line.strip_prefix(word) {
-                let boundary = after.chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+                let boundary =
+                    after.chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
                 if boundary || *word == "///" {
                     return Some(line_start);
                 }

@@ -12,7 +12,9 @@ impl Lowerer<'_> {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::expr | Rule::str_operand | Rule::paren => {
-                let Some(inner) = pair.into_inner().next() else { return self.missing(span, "a value") };
+                let Some(inner) = pair.into_inner().next() else {
+                    return self.missing(span, "a value");
+                };
                 self.expr(inner)
             }
             Rule::or_expr | Rule::and_expr => {
@@ -56,9 +58,13 @@ impl Lowerer<'_> {
             }
             Rule::cmp_expr => {
                 let mut it = pair.into_inner();
-                let Some(first) = it.next() else { return self.missing(span, "a value") };
+                let Some(first) = it.next() else {
+                    return self.missing(span, "a value");
+                };
                 let lhs = self.expr(first)?;
-                let Some(op) = it.next() else { return Some(lhs) };
+                let Some(op) = it.next() else {
+                    return Some(lhs);
+                };
                 let op = match op.as_str() {
                     "==" => CmpOp::Eq,
                     "!=" => CmpOp::Ne,
@@ -68,24 +74,32 @@ impl Lowerer<'_> {
                     ">=" => CmpOp::Ge,
                     _ => return self.unexpected(&op, "a comparison operator"),
                 };
-                let Some(second) = it.next() else { return self.missing(span, "a value after the comparison") };
+                let Some(second) = it.next() else {
+                    return self.missing(span, "a value after the comparison");
+                };
                 let rhs = self.expr(second)?;
                 Some(Expr { kind: ExprKind::Compare(Box::new(lhs), op, Box::new(rhs)), span })
             }
             Rule::postfix => {
                 let mut it = pair.into_inner();
-                let Some(first) = it.next() else { return self.missing(span, "a value") };
+                let Some(first) = it.next() else {
+                    return self.missing(span, "a value");
+                };
                 let mut e = self.expr(first)?;
                 for post in it {
                     let post_span = self.span(&post);
                     let whole = e.span.to(post_span);
                     let kind = match post.as_rule() {
                         Rule::field => {
-                            let Some(name) = post.into_inner().next() else { return self.missing(post_span, "a name") };
+                            let Some(name) = post.into_inner().next() else {
+                                return self.missing(post_span, "a name");
+                            };
                             ExprKind::Field(Box::new(e), self.ident(name)?)
                         }
                         Rule::index => {
-                            let Some(key) = post.into_inner().next() else { return self.missing(post_span, "a key") };
+                            let Some(key) = post.into_inner().next() else {
+                                return self.missing(post_span, "a key");
+                            };
                             ExprKind::Index(Box::new(e), Box::new(self.expr(key)?))
                         }
                         Rule::call_args => {
@@ -102,7 +116,9 @@ impl Lowerer<'_> {
                 Some(e)
             }
             Rule::primary => {
-                let Some(inner) = pair.into_inner().next() else { return self.missing(span, "a value") };
+                let Some(inner) = pair.into_inner().next() else {
+                    return self.missing(span, "a value");
+                };
                 self.expr(inner)
             }
             Rule::string => self.string(pair),
@@ -141,7 +157,9 @@ impl Lowerer<'_> {
                 for entry in pair.into_inner() {
                     let entry_span = self.span(&entry);
                     let mut it = entry.into_inner();
-                    let Some(key) = it.next() else { return self.missing(entry_span, "a key") };
+                    let Some(key) = it.next() else {
+                        return self.missing(entry_span, "a key");
+                    };
                     let key_span = self.span(&key);
                     let key_text = match key.as_rule() {
                         Rule::ident => key.as_str().to_string(),
@@ -160,7 +178,9 @@ impl Lowerer<'_> {
                             }
                         }
                     };
-                    let Some(value) = it.next() else { return self.missing(entry_span, "a value") };
+                    let Some(value) = it.next() else {
+                        return self.missing(entry_span, "a value");
+                    };
                     let value = self.expr(value)?;
                     entries.push(MapEntry { key: key_text, key_span, value });
                 }

@@ -93,7 +93,9 @@ impl Lowerer<'_> {
                 _ => return self.unexpected(&inner, "an item"),
             }
         }
-        let Some(kind) = kind else { return self.missing(span, "an item") };
+        let Some(kind) = kind else {
+            return self.missing(span, "an item");
+        };
         Some(Item { docs, kind, span })
     }
 
@@ -120,7 +122,9 @@ impl Lowerer<'_> {
                 _ => return self.unexpected(&inner, "an import path or `as`"),
             }
         }
-        let Some((path, path_span)) = path else { return self.missing(span, "an import path") };
+        let Some((path, path_span)) = path else {
+            return self.missing(span, "an import path");
+        };
         Some(Import { path, path_span, alias })
     }
 
@@ -196,7 +200,9 @@ impl Lowerer<'_> {
                 _ => return self.unexpected(&inner, "a parameter"),
             }
         }
-        let Some(name) = name else { return self.missing(span, "a parameter name") };
+        let Some(name) = name else {
+            return self.missing(span, "a parameter name");
+        };
         Some(Param { name, ty, default, span })
     }
 

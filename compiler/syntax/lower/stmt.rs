@@ -21,7 +21,9 @@ impl Lowerer<'_> {
                 body = Some(inner);
             }
         }
-        let Some(body) = body else { return self.missing(span, "a statement") };
+        let Some(body) = body else {
+            return self.missing(span, "a statement");
+        };
         let rule = body.as_rule();
         let body_span = self.span(&body);
         let mut parts: Vec<Pair<'_, Rule>> = body.into_inner().collect();
@@ -143,12 +145,16 @@ impl Lowerer<'_> {
         Some(match rule {
             Rule::fetch_stmt => {
                 let url = positional.next()?;
-                let Some(to) = to else { return self.missing(span, "`to`") };
+                let Some(to) = to else {
+                    return self.missing(span, "`to`");
+                };
                 StmtKind::Fetch { url, sha256, extract, to, mode }
             }
             Rule::copy_stmt => {
                 let src = positional.next()?;
-                let Some(to) = to else { return self.missing(span, "`to`") };
+                let Some(to) = to else {
+                    return self.missing(span, "`to`");
+                };
                 StmtKind::Copy { src, to, mode }
             }
             _ => {

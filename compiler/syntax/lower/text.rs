@@ -20,20 +20,24 @@ impl Lowerer<'_> {
             match inner.as_rule() {
                 Rule::str_text => parts.text(inner.as_str()),
                 Rule::dollar_lit => parts.text("${"),
-                Rule::str_escape => match unescape(inner.as_str()) {
-                    Some(c) => parts.text(c),
-                    None => {
-                        let esc_span = self.span(&inner);
-                        self.diagnostics.push(
+                Rule::str_escape => {
+                    match unescape(inner.as_str()) {
+                        Some(c) => parts.text(c),
+                        None => {
+                            let esc_span = self.span(&inner);
+                            self.diagnostics.push(
                             Diagnostic::error(Code::InvalidEscape, format!("unknown escape `{}`", inner.as_str()))
                                 .label(esc_span, "not an escape the language knows")
                                 .help("the escapes are \\\" \\\\ \\n \\t \\r and \\$; for a backslash itself write \\\\"),
                         );
-                        ok = false;
+                            ok = false;
+                        }
                     }
-                },
+                }
                 Rule::interp => {
-                    let Some(e) = inner.into_inner().next() else { return self.missing(span, "an expression") };
+                    let Some(e) = inner.into_inner().next() else {
+                        return self.missing(span, "an expression");
+                    };
                     match self.expr(e) {
                         Some(e) => parts.interp(e),
                         None => ok = false,
@@ -55,7 +59,9 @@ impl Lowerer<'_> {
                 Rule::triple_text => pieces.push(Piece::Text(inner.as_str().replace("\r\n", "\n"))),
                 Rule::dollar_lit => pieces.push(Piece::Text("${".to_string())),
                 Rule::interp => {
-                    let Some(e) = inner.into_inner().next() else { return self.missing(span, "an expression") };
+                    let Some(e) = inner.into_inner().next() else {
+                        return self.missing(span, "an expression");
+                    };
                     pieces.push(Piece::Interp(self.expr(e)?));
                 }
                 _ => return self.unexpected(&inner, "string content"),

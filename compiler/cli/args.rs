@@ -1,0 +1,57 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// aidc compiles .aid recipes into Containerfiles and Konflux pipelines for
+/// bootable Fedora (bootc / Atomic) images.
+#[derive(Debug, Parser)]
+#[command(name = "aidc", version, about, long_about = None, disable_help_subcommand = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check recipes without writing anything: parse, resolve, facts,
+    /// constraints, policy.
+    Check(CheckArgs),
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Rendered for people, on standard error.
+    #[default]
+    Human,
+    /// A JSON array on standard output, for CI.
+    Json,
+}
+
+/// Options shared by the commands that read recipes.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Read `std/NAME` imports from DIR/NAME.aid instead of the embedded stdlib.
+    #[arg(long, value_name = "DIR")]
+    pub stdlib: Option<PathBuf>,
+    /// A directory to look up library imports in (`import "lib/x"`); repeatable,
+    /// searched before the directories of `AID_PATH`.
+    #[arg(long = "lib", value_name = "DIR")]
+    pub lib: Vec<PathBuf>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Treat warnings as errors (exit 1 when there are any).
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Recipe files; default: the `*.aid` files of the current directory.
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
+}

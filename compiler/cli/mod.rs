@@ -1,0 +1,43 @@
+//! The command-line interface: argument parsing, file IO, rendering of
+//! diagnostics and exit codes. The only part of aidc that touches the
+//! file system or the terminal.
+//!
+//! Exit codes: 0 no errors (warnings allowed unless `--deny-warnings`),
+//! 1 errors in the input, 2 usage or IO errors, 70 an internal error.
+
+mod args;
+mod check;
+mod fs;
+pub mod render;
+
+use clap::Parser;
+
+pub use args::{Cli, Command, Format};
+
+/// Runs the CLI with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    // A panic is a bug; report it as one instead of Rust's exit code 101.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("aidc: internal error: {info}");
+        eprintln!("aidc: this is a bug in aidc; please report it with the recipe that triggers it");
+    }));
+    let result = std::panic::catch_unwind(|| {
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => {
+                let code = if e.use_stderr() { 2 } else { 0 };
+                let _ = e.print();
+                return code;
+            }
+        };
+        run(cli)
+    });
+    result.unwrap_or(70)
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}

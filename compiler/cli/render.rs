@@ -1,0 +1,241 @@
+//! Rendering diagnostics: through miette for people (no colour when
+//! `NO_COLOR` is set or standard error is not a terminal), or as a JSON array
+//! for CI. Labels in other files than the primary one are shown as related
+//! reports, each with its own file.
+
+use std::fmt;
+use std::io::IsTerminal;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde::Serialize;
+
+use super::Format;
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::source::{SourceId, SourceMap};
+
+/// Width the human renderer wraps at when output is not a terminal (and in tests).
+pub const WIDTH: usize = 100;
+
+/// A diagnostic bound to its sources, as miette wants it.
+struct Report {
+    message: String,
+    code: Option<String>,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        }
+    }
+}
+
+fn named(sources: &SourceMap, id: SourceId) -> NamedSource<String> {
+    let file = sources.get(id);
+    NamedSource::new(file.name.clone(), file.text.to_string()).with_language("aid")
+}
+
+fn span_of(s: crate::source::Span) -> SourceSpan {
+    SourceSpan::new((s.start as usize).into(), s.len())
+}
+
+fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
+    let severity = match d.severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+    };
+    let primary = d.primary_span().map(|s| s.source);
+    let mut labels = Vec::new();
+    let mut others: Vec<(SourceId, Vec<LabeledSpan>)> = Vec::new();
+    for (i, l) in d.labels.iter().enumerate() {
+        let labeled = if i == 0 {
+            LabeledSpan::new_primary_with_span(Some(l.message.clone()), span_of(l.span))
+        } else {
+            LabeledSpan::new_with_span(Some(l.message.clone()), span_of(l.span))
+        };
+        if Some(l.span.source) == primary {
+            labels.push(labeled);
+        } else if let Some((_, v)) = others.iter_mut().find(|(s, _)| *s == l.span.source) {
+            v.push(labeled);
+        } else {
+            others.push((l.span.source, vec![labeled]));
+        }
+    }
+    let related = others
+        .into_iter()
+        .map(|(id, labels)| Report {
+            message: format!("in {}", sources.get(id).name),
+            code: None,
+            severity: miette::Severity::Advice,
+            help: None,
+            source: Some(named(sources, id)),
+            labels,
+            related: Vec::new(),
+        })
+        .collect();
+    Report {
+        message: d.message.clone(),
+        code: Some(d.code.as_str().to_string()),
+        severity,
+        help: d.help.clone(),
+        source: primary.map(|id| named(sources, id)),
+        labels,
+        related,
+    }
+}
+
+/// Renders one diagnostic for people, without colour, at `width` columns.
+pub fn human(sources: &SourceMap, d: &Diagnostic, color: bool, width: usize) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false).with_context_lines(1);
+    let mut out = String::new();
+    let _ = handler.render_report(&mut out, &report(sources, d));
+    out
+}
+
+/// One label in the JSON output.
+#[derive(Serialize)]
+struct JsonLabel {
+    file: String,
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+/// One diagnostic in the JSON output.
+#[derive(Serialize)]
+struct JsonDiagnostic {
+    code: &'static str,
+    severity: Severity,
+    message: String,
+    help: Option<String>,
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    labels: Vec<JsonLabel>,
+}
+
+fn json(sources: &SourceMap, d: &Diagnostic) -> JsonDiagnostic {
+    let place = |s: crate::source::Span| {
+        let file = sources.get(s.source);
+        let (line, column) = file.line_column(s.start);
+        (file.name.clone(), line, column)
+    };
+    let primary = d.primary_span().map(place);
+    JsonDiagnostic {
+        code: d.code.as_str(),
+        severity: d.severity,
+        message: d.message.clone(),
+        help: d.help.clone(),
+        file: primary.as_ref().map(|p| p.0.clone()),
+        line: primary.as_ref().map(|p| p.1),
+        column: primary.as_ref().map(|p| p.2),
+        labels: d
+            .labels
+            .iter()
+            .map(|l| {
+                let (file, line, column) = place(l.span);
+                JsonLabel { file, line, column, message: l.message.clone() }
+            })
+            .collect(),
+    }
+}
+
+/// Whether to colour human output.
+fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Prints every diagnostic in the chosen format, sorted by position.
+pub fn diagnostics(format: Format, sources: &SourceMap, diagnostics: Diagnostics) {
+    let list = diagnostics.into_sorted();
+    match format {
+        Format::Json => {
+            let out: Vec<JsonDiagnostic> = list.iter().map(|d| json(sources, d)).collect();
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".into()));
+        }
+        Format::Human => {
+            let color = use_color();
+            let width = if color { terminal_width() } else { WIDTH };
+            for d in &list {
+                eprint!("{}", human(sources, d, color, width));
+            }
+            let (errors, warnings) =
+                (list.iter().filter(|d| d.is_error()).count(), list.iter().filter(|d| !d.is_error()).count());
+            if errors + warnings > 0 {
+                eprintln!("{}", summary(errors, warnings));
+            }
+        }
+    }
+}
+
+/// `2 errors, 1 warning`.
+pub fn summary(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, w) => format!("aidc: {}", plural(w, "warning")),
+        (e, 0) => format!("aidc: {}", plural(e, "error")),
+        (e, w) => format!("aidc: {}, {}", plural(e, "error"), plural(w, "warning")),
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(WIDTH)
+}
+
+/// Prints a usage or IO error (no source to point at) and returns exit code 2.
+pub fn usage_error(format: Format, message: &str) -> i32 {
+    match format {
+        Format::Json => {
+            let d = serde_json::json!([{
+                "code": "aid::cli::usage",
+                "severity": "error",
+                "message": message,
+                "help": null,
+                "file": null,
+                "line": null,
+                "column": null,
+                "labels": [],
+            }]);
+            println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default());
+        }
+        Format::Human => eprintln!("aidc: error: {message}"),
+    }
+    2
+}

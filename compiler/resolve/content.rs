@@ -1,0 +1,714 @@
+//! What each component says, evaluated in its variant: properties and
+//! metadata, repositories, steps (with the shell-bound values validated),
+//! `requires` constraints, `after`, and the variant's `signing`.
+
+use std::cell::RefCell;
+
+use indexmap::IndexMap;
+
+use super::eval::{Env, Eval, Evaluator, Reported};
+use super::facts::Facts;
+use super::rules::{BodyKind, PropType};
+use super::validate;
+use super::value::Value;
+use super::variant::{Assembly, Meta, default_changes, own_stmts, prop_type};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{self, Changes, License, RepoSource, RunSource, Step, StepKind};
+use crate::source::Span;
+use crate::syntax::ast::{self, DefKind, StmtKind};
+
+/// A value as a model property, if it has a plain form.
+pub fn to_property(v: &Value) -> Option<model::Property> {
+    Some(match v {
+        Value::Str(s) => model::Property::Str(s.clone()),
+        Value::Int(n) => model::Property::Int(*n),
+        Value::Bool(b) => model::Property::Bool(*b),
+        Value::Duration(d) => model::Property::Int(*d as i64),
+        Value::Symbol(s) => model::Property::Str(s.to_string()),
+        Value::List(items) => model::Property::List(items.iter().filter_map(to_property).collect()),
+        Value::Map(m) => {
+            model::Property::Map(m.iter().filter_map(|(k, v)| Some((k.clone(), to_property(v)?))).collect())
+        }
+        Value::NonFree(r) => model::Property::Str(format!("nonfree({r})")),
+        Value::File(p) | Value::Script(p) => model::Property::Str(p.clone()),
+        _ => return None,
+    })
+}
+
+fn secret_misplaced(ev: &mut Evaluator<'_>, span: Span, place: &str) -> Reported {
+    ev.error(
+        Diagnostic::error(Code::SecretMisplaced, format!("a secret cannot be used as {place}"))
+            .label(span, "`secret(...)` here")
+            .help("secrets exist only while a kmod is built and signed: use them as `signing { key = secret(\"ID\") }`, nowhere else"),
+    )
+}
+
+/// Requires a string; a secret gets its own message.
+fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<String> {
+    match v {
+        Value::Str(s) => Ok(s),
+        Value::Secret(_) => Err(secret_misplaced(ev, span, place)),
+        other => Err(ev.error(
+            Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()))
+                .label(span, format!("this is {}", other.describe())),
+        )),
+    }
+}
+
+/// Requires a list of strings (a single string is accepted as a list of one).
+fn want_strings(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<Vec<String>> {
+    match v {
+        Value::List(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.push(want_str(ev, item, span, &format!("each of {place}"))?);
+            }
+            Ok(out)
+        }
+        Value::Str(s) => Ok(vec![s]),
+        Value::Secret(_) => Err(secret_misplaced(ev, span, place)),
+        other => Err(ev.error(
+            Diagnostic::error(
+                Code::TypeMismatch,
+                format!("{place} must be a list of strings, found {}", other.describe()),
+            )
+            .label(span, format!("this is {}", other.describe()))
+            .help("write a list: [\"a\", \"b\"]"),
+        )),
+    }
+}
+
+fn check(
+    ev: &mut Evaluator<'_>,
+    result: Result<(), String>,
+    code: Code,
+    what: &str,
+    value: &str,
+    span: Span,
+) -> Eval<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(reason) => Err(ev.error(
+            Diagnostic::error(code, format!("\"{}\" is not a valid {what}", value.escape_debug()))
+                .label(span, reason)
+                .help(match code {
+                    Code::PackageName => "package names are RPM names like `python3-torch`; every value lands in a dnf command line, so only RPM characters are accepted",
+                    Code::UnitName => "unit names look like `podman.socket` or `getty@tty1.service`",
+                    Code::FlatpakId => "application ids look like `io.podman_desktop.PodmanDesktop`",
+                    Code::KernelArgument => "kernel arguments look like `quiet` or `mitigations=auto`",
+                    Code::LabelKey => "label keys look like `org.opencontainers.image.title`",
+                    Code::DestinationPath => "destinations are absolute, normalised paths under `/usr` or `/etc`",
+                    Code::Url => "use an `https://` URL without spaces or quotes",
+                    Code::FileMode => "modes are octal, like \"0644\" or \"0755\"",
+                    _ => "see docs/diagnostics.md",
+                }),
+        )),
+    }
+}
+
+/// Evaluates a component's properties and metadata.
+pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts: &Facts<'p>) -> Meta {
+    let c = &asm.components[index];
+    let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: None };
+    let mut meta = Meta {
+        license: None,
+        telemetry: false,
+        remote_ai: false,
+        changes: default_changes(c.kind),
+        properties: IndexMap::new(),
+    };
+    for stmt in own_stmts(c) {
+        let StmtKind::Property { name, value } = &stmt.kind else {
+            continue;
+        };
+        let Some(ty) = prop_type(c.body_kind, &name.name) else {
+            continue;
+        };
+        let Ok(v) = ev.eval(value, &env) else {
+            continue;
+        };
+        let ok = match (ty, &v) {
+            (PropType::Str, Value::Str(_))
+            | (PropType::Bool, Value::Bool(_))
+            | (PropType::Duration, Value::Duration(_)) => true,
+            (PropType::StrList, Value::List(items)) => items.iter().all(|i| matches!(i, Value::Str(_))),
+            (PropType::Changes, Value::Symbol(s)) => Changes::parse(s).is_some(),
+            (PropType::License, Value::Str(_) | Value::NonFree(_)) => true,
+            (PropType::License, Value::Symbol("mixed")) => c.body_kind == BodyKind::Def(DefKind::Repo),
+            _ => false,
+        };
+        if !ok {
+            let want = match ty {
+                PropType::Str => "a string",
+                PropType::Bool => "`true` or `false`",
+                PropType::StrList => "a list of strings",
+                PropType::Duration => "a duration like `4h`",
+                PropType::Changes => "one of `rarely`, `monthly`, `weekly`, `often`",
+                PropType::License if c.body_kind == BodyKind::Def(DefKind::Repo) => {
+                    "an SPDX string, `nonfree(\"...\")` or `mixed`"
+                }
+                PropType::License => "an SPDX string like \"MIT\" or `nonfree(\"...\")`",
+            };
+            if matches!(v, Value::Secret(_)) {
+                secret_misplaced(ev, value.span, &format!("`{}`", name.name));
+            } else {
+                ev.error(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{}` takes {want}, found {}", name.name, v.describe()),
+                    )
+                    .label(value.span, format!("this is {}", v.describe())),
+                );
+            }
+            continue;
+        }
+        match name.name.as_str() {
+            "license" => {
+                if let Value::Str(s) = &v
+                    && let Err(reason) = spdx(s)
+                {
+                    ev.error(
+                        Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not an SPDX license expression", s.escape_debug()))
+                            .label(value.span, reason)
+                            .help("write an SPDX expression like \"MIT\" or \"GPL-2.0-only OR MIT\", or `nonfree(\"NAME\")` for a license that is not free"),
+                    );
+                    continue;
+                }
+                meta.license = Some((v.clone(), value.span));
+            }
+            "telemetry" => meta.telemetry = matches!(v, Value::Bool(true)),
+            "remote-ai" => meta.remote_ai = matches!(v, Value::Bool(true)),
+            "changes" => {
+                if let Value::Symbol(s) = &v {
+                    meta.changes = Changes::parse(s).unwrap_or(meta.changes);
+                }
+            }
+            _ => {}
+        }
+        if let Some(p) = to_property(&v) {
+            meta.properties.insert(name.name.clone(), p);
+        }
+    }
+    if c.kind == model::ComponentKind::Base && !meta.properties.contains_key("image") {
+        ev.error(
+            Diagnostic::error(Code::MissingProperty, format!("the base `{}` has no `image`", c.name))
+                .label(c.def_span.unwrap_or(c.span), "no `image = \"...\"` in this base")
+                .help("a base names the image it stands for: `image = \"quay.io/fedora/fedora-bootc:${release}\"`"),
+        );
+    }
+    if let Some(model::Property::Str(image)) = meta.properties.get("image")
+        && c.kind == model::ComponentKind::Base
+        && let Err(reason) = validate::image_reference(image)
+    {
+        ev.error(
+            Diagnostic::error(
+                Code::ImageReference,
+                format!("\"{}\" is not a valid image reference", image.escape_debug()),
+            )
+            .label(c.span, reason)
+            .help("write `registry/name:tag` or `registry/name@sha256:...`"),
+        );
+    }
+    if c.kind == model::ComponentKind::Kmod {
+        for needed in ["module", "version"] {
+            if !meta.properties.contains_key(needed) {
+                ev.error(
+                    Diagnostic::error(Code::MissingProperty, format!("the kmod `{}` has no `{needed}`", c.name))
+                        .label(c.def_span.unwrap_or(c.span), format!("no `{needed} = \"...\"` here"))
+                        .help("a kmod names its module (`module = \"nvidia\"`) and version (`version = driver`)"),
+                );
+            }
+        }
+    }
+    meta
+}
+
+/// A loose SPDX expression check: identifiers, `AND`/`OR`/`WITH`, parentheses.
+fn spdx(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("the license is empty".into());
+    }
+    if let Some(c) =
+        s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | ' ' | '(' | ')' | ':')))
+    {
+        return Err(format!("`{}` does not appear in SPDX expressions", c.escape_default()));
+    }
+    Ok(())
+}
+
+/// Evaluates a repository of the variant.
+pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts: &Facts<'p>) -> Option<model::Repo> {
+    let draft = &asm.repos[index];
+    let inst = &draft.instance;
+    let info = &ev.program.defs[inst.def.0];
+    let env =
+        Env { module: info.module, params: Some(std::rc::Rc::new(inst.args.clone())), facts: Some(facts), reads: None };
+    let mut props: IndexMap<&str, (Value, Span)> = IndexMap::new();
+    let mut failed = false;
+    for stmt in &info.def.body.stmts {
+        if let StmtKind::Property { name, value } = &stmt.kind {
+            match ev.eval(value, &env) {
+                Ok(v) => {
+                    props.insert(name.name.as_str(), (v, value.span));
+                }
+                Err(_) => failed = true,
+            }
+        }
+    }
+    let text = |ev: &mut Evaluator<'_>,
+                props: &IndexMap<&str, (Value, Span)>,
+                key: &str|
+     -> Eval<Option<(String, Span)>> {
+        match props.get(key) {
+            None => Ok(None),
+            Some((Value::Str(s), span)) => Ok(Some((s.clone(), *span))),
+            Some((other, span)) => Err(ev.error(
+                Diagnostic::error(Code::TypeMismatch, format!("`{key}` must be a string, found {}", other.describe()))
+                    .label(*span, "not a string"),
+            )),
+        }
+    };
+    let url = text(ev, &props, "url").ok()?;
+    let baseurl = text(ev, &props, "baseurl").ok()?;
+    let copr = text(ev, &props, "copr").ok()?;
+    let flatpak = text(ev, &props, "flatpakrepo").ok()?;
+    let gpgkey = text(ev, &props, "gpgkey").ok()?;
+    let id = text(ev, &props, "id").ok()?;
+    let given: Vec<&str> = [("url", &url), ("baseurl", &baseurl), ("copr", &copr), ("flatpakrepo", &flatpak)]
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| *k)
+        .collect();
+    if given.len() > 1 {
+        ev.error(
+            Diagnostic::error(Code::InvalidValue, format!("the repo `{}` sets {}; a repository has one source", inst.name, given.join(" and ")))
+                .label(info.def.name.span, "conflicting sources")
+                .help("set one of `url` (a .repo file), `baseurl`, `copr` or `flatpakrepo`; with none, `id` enables a repository the base already has"),
+        );
+        return None;
+    }
+    for (value, span) in [&url, &baseurl, &flatpak, &gpgkey].into_iter().flatten() {
+        if check(ev, validate::url(value), Code::Url, "URL", value, *span).is_err() {
+            failed = true;
+        }
+    }
+    let source = if let Some((u, _)) = url {
+        RepoSource::File { url: u }
+    } else if let Some((u, _)) = baseurl {
+        RepoSource::BaseUrl { url: u, gpgkey: gpgkey.map(|(g, _)| g) }
+    } else if let Some((c, span)) = copr {
+        match c.split_once('/') {
+            Some((owner, project)) if copr_part(owner.trim_start_matches('@')) && copr_part(project) => {
+                RepoSource::Copr { owner: owner.to_string(), project: project.to_string() }
+            }
+            _ => {
+                ev.error(
+                    Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not a COPR project", c.escape_debug()))
+                        .label(span, "a COPR project is written `owner/project`")
+                        .help("e.g. `copr = \"kwizart/kernel-longterm-6.18\"`; groups start with `@`"),
+                );
+                return None;
+            }
+        }
+    } else if let Some((u, _)) = flatpak {
+        RepoSource::Flatpak { url: u }
+    } else {
+        RepoSource::Existing
+    };
+    let repo_id = match (&id, &source) {
+        (Some((i, _)), _) => i.clone(),
+        (None, RepoSource::Copr { owner, project }) => {
+            format!("copr:copr.fedorainfracloud.org:{}:{project}", owner.replace('@', "group_"))
+        }
+        (None, _) => inst.name.rsplit('.').next().unwrap_or(&inst.name).to_string(),
+    };
+    if repo_id.is_empty() || !repo_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')) {
+        ev.error(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("\"{}\" is not a valid repository id", repo_id.escape_debug()),
+            )
+            .label(info.def.name.span, "repository ids use letters, digits, `-`, `_`, `.` and `:`"),
+        );
+        return None;
+    }
+    let license = match props.get("license") {
+        Some((Value::Str(s), _)) => License::Free(s.clone()),
+        Some((Value::NonFree(r), _)) => License::NonFree(r.clone()),
+        Some((Value::Symbol("mixed"), _)) => License::Mixed,
+        _ => License::Unknown,
+    };
+    let keep = matches!(props.get("keep"), Some((Value::Bool(true), _)));
+    if failed {
+        return None;
+    }
+    Some(model::Repo {
+        name: inst.name.clone(),
+        id: repo_id,
+        source,
+        license,
+        keep,
+        span: draft.span,
+        def_span: info.def.name.span,
+    })
+}
+
+fn copr_part(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+}
+
+/// The steps of a component, evaluated and validated.
+pub fn steps<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    index: usize,
+    facts: &Facts<'p>,
+    reads: &RefCell<Vec<String>>,
+) -> Vec<Step> {
+    let c = &asm.components[index];
+    let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: Some(reads) };
+    let mut out = Vec::new();
+    for stmt in own_stmts(c) {
+        // A statement out of place was reported by the structure check.
+        if let Some(allowed) = super::rules::allowed_in(&stmt.kind)
+            && !allowed.contains(&c.body_kind)
+        {
+            continue;
+        }
+        if let Ok(Some(kind)) = step(ev, &stmt.kind, &env) {
+            out.push(Step { kind, span: stmt.span });
+        }
+    }
+    out
+}
+
+fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Eval<Option<StepKind>> {
+    Ok(Some(match kind {
+        StmtKind::Packages(e) | StmtKind::Remove(e) => {
+            let v = ev.eval(e, env)?;
+            let names = want_strings(ev, v, e.span, "packages")?;
+            let mut ok = true;
+            for n in &names {
+                ok &= check(ev, validate::package(n), Code::PackageName, "RPM package name", n, e.span).is_ok();
+            }
+            if !ok {
+                return Err(Reported);
+            }
+            if matches!(kind, StmtKind::Packages(_)) {
+                StepKind::Packages { names }
+            } else {
+                StepKind::Remove { names }
+            }
+        }
+        StmtKind::Fetch { url, sha256, extract, to, mode } => {
+            let u = ev.eval(url, env)?;
+            let u = want_str(ev, u, url.span, "a download URL")?;
+            check(ev, validate::url(&u), Code::Url, "download URL", &u, url.span)?;
+            let Some(sha) = sha256 else {
+                return Err(ev.error(
+                    Diagnostic::error(Code::MissingChecksum, "this download has no checksum")
+                        .label(url.span, "fetched without `sha256`")
+                        .help("add `sha256 \"<64 hex digits>\"` after the URL: aidc verifies every download before using it"),
+                ));
+            };
+            let s = ev.eval(sha, env)?;
+            let s = want_str(ev, s, sha.span, "`sha256`")?;
+            let sha = match validate::sha256(&s) {
+                Ok(h) => h,
+                Err(reason) => {
+                    return Err(ev.error(
+                        Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest")
+                            .label(sha.span, reason)
+                            .help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
+                    ));
+                }
+            };
+            let member = match extract {
+                Some(x) => {
+                    let m = ev.eval(x, env)?;
+                    let m = want_str(ev, m, x.span, "`extract`")?;
+                    if let Err(reason) = validate::context_path(&m) {
+                        return Err(ev.error(
+                            Diagnostic::error(
+                                Code::ContextEscape,
+                                format!("\"{}\" is not a member path of an archive", m.escape_debug()),
+                            )
+                            .label(x.span, reason.replace("build context (the recipe's directory)", "archive")),
+                        ));
+                    }
+                    if !(u.ends_with(".tar.gz")
+                        || u.ends_with(".tgz")
+                        || u.ends_with(".tar.bz2")
+                        || u.ends_with(".tar.xz")
+                        || u.ends_with(".tar"))
+                    {
+                        return Err(ev.error(
+                            Diagnostic::error(
+                                Code::Url,
+                                "`extract` takes a member out of a tar archive, but this URL is not one",
+                            )
+                            .label(url.span, "not `.tar`, `.tar.gz`, `.tgz`, `.tar.bz2` or `.tar.xz`")
+                            .help("drop `extract` to install the downloaded file as it is"),
+                        ));
+                    }
+                    Some(m)
+                }
+                None => None,
+            };
+            let dest = destination(ev, to, env)?;
+            let mode = file_mode(ev, mode.as_ref(), env)?;
+            StepKind::Fetch { url: u, sha256: sha, extract: member, to: dest, mode }
+        }
+        StmtKind::Copy { src, to, mode } => {
+            let s = ev.eval(src, env)?;
+            let s = match s {
+                Value::File(p) => p,
+                other => want_str(ev, other, src.span, "the source of `copy`")?,
+            };
+            let path = match validate::context_path(&s) {
+                Ok(p) => p,
+                Err(reason) => {
+                    return Err(ev.error(
+                        Diagnostic::error(Code::ContextEscape, format!("`copy` source \"{}\" is outside the build context", s.escape_debug()))
+                            .label(src.span, reason)
+                            .help("the build context is the recipe's directory: copy files from inside it, like \"files/x.conf\""),
+                    ));
+                }
+            };
+            if validate::looks_like_private_key(&path) {
+                return Err(ev.error(
+                    Diagnostic::error(Code::PrivateKey, format!("\"{path}\" looks like a private key; it would be copied into the image"))
+                        .label(src.span, "copied into a layer that anyone who pulls the image can read")
+                        .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
+                ));
+            }
+            let dest = destination(ev, to, env)?;
+            let mode = file_mode(ev, mode.as_ref(), env)?;
+            StepKind::Copy { src: path, to: dest, mode }
+        }
+        StmtKind::Write { dest, content, mode } => {
+            let d = destination(ev, dest, env)?;
+            let c = ev.eval(content, env)?;
+            let c = want_str(ev, c, content.span, "the content of `write`")?;
+            if c.contains('\0') {
+                return Err(ev.error(
+                    Diagnostic::error(Code::TextContent, "file content cannot contain a NUL byte")
+                        .label(content.span, "NUL here"),
+                ));
+            }
+            let mode = file_mode(ev, mode.as_ref(), env)?;
+            StepKind::Write { dest: d, content: c, mode }
+        }
+        StmtKind::Run(e) => {
+            let v = ev.eval(e, env)?;
+            let shell = match v {
+                Value::Script(p) => RunSource::Script(p),
+                other => {
+                    let s = want_str(ev, other, e.span, "`run`")?;
+                    if s.contains('\0') {
+                        return Err(ev.error(
+                            Diagnostic::error(Code::TextContent, "a shell step cannot contain a NUL byte")
+                                .label(e.span, "NUL here"),
+                        ));
+                    }
+                    RunSource::Inline(s)
+                }
+            };
+            StepKind::Run { shell }
+        }
+        StmtKind::Enable(e) | StmtKind::Disable(e) => {
+            let v = ev.eval(e, env)?;
+            let unit = want_str(ev, v, e.span, "a unit name")?;
+            check(ev, validate::unit(&unit), Code::UnitName, "systemd unit name", &unit, e.span)?;
+            if matches!(kind, StmtKind::Enable(_)) { StepKind::Enable { unit } } else { StepKind::Disable { unit } }
+        }
+        StmtKind::Kargs(e) => {
+            let v = ev.eval(e, env)?;
+            let args = want_strings(ev, v, e.span, "kernel arguments")?;
+            let mut ok = true;
+            for a in &args {
+                ok &=
+                    check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, e.span).is_ok();
+            }
+            if !ok {
+                return Err(Reported);
+            }
+            StepKind::Kargs { args }
+        }
+        StmtKind::Flatpak(e) => {
+            let v = ev.eval(e, env)?;
+            let app = want_str(ev, v, e.span, "a Flatpak application id")?;
+            check(ev, validate::flatpak_id(&app), Code::FlatpakId, "Flatpak application id", &app, e.span)?;
+            StepKind::Flatpak { app }
+        }
+        StmtKind::Env { name, value } => {
+            let v = ev.eval(value, env)?;
+            let text = match v {
+                Value::Int(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => want_str(ev, other, value.span, &format!("`{}`", name.name))?,
+            };
+            check(ev, validate::one_line(&text), Code::TextContent, "environment value", &text, value.span)?;
+            StepKind::Env { name: name.name.clone(), value: text }
+        }
+        StmtKind::Label { key, value } => {
+            let k = ev.eval(key, env)?;
+            let k = want_str(ev, k, key.span, "a label key")?;
+            check(ev, validate::label_key(&k), Code::LabelKey, "label key", &k, key.span)?;
+            let v = ev.eval(value, env)?;
+            let text = match v {
+                Value::Int(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => want_str(ev, other, value.span, "a label value")?,
+            };
+            check(ev, validate::one_line(&text), Code::TextContent, "label value", &text, value.span)?;
+            StepKind::Label { key: k, value: text }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+fn destination<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<String> {
+    let v = ev.eval(e, env)?;
+    let d = want_str(ev, v, e.span, "a destination path")?;
+    check(ev, validate::destination(&d), Code::DestinationPath, "destination path", &d, e.span)?;
+    Ok(d)
+}
+
+fn file_mode<'p>(ev: &mut Evaluator<'p>, e: Option<&'p ast::Expr>, env: &Env<'_, 'p>) -> Eval<Option<String>> {
+    let Some(e) = e else { return Ok(None) };
+    let v = ev.eval(e, env)?;
+    let m = want_str(ev, v, e.span, "a file mode")?;
+    check(ev, validate::mode(&m), Code::FileMode, "file mode", &m, e.span)?;
+    let digits = m.trim_start_matches('0');
+    Ok(Some(format!("{:0>4}", if digits.is_empty() { "0" } else { digits })))
+}
+
+/// Checks the `requires` of a component for this variant.
+pub fn constraints<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    index: usize,
+    facts: &Facts<'p>,
+    reads: &RefCell<Vec<String>>,
+    label: &str,
+) {
+    let c = &asm.components[index];
+    for stmt in own_stmts(c) {
+        let StmtKind::Requires { condition, message } = &stmt.kind else {
+            continue;
+        };
+        let local = RefCell::new(Vec::new());
+        let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: Some(&local) };
+        let holds = ev.eval_bool(condition, &env);
+        for r in local.borrow().iter() {
+            if !reads.borrow().contains(r) {
+                reads.borrow_mut().push(r.clone());
+            }
+        }
+        let Ok(false) = holds else { continue };
+        let msg = match ev.eval(message, &env) {
+            Ok(Value::Str(s)) => s,
+            Ok(other) => {
+                ev.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("the message after `else` must be a string, found {}", other.describe()),
+                    )
+                    .label(message.span, "not a string"),
+                );
+                continue;
+            }
+            Err(_) => continue,
+        };
+        let mut d = Diagnostic::error(Code::ConstraintFailed, format!("{msg} (in {label})"));
+        // The culprit is where the user brought the component in.
+        let requirer = if c.kind == model::ComponentKind::Body { stmt.span } else { c.span };
+        d = d.label(requirer, format!("`{}` requires this", c.name));
+        d = d.label(condition.span, "this requirement does not hold");
+        for fact in local.borrow().iter() {
+            if let Some(defs) = facts.defs.get(fact) {
+                let def = &defs[0];
+                let value = facts.get(ev, fact, def.span).map(|v| v.to_string()).unwrap_or_default();
+                d = d.label(def.call, format!("`target.{fact}` is {value}, provided by `{}`", def.component_name));
+            }
+        }
+        ev.error(d.help("change the version or component so that the requirement holds; the labels show where each value comes from"));
+    }
+}
+
+/// `after NAME`: the components this one must come after.
+pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<usize> {
+    let c = &asm.components[index];
+    let mut out = c.after.clone();
+    for stmt in own_stmts(c) {
+        let StmtKind::After(path) = &stmt.kind else {
+            continue;
+        };
+        let wanted: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+        let wanted_name = wanted.join(".");
+        let found = asm.components.iter().position(|other| {
+            other.name == wanted_name || other.name.rsplit('.').next() == wanted.last().copied() && wanted.len() == 1
+        });
+        match found {
+            Some(i) if i != index && !out.contains(&i) => out.push(i),
+            Some(i) if i != index => {}
+            Some(_) => {
+                ev.error(
+                    Diagnostic::error(Code::UnknownName, format!("`{}` cannot come after itself", c.name))
+                        .label(stmt.span, "this `after` names the component it is in"),
+                );
+            }
+            None => {
+                // Not in this variant: ordering against an absent component is vacuous.
+            }
+        }
+    }
+    out
+}
+
+/// The variant's `signing` block, evaluated.
+pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::Signing> {
+    let (entries, span, module) = asm.signing?;
+    let env = Env::module(module);
+    let mut key = None;
+    let mut cert = None;
+    for e in entries {
+        let Ok(v) = ev.eval(&e.value, &env) else {
+            continue;
+        };
+        match (e.name.name.as_str(), v) {
+            ("key", Value::Secret(id)) => key = Some(id),
+            ("key", other) => {
+                ev.error(
+                    Diagnostic::error(Code::TypeMismatch, format!("the signing key must be a build secret, found {}", other.describe()))
+                        .label(e.value.span, "not `secret(...)`")
+                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID,src=FILE`"),
+                );
+            }
+            ("cert", Value::File(path)) => {
+                if validate::looks_like_private_key(&path) {
+                    ev.error(
+                        Diagnostic::error(Code::PrivateKey, format!("\"{path}\" looks like a private key, but `cert` ships in the image"))
+                            .label(e.value.span, "the certificate is copied into the image")
+                            .help("`cert` is the public certificate (DER) for MOK enrollment; the private key goes in `key = secret(...)`"),
+                    );
+                } else {
+                    cert = Some(path);
+                }
+            }
+            ("cert", other) => {
+                ev.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("the signing certificate must be a file, found {}", other.describe()),
+                    )
+                    .label(e.value.span, "not `file(...)`")
+                    .help("write `cert = file(\"keys/NAME.der\")`"),
+                );
+            }
+            _ => {}
+        }
+    }
+    Some(model::Signing { key: key?, cert: cert?, span })
+}

@@ -1,0 +1,749 @@
+//! Evaluation of expressions: names, calls, interpolation, tables,
+//! comparisons and `target.*` facts. Errors are reported into the sink when
+//! found and then travel up as [`Reported`], so one mistake gives one message.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::facts::Facts;
+use super::scope::{Binding, Program};
+use super::value::{DefId, ImageRef, Instance, ModuleId, SYMBOLS, Type, Value};
+use super::version::{self, Truth, Version};
+use crate::diag::{Code, Diagnostic, Diagnostics, suggest};
+use crate::source::Span;
+use crate::syntax::ast::{self, Arg, CmpOp, DefKind, Expr, ExprKind, StrPart};
+
+/// An error that has already been reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reported;
+
+pub type Eval<T = Value> = Result<T, Reported>;
+
+/// The built-in functions.
+pub const FUNCTIONS: &[&str] = &["major", "minor", "secret", "file", "script", "nonfree"];
+
+/// Where an expression is evaluated: its module, the parameters of the
+/// definition around it, and the facts of the variant being assembled.
+#[derive(Clone)]
+pub struct Env<'f, 'p> {
+    pub module: ModuleId,
+    pub params: Option<Rc<IndexMap<String, Value>>>,
+    pub facts: Option<&'f Facts<'p>>,
+    /// Collects the names of the facts read, for the dependency graph.
+    pub reads: Option<&'f RefCell<Vec<String>>>,
+}
+
+impl<'f, 'p> Env<'f, 'p> {
+    pub fn module(module: ModuleId) -> Env<'f, 'p> {
+        Env { module, params: None, facts: None, reads: None }
+    }
+}
+
+enum LetState {
+    InProgress,
+    Done(Eval),
+}
+
+/// The evaluator: the program, the diagnostics sink and the `let` cache.
+pub struct Evaluator<'p> {
+    pub program: &'p Program<'p>,
+    pub diags: Diagnostics,
+    lets: HashMap<(ModuleId, usize), LetState>,
+}
+
+/// What a name or path stands for before it is used.
+enum Resolved {
+    Def(DefId),
+    Value(Value),
+    Target,
+}
+
+impl<'p> Evaluator<'p> {
+    pub fn new(program: &'p Program<'p>) -> Evaluator<'p> {
+        Evaluator { program, diags: Diagnostics::default(), lets: HashMap::new() }
+    }
+
+    pub fn error(&mut self, d: Diagnostic) -> Reported {
+        self.diags.push(d);
+        Reported
+    }
+
+    pub fn eval(&mut self, expr: &'p Expr, env: &Env<'_, 'p>) -> Eval {
+        self.eval_expecting(expr, env, None)
+    }
+
+    /// Evaluates an operand that should name a definition of `expect`'s kind,
+    /// so that an unknown name can say "unknown layer".
+    pub fn eval_expecting(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval {
+        match &expr.kind {
+            ExprKind::Str(parts) => self.interpolate(parts, env),
+            ExprKind::Int(n) => Ok(Value::Int(*n)),
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::Duration(d) => Ok(Value::Duration(*d)),
+            ExprKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut failed = false;
+                for item in items {
+                    match self.eval(item, env) {
+                        Ok(v) => out.push(v),
+                        Err(_) => failed = true,
+                    }
+                }
+                if failed { Err(Reported) } else { Ok(Value::List(out)) }
+            }
+            ExprKind::Map(entries) => {
+                let mut out = IndexMap::new();
+                let mut first_at: HashMap<&str, Span> = HashMap::new();
+                for e in entries {
+                    if let Some(first) = first_at.get(e.key.as_str()) {
+                        return Err(self.error(
+                            Diagnostic::error(
+                                Code::DuplicateProperty,
+                                format!("the key `{}` appears twice in this map", e.key),
+                            )
+                            .label(e.key_span, "again here")
+                            .label(*first, "first here"),
+                        ));
+                    }
+                    first_at.insert(&e.key, e.key_span);
+                    let v = self.eval(&e.value, env)?;
+                    out.insert(e.key.clone(), v);
+                }
+                Ok(Value::Map(out))
+            }
+            ExprKind::Name(_) | ExprKind::Field(..) => match self.resolve(expr, env, expect)? {
+                Resolved::Value(v) => Ok(v),
+                Resolved::Def(def) => self.instantiate(def, &[], expr.span, None, env),
+                Resolved::Target => Err(self.error(
+                    Diagnostic::error(Code::TypeMismatch, "`target` alone is not a value")
+                        .label(expr.span, "read one fact, like `target.release`")
+                        .help("facts are read one at a time: `target.NAME`"),
+                )),
+            },
+            ExprKind::Index(table, key) => self.index(table, key, expr.span, env),
+            ExprKind::Call(callee, args) => self.call(callee, args, expr.span, env, expect),
+            ExprKind::Compare(a, op, b) => self.compare(a, *op, b, env),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(expr.kind, ExprKind::And(..));
+                let left = self.eval_bool(a, env)?;
+                // No short circuit: both sides are checked, so a mistake on
+                // the right is reported even when the left decides.
+                let right = self.eval_bool(b, env)?;
+                Ok(Value::Bool(if is_and { left && right } else { left || right }))
+            }
+            ExprKind::Not(inner) => Ok(Value::Bool(!self.eval_bool(inner, env)?)),
+        }
+    }
+
+    pub fn eval_bool(&mut self, expr: &'p Expr, env: &Env<'_, 'p>) -> Eval<bool> {
+        match self.eval(expr, env)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(self.error(
+                Diagnostic::error(Code::TypeMismatch, format!("expected a boolean, found {}", other.describe()))
+                    .label(expr.span, "this is not `true` or `false`")
+                    .help("`and`, `or`, `not` and `requires` take conditions such as `target.driver >= \"580\"`"),
+            )),
+        }
+    }
+
+    /// Evaluates and requires a string.
+    pub fn eval_str(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, what: &str) -> Eval<String> {
+        match self.eval(expr, env)? {
+            Value::Str(s) => Ok(s),
+            other => Err(self.error(
+                Diagnostic::error(Code::TypeMismatch, format!("{what} must be a string, found {}", other.describe()))
+                    .label(expr.span, format!("this is {}", other.describe())),
+            )),
+        }
+    }
+
+    fn interpolate(&mut self, parts: &'p [StrPart], env: &Env<'_, 'p>) -> Eval {
+        let mut out = String::new();
+        for part in parts {
+            match part {
+                StrPart::Lit(s) => out.push_str(s),
+                StrPart::Interp(e) => {
+                    let v = self.eval(e, env)?;
+                    match v.interpolate() {
+                        Some(s) => out.push_str(&s),
+                        None => {
+                            return Err(self.error(
+                                Diagnostic::error(
+                                    Code::TypeMismatch,
+                                    format!("{} cannot be put inside a string", v.describe()),
+                                )
+                                .label(e.span, format!("this is {}", v.describe()))
+                                .help(
+                                    "only strings, numbers, booleans and durations can be interpolated with `${...}`",
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Value::Str(out))
+    }
+
+    fn record_read(env: &Env<'_, 'p>, name: &str) {
+        if let Some(reads) = env.reads {
+            let mut r = reads.borrow_mut();
+            if !r.iter().any(|x| x == name) {
+                r.push(name.to_string());
+            }
+        }
+    }
+
+    /// Resolves a name or a path `a.b.c`.
+    fn resolve(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval<Resolved> {
+        match &expr.kind {
+            ExprKind::Name(name) => self.resolve_name(name, expr.span, env, expect),
+            ExprKind::Field(inner, field) => {
+                let base = self.resolve(inner, env, None)?;
+                match base {
+                    Resolved::Target => {
+                        let facts = match env.facts {
+                            Some(f) => f,
+                            None => {
+                                return Err(self.error(
+                                    Diagnostic::error(Code::UnknownFact, format!("`target.{}` has no value here", field.name))
+                                        .label(expr.span, "no variant gives this a value here")
+                                        .help("facts exist per variant and are read in the bodies of definitions and images; they cannot choose components (the operands of `use`, `kernel`, `kmod`, `repo`, `from`) or appear in a top-level `let`"),
+                                ));
+                            }
+                        };
+                        Self::record_read(env, &field.name);
+                        facts.get(self, &field.name, field.span).map(Resolved::Value)
+                    }
+                    Resolved::Value(Value::Module(m)) => self.member(m, field, expr.span, expect),
+                    Resolved::Value(Value::Image(r)) if r.variant.is_none() => {
+                        let info = &self.program.images[r.image.0];
+                        let variants = variant_names(info.image);
+                        if variants.iter().any(|v| *v == field.name) {
+                            Ok(Resolved::Value(Value::Image(ImageRef { image: r.image, variant: Some(field.name.clone()), span: expr.span })))
+                        } else {
+                            let mut d = Diagnostic::error(
+                                Code::UnknownVariant,
+                                format!("image `{}` has no variant `{}`", info.image.name.name, field.name),
+                            )
+                            .label(field.span, "no such variant")
+                            .label(info.image.name.span, "the image is defined here");
+                            d = match suggest(&field.name, variants.iter().copied()) {
+                                Some(s) => d.help(format!("did you mean `{s}`?")),
+                                None if variants.is_empty() => d.help("this image has no variants; use the image itself"),
+                                None => d.help(format!("its variants are: {}", quote_list(&variants))),
+                            };
+                            Err(self.error(d))
+                        }
+                    }
+                    Resolved::Value(other) => Err(self.error(
+                        Diagnostic::error(Code::TypeMismatch, format!("{} has no field `{}`", other.describe(), field.name))
+                            .label(field.span, "no such field")
+                            .help("fields are read from modules (`cuda.runtime`), images (`desktop.cuda-toolkit`) and `target`; read map entries with `map[\"key\"]`"),
+                    )),
+                    Resolved::Def(def) => {
+                        let info = &self.program.defs[def.0];
+                        Err(self.error(
+                            Diagnostic::error(Code::TypeMismatch, format!("the {} `{}` has no field `{}`", info.def.kind.keyword(), info.qualified, field.name))
+                                .label(field.span, "no such field")
+                                .help("definitions are used whole: `use x()`, not `x.field`"),
+                        ))
+                    }
+                }
+            }
+            _ => Ok(Resolved::Value(self.eval(expr, env)?)),
+        }
+    }
+
+    fn resolve_name(&mut self, name: &str, span: Span, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval<Resolved> {
+        if let Some(params) = &env.params
+            && let Some(v) = params.get(name)
+        {
+            return Ok(Resolved::Value(v.clone()));
+        }
+        if let Some((binding, _)) = self.program.scopes[env.module.0].get(name) {
+            return self.binding(*binding, env.module, span);
+        }
+        if name == "target" {
+            return Ok(Resolved::Target);
+        }
+        if let Some(sym) = SYMBOLS.iter().find(|s| **s == name) {
+            return Ok(Resolved::Value(Value::Symbol(sym)));
+        }
+        // Unknown: suggest among everything visible.
+        let mut candidates: Vec<&str> = self.program.scopes[env.module.0].keys().map(String::as_str).collect();
+        if let Some(params) = &env.params {
+            candidates.extend(params.keys().map(String::as_str));
+        }
+        candidates.extend(SYMBOLS.iter().copied());
+        candidates.extend(FUNCTIONS.iter().copied());
+        candidates.push("target");
+        let what = expect.map_or("name", |k| k.keyword());
+        let mut d = Diagnostic::error(Code::UnknownName, format!("unknown {what} `{name}`")).label(span, "not defined");
+        if let Some(s) = suggest(name, candidates) {
+            d = d.help(format!("did you mean `{s}`?"));
+        } else if let Some(m) = self.module_offering(name) {
+            d = d.help(format!("`{name}` is defined in `std/{m}`: add `import \"std/{m}\"` and write `{m}.{name}`"));
+        } else if FUNCTIONS.contains(&name) {
+            d = d.help(format!("`{name}` is a function: call it, `{name}(...)`"));
+        }
+        Err(self.error(d))
+    }
+
+    /// A stdlib module that has a definition named `name`, for help text.
+    fn module_offering(&self, name: &str) -> Option<&'static str> {
+        crate::stdlib::MODULES.iter().find(|(_, text)| text.contains(&format!(" {name}("))).map(|(n, _)| *n)
+    }
+
+    fn binding(&mut self, binding: Binding, module: ModuleId, span: Span) -> Eval<Resolved> {
+        Ok(match binding {
+            Binding::Module(m) => Resolved::Value(Value::Module(m)),
+            Binding::Def(d) => Resolved::Def(d),
+            Binding::Image(i) => Resolved::Value(Value::Image(ImageRef { image: i, variant: None, span })),
+            Binding::Let(index) => Resolved::Value(self.let_value(module, index)?),
+        })
+    }
+
+    /// `module.name`.
+    fn member(&mut self, module: ModuleId, field: &ast::Ident, span: Span, expect: Option<DefKind>) -> Eval<Resolved> {
+        let scope = &self.program.scopes[module.0];
+        if let Some((binding, _)) = scope.get(&field.name)
+            && !matches!(binding, Binding::Module(_))
+        {
+            return self.binding(*binding, module, span);
+        }
+        let short = super::scope::module_short_name(self.program.loaded, module);
+        let what = expect.map_or("name", |k| k.keyword());
+        // Prefer suggestions of the expected kind.
+        let of_kind: Vec<&str> = scope
+            .iter()
+            .filter(|(_, (b, _))| match (b, expect) {
+                (Binding::Def(d), Some(k)) => self.program.defs[d.0].def.kind == k,
+                (Binding::Module(_), _) => false,
+                (_, Some(_)) => false,
+                _ => true,
+            })
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let all: Vec<&str> =
+            scope.iter().filter(|(_, (b, _))| !matches!(b, Binding::Module(_))).map(|(n, _)| n.as_str()).collect();
+        let mut d = Diagnostic::error(Code::UnknownName, format!("unknown {what} `{short}.{}`", field.name))
+            .label(field.span, format!("`{short}` has no {what} by this name"));
+        if let Some(s) =
+            suggest(&field.name, of_kind.iter().copied()).or_else(|| suggest(&field.name, all.iter().copied()))
+        {
+            d = d.help(format!("did you mean `{short}.{s}`?"));
+        } else if !of_kind.is_empty() {
+            let list: Vec<String> = of_kind.iter().map(|n| format!("{short}.{n}")).collect();
+            d = d.help(format!("`{short}` has: {}", quote_list(&list.iter().map(String::as_str).collect::<Vec<_>>())));
+        }
+        Err(self.error(d))
+    }
+
+    fn let_value(&mut self, module: ModuleId, index: usize) -> Eval {
+        match self.lets.get(&(module, index)) {
+            Some(LetState::Done(v)) => return v.clone(),
+            Some(LetState::InProgress) => {
+                let l = self.program.lets[module.0][index];
+                return Err(self.error(
+                    Diagnostic::error(Code::FactCycle, format!("`{}` is defined in terms of itself", l.name.name))
+                        .label(l.name.span, "this `let` refers back to itself")
+                        .help("break the cycle: a `let` cannot depend on its own value"),
+                ));
+            }
+            None => {}
+        }
+        self.lets.insert((module, index), LetState::InProgress);
+        let l = self.program.lets[module.0][index];
+        let v = self.eval(&l.value, &Env::module(module));
+        self.lets.insert((module, index), LetState::Done(v.clone()));
+        v
+    }
+
+    fn index(&mut self, table: &'p Expr, key: &'p Expr, _span: Span, env: &Env<'_, 'p>) -> Eval {
+        let t = self.eval(table, env)?;
+        let k = self.eval(key, env)?;
+        match (&t, &k) {
+            (Value::Map(m), Value::Str(s)) => match m.get(s) {
+                Some(v) => Ok(v.clone()),
+                None => {
+                    let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+                    let table_name = match &table.kind {
+                        ExprKind::Name(n) => format!("`{n}`"),
+                        _ => "the table".to_string(),
+                    };
+                    let mut d = Diagnostic::error(Code::UnknownKey, format!("{table_name} has no entry \"{s}\""))
+                        .label(key.span, format!("\"{s}\" is not a key of {table_name}"));
+                    if let Some(def) = self.definition_span(table, env) {
+                        d = d.label(def, "the table is defined here");
+                    }
+                    d = d.help(format!(
+                        "the known keys are: {}",
+                        keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
+                    ));
+                    Err(self.error(d))
+                }
+            },
+            (Value::List(items), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
+                Some(v) => Ok(v.clone()),
+                None => Err(self.error(
+                    Diagnostic::error(Code::UnknownKey, format!("index {i} is outside the list"))
+                        .label(key.span, format!("the list has {} items, indexed from 0", items.len())),
+                )),
+            },
+            (Value::Map(_), other) => Err(self.error(
+                Diagnostic::error(Code::TypeMismatch, format!("map keys are strings, found {}", other.describe()))
+                    .label(key.span, "not a string")
+                    .help("write the key in quotes, or interpolate it: \"${...}\""),
+            )),
+            (other, _) => Err(self.error(
+                Diagnostic::error(Code::TypeMismatch, format!("{} cannot be indexed", other.describe()))
+                    .label(table.span, "not a map or list"),
+            )),
+        }
+    }
+
+    /// Where the `let` a table expression names is defined, for labels.
+    fn definition_span(&self, table: &Expr, env: &Env<'_, 'p>) -> Option<Span> {
+        match &table.kind {
+            ExprKind::Name(n) => match self.program.scopes[env.module.0].get(n) {
+                Some((Binding::Let(i), _)) => Some(self.program.lets[env.module.0][*i].value.span),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn compare(&mut self, a: &'p Expr, op: CmpOp, b: &'p Expr, env: &Env<'_, 'p>) -> Eval {
+        let left = self.eval(a, env)?;
+        let right = self.eval(b, env)?;
+        let as_version = |v: &Value| -> Option<String> {
+            match v {
+                Value::Str(s) if Version::parse(s).is_some() => Some(s.clone()),
+                Value::Int(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let result = match (&left, &right) {
+            (Value::Int(x), Value::Int(y)) => Some(match op {
+                CmpOp::Eq => x == y,
+                CmpOp::Ne => x != y,
+                CmpOp::Lt => x < y,
+                CmpOp::Le => x <= y,
+                CmpOp::Gt => x > y,
+                CmpOp::Ge => x >= y,
+            }),
+            _ => match (as_version(&left), as_version(&right)) {
+                (Some(x), Some(y)) => {
+                    let (vx, vy) = (Version::parse(&x), Version::parse(&y));
+                    match (vx, vy) {
+                        (Some(vx), Some(vy)) => Some(version::compare(&vx, op, &vy) == Truth::Yes),
+                        _ => None,
+                    }
+                }
+                _ => match op {
+                    CmpOp::Eq => Some(left == right),
+                    CmpOp::Ne => Some(left != right),
+                    _ => None,
+                },
+            },
+        };
+        match result {
+            Some(b) => Ok(Value::Bool(b)),
+            None => Err(self.error(
+                Diagnostic::error(
+                    Code::InvalidComparison,
+                    format!("{} and {} cannot be ordered with `{}`", left.describe(), right.describe(), op.as_str()),
+                )
+                .label(a.span, format!("this is {left}"))
+                .label(b.span, format!("this is {right}"))
+                .help("`<`, `<=`, `>`, `>=` compare numbers and versions (\"580.95.05\", \"6.18.*\"); `==` and `!=` compare anything"),
+            )),
+        }
+    }
+
+    fn call(
+        &mut self,
+        callee: &'p Expr,
+        args: &'p [Arg],
+        span: Span,
+        env: &Env<'_, 'p>,
+        expect: Option<DefKind>,
+    ) -> Eval {
+        if let ExprKind::Name(name) = &callee.kind {
+            let shadowed = env.params.as_ref().is_some_and(|p| p.contains_key(name))
+                || self.program.scopes[env.module.0].contains_key(name);
+            if !shadowed && FUNCTIONS.contains(&name.as_str()) {
+                return self.builtin(name, callee.span, args, span, env);
+            }
+        }
+        match self.resolve(callee, env, expect)? {
+            Resolved::Def(def) => self.instantiate(def, args, span, Some(callee.span), env),
+            Resolved::Value(v) => Err(self.error(
+                Diagnostic::error(Code::NotCallable, format!("{} cannot be called", v.describe()))
+                    .label(callee.span, "not a definition or function")
+                    .help("only definitions (`base`, `repo`, `kernel`, `kmod`, `layer`) and the built-in functions can be called"),
+            )),
+            Resolved::Target => Err(self.error(
+                Diagnostic::error(Code::NotCallable, "`target` cannot be called").label(callee.span, "read a fact with `target.NAME`"),
+            )),
+        }
+    }
+
+    fn builtin(&mut self, name: &str, name_span: Span, args: &'p [Arg], span: Span, env: &Env<'_, 'p>) -> Eval {
+        if args.len() != 1 || args[0].name.is_some() {
+            return Err(self.error(
+                Diagnostic::error(Code::TooManyArguments, format!("`{name}` takes exactly one argument"))
+                    .label(span, format!("called with {} argument(s)", args.len()))
+                    .help(format!("write `{name}(\"...\")`")),
+            ));
+        }
+        let arg = &args[0].value;
+        let text = self.eval_str(arg, env, &format!("the argument of `{name}`"))?;
+        let _ = name_span;
+        match name {
+            "major" | "minor" => {
+                let segments: Vec<&str> = text.split(['.', '-']).collect();
+                let index = if name == "major" { 0 } else { 1 };
+                match segments.get(index).and_then(|s| s.parse::<i64>().ok()) {
+                    Some(n) if Version::parse(&text).is_some() => Ok(Value::Int(n)),
+                    _ => Err(self.error(
+                        Diagnostic::error(Code::InvalidVersion, format!("\"{text}\" has no {name} version number"))
+                            .label(
+                                arg.span,
+                                format!(
+                                    "`{name}` reads the {} number of a version like \"13.0\"",
+                                    if index == 0 { "first" } else { "second" }
+                                ),
+                            ),
+                    )),
+                }
+            }
+            "secret" => {
+                if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+                    return Err(self.error(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("\"{}\" is not a valid secret id", text.escape_debug()),
+                        )
+                        .label(arg.span, "secret ids use letters, digits, `-`, `_` and `.`")
+                        .help("the id is what the build passes as `--secret id=ID,src=FILE`"),
+                    ));
+                }
+                Ok(Value::Secret(text))
+            }
+            "file" | "script" => match super::validate::context_path(&text) {
+                Ok(path) => Ok(if name == "file" { Value::File(path) } else { Value::Script(path) }),
+                Err(reason) => Err(self.error(
+                    Diagnostic::error(
+                        Code::ContextEscape,
+                        format!("`{name}(\"{}\")` is not a path in the build context", text.escape_debug()),
+                    )
+                    .label(arg.span, reason)
+                    .help(
+                        "paths are relative to the recipe's directory, which is the build context, and stay inside it",
+                    ),
+                )),
+            },
+            "nonfree" => Ok(Value::NonFree(text)),
+            _ => Err(Reported),
+        }
+    }
+
+    /// Applies a definition to arguments: positional, then named, then
+    /// defaults; types checked against the parameter list.
+    pub fn instantiate(
+        &mut self,
+        def: DefId,
+        args: &'p [Arg],
+        span: Span,
+        callee_span: Option<Span>,
+        env: &Env<'_, 'p>,
+    ) -> Eval {
+        let info = &self.program.defs[def.0];
+        let d = info.def;
+        let qualified = info.qualified.clone();
+        let def_module = info.module;
+        let params: &'p [ast::Param] = d.params.as_deref().unwrap_or(&[]);
+        let signature = signature(d);
+        let params_span = d.params_span.unwrap_or(d.name.span);
+        let mut bound: IndexMap<String, (Value, Span)> = IndexMap::new();
+        let mut failed = false;
+        let mut positional = 0;
+        for arg in args {
+            let value = match self.eval(&arg.value, env) {
+                Ok(v) => v,
+                Err(_) => {
+                    failed = true;
+                    continue;
+                }
+            };
+            let param = match &arg.name {
+                Some(n) => match params.iter().find(|p| p.name.name == n.name) {
+                    Some(p) => p,
+                    None => {
+                        let names: Vec<&str> = params.iter().map(|p| p.name.name.as_str()).collect();
+                        let mut diag = Diagnostic::error(
+                            Code::UnknownArgument,
+                            format!("`{qualified}` has no parameter `{}`", n.name),
+                        )
+                        .label(n.span, "no such parameter")
+                        .label(params_span, format!("the parameters are {signature}"));
+                        if let Some(s) = suggest(&n.name, names) {
+                            diag = diag.help(format!("did you mean `{s}`?"));
+                        }
+                        self.error(diag);
+                        failed = true;
+                        continue;
+                    }
+                },
+                None => {
+                    let Some(p) = params.get(positional) else {
+                        self.error(
+                            Diagnostic::error(
+                                Code::TooManyArguments,
+                                format!("`{qualified}` takes {} argument(s), but more were given", params.len()),
+                            )
+                            .label(arg.value.span, "one too many")
+                            .label(params_span, format!("the parameters are {signature}")),
+                        );
+                        failed = true;
+                        continue;
+                    };
+                    positional += 1;
+                    p
+                }
+            };
+            if let Some((_, first)) = bound.get(&param.name.name) {
+                self.error(
+                    Diagnostic::error(Code::DuplicateArgument, format!("`{}` is passed twice", param.name.name))
+                        .label(arg.value.span, "passed again here")
+                        .label(*first, "first passed here"),
+                );
+                failed = true;
+                continue;
+            }
+            if let Some(ty) = &param.ty
+                && let Some(t) = Type::parse(&ty.name)
+                && !t.accepts(&value)
+            {
+                self.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!(
+                            "`{}` of `{qualified}` is {} {}, but {} was given",
+                            param.name.name,
+                            article(t.name()),
+                            t.name(),
+                            value.describe()
+                        ),
+                    )
+                    .label(arg.value.span, format!("this is {}", value.describe()))
+                    .label(ty.span, format!("`{}` is declared `{}` here", param.name.name, t.name()))
+                    .help(type_help(t, &value)),
+                );
+                failed = true;
+                continue;
+            }
+            bound.insert(param.name.name.clone(), (value, arg.value.span));
+        }
+        // Defaults and missing parameters.
+        let mut missing = Vec::new();
+        let mut values: IndexMap<String, Value> = IndexMap::new();
+        for p in params {
+            if let Some((v, _)) = bound.shift_remove(&p.name.name) {
+                values.insert(p.name.name.clone(), v);
+            } else if let Some(default) = &p.default {
+                match self.eval(default, &Env::module(def_module)) {
+                    Ok(v) => {
+                        values.insert(p.name.name.clone(), v);
+                    }
+                    Err(_) => failed = true,
+                }
+            } else {
+                missing.push(p);
+            }
+        }
+        if !missing.is_empty() && !failed {
+            let names: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name.name)).collect();
+            let example_args: Vec<String> = params.iter().map(|p| format!("{}: ...", p.name.name)).collect();
+            self.error(
+                Diagnostic::error(
+                    Code::MissingArgument,
+                    format!(
+                        "`{qualified}` needs {} {}",
+                        if missing.len() == 1 { "the argument" } else { "the arguments" },
+                        names.join(", ")
+                    ),
+                )
+                .label(callee_span.unwrap_or(span), format!("{} missing", names.join(", ")))
+                .label(params_span, format!("the parameters are {signature}"))
+                .help(format!("call it as `{qualified}({})`", example_args.join(", "))),
+            );
+            failed = true;
+        }
+        if failed {
+            return Err(Reported);
+        }
+        Ok(Value::Instance(Rc::new(Instance { def, kind: d.kind, name: qualified, args: values, call: span })))
+    }
+}
+
+/// `(driver: string, flavor: string = "open")` for messages.
+pub fn signature(d: &ast::Definition) -> String {
+    match &d.params {
+        None => "none".to_string(),
+        Some(ps) if ps.is_empty() => "none".to_string(),
+        Some(ps) => {
+            let list: Vec<String> = ps
+                .iter()
+                .map(|p| {
+                    let mut s = p.name.name.clone();
+                    if let Some(t) = &p.ty {
+                        s.push_str(&format!(": {}", t.name));
+                    }
+                    if p.default.is_some() {
+                        s.push_str(" = ...");
+                    }
+                    s
+                })
+                .collect();
+            format!("({})", list.join(", "))
+        }
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+}
+
+fn type_help(t: Type, value: &Value) -> String {
+    match (t, value) {
+        (Type::String, Value::Int(n)) => format!("write it as a string: \"{n}\""),
+        (Type::Int, Value::Str(s)) if s.parse::<i64>().is_ok() => {
+            format!("write it without quotes: {s}")
+        }
+        (Type::List, Value::Str(s)) => format!("write a list: [\"{s}\"]"),
+        _ => format!("pass {} {}", article(t.name()), t.name()),
+    }
+}
+
+/// Names of the variants an image declares.
+pub fn variant_names(image: &ast::Image) -> Vec<&str> {
+    image
+        .body
+        .stmts
+        .iter()
+        .filter_map(|s| match &s.kind {
+            ast::StmtKind::Variant { name, .. } => Some(name.name.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn quote_list(items: &[&str]) -> String {
+    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,118 @@
+//! The facts of one variant: who provides each, evaluated on first read,
+//! with cycles and double providers reported.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::eval::{Env, Eval, Evaluator, Reported};
+use super::value::{ModuleId, Value};
+use crate::diag::{Code, Diagnostic, suggest};
+use crate::source::Span;
+use crate::syntax::ast::Expr;
+
+/// One `provides NAME = EXPR` of a component in the variant.
+pub struct FactDef<'p> {
+    pub component: usize,
+    pub component_name: String,
+    pub expr: &'p Expr,
+    pub module: ModuleId,
+    pub params: Option<Rc<IndexMap<String, Value>>>,
+    /// The `provides` statement.
+    pub span: Span,
+    /// Where the providing component was brought into the variant.
+    pub call: Span,
+}
+
+enum State {
+    InProgress,
+    Done(Eval),
+}
+
+/// Facts of a variant.
+pub struct Facts<'p> {
+    pub variant: String,
+    pub defs: IndexMap<String, Vec<FactDef<'p>>>,
+    /// Facts the compiler computes (`proprietary`, `image`, `variant`).
+    pub computed: RefCell<IndexMap<String, (Value, Span)>>,
+    state: RefCell<HashMap<String, State>>,
+}
+
+impl<'p> Facts<'p> {
+    pub fn new(variant: String) -> Facts<'p> {
+        Facts {
+            variant,
+            defs: IndexMap::new(),
+            computed: RefCell::new(IndexMap::new()),
+            state: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The value of `target.<name>`.
+    pub fn get(&self, ev: &mut Evaluator<'p>, name: &str, span: Span) -> Eval {
+        if let Some((v, _)) = self.computed.borrow().get(name) {
+            return Ok(v.clone());
+        }
+        match self.state.borrow().get(name) {
+            Some(State::Done(v)) => return v.clone(),
+            Some(State::InProgress) => {
+                let def = &self.defs[name][0];
+                return Err(ev.error(
+                    Diagnostic::error(Code::FactCycle, format!("the fact `{name}` is defined in terms of itself"))
+                        .label(def.span, "this `provides` reads the fact it provides, directly or through others")
+                        .help("a fact's value cannot depend on itself; give it a value that does not read `target`"),
+                ));
+            }
+            None => {}
+        }
+        let Some(defs) = self.defs.get(name) else {
+            let mut known: Vec<String> = self.defs.keys().cloned().collect();
+            known.extend(self.computed.borrow().keys().cloned());
+            let mut d = Diagnostic::error(
+                Code::UnknownFact,
+                format!("no component of {} provides `target.{name}`", self.variant),
+            )
+            .label(span, "this fact is not provided");
+            d = match (suggest(name, known.iter().map(String::as_str)), fact_hint(name)) {
+                (Some(s), _) => d.help(format!("did you mean `target.{s}`?")),
+                (None, Some(hint)) => d.help(hint),
+                (None, None) => d.help(format!(
+                    "the facts of this variant are: {}",
+                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            return Err(ev.error(d));
+        };
+        self.state.borrow_mut().insert(name.to_string(), State::InProgress);
+        let def = &defs[0];
+        let env = Env { module: def.module, params: def.params.clone(), facts: Some(self), reads: None };
+        let value = ev.eval(def.expr, &env);
+        let value = match value {
+            Ok(v) if v.interpolate().is_some() || matches!(v, Value::List(_)) => Ok(v),
+            Ok(v) => Err(ev.error(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    format!("a fact is a string, number, boolean or list, not {}", v.describe()),
+                )
+                .label(def.expr.span, format!("this is {}", v.describe())),
+            )),
+            Err(Reported) => Err(Reported),
+        };
+        self.state.borrow_mut().insert(name.to_string(), State::Done(value.clone()));
+        value
+    }
+}
+
+/// What usually provides a fact, for the help of an unknown-fact error.
+fn fact_hint(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "kernel" => "Fedora bases do not pin a kernel; add one, e.g. `kernel kernel.longterm(\"6.18\")`",
+        "driver" => "the NVIDIA driver version comes from its kernel module: add `kmod nvidia.open(\"580.95.05\")`",
+        "release" | "arch" => {
+            "`release` and `arch` come from the base: build `from` a `base` such as `fedora.bootc(44)`"
+        }
+        _ => return None,
+    })
+}

@@ -1,0 +1,140 @@
+//! Stage 2, resolve: modules, names, values, facts, constraints and policy,
+//! from the ASTs to the checked [`Model`](crate::model::Model) of every image
+//! variant. Resolution reports every error it can and builds the model only
+//! when there are none.
+
+mod content;
+mod eval;
+mod facts;
+pub mod loader;
+mod policy;
+mod project;
+mod rules;
+mod scope;
+mod structure;
+pub mod validate;
+mod value;
+mod variant;
+pub mod version;
+
+use std::path::PathBuf;
+
+pub use loader::{Loaded, Loader, SearchPath};
+pub use project::component_name;
+
+use crate::diag::Diagnostics;
+use crate::model::{self, Model};
+use crate::syntax::ast::StmtKind;
+use eval::Evaluator;
+use scope::Program;
+use value::ImageId;
+
+/// The result of resolving: every file read, the model when there were no
+/// errors, and every diagnostic.
+pub struct Resolved {
+    pub loaded: Loaded,
+    pub model: Option<Model>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Loads the entry files and what they import, then resolves and checks
+/// every image variant of the entry files. `Err` is a usage error (an entry
+/// file that cannot be read).
+pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) -> Result<Resolved, String> {
+    let (loaded, mut diagnostics) = loader::load(entries, loader, search)?;
+    if diagnostics.has_errors() {
+        // Parse and import errors first: resolving half-read modules only
+        // produces follow-on noise.
+        return Ok(Resolved { loaded, model: None, diagnostics });
+    }
+    let model = {
+        let program = Program::build(&loaded, &mut diagnostics);
+        structure::check(&program, &mut diagnostics);
+        let mut ev = Evaluator::new(&program);
+        let mut model = Model {
+            modules: loaded.modules.iter().map(|m| loaded.sources.get(m.source).name.clone()).collect(),
+            ..Model::default()
+        };
+        for (index, info) in program.images.iter().enumerate() {
+            if !loaded.roots.contains(&info.module) {
+                continue;
+            }
+            let image = ImageId(index);
+            let mut variants = Vec::new();
+            for chain in chains(&program, image) {
+                if let Some(v) = variant::assemble(&mut ev, image, &chain) {
+                    variants.push(v);
+                }
+            }
+            let has_variants = !eval::variant_names(info.image).is_empty();
+            model.images.push(model::Image {
+                name: info.image.name.name.clone(),
+                docs: info.docs.to_vec(),
+                span: info.image.name.span,
+                has_variants,
+                variants,
+            });
+        }
+        if let Some(root) = loaded.roots.first() {
+            model.pipeline = project::pipeline(&mut ev, *root);
+        }
+        diagnostics.extend(ev.diags);
+        model
+    };
+    let model = if diagnostics.has_errors() { None } else { Some(model) };
+    Ok(Resolved { loaded, model, diagnostics })
+}
+
+/// The chain of bodies of each variant of an image (one implicit variant
+/// when it declares none). Variants in an `extends` cycle or extending an
+/// unknown variant are skipped: the structure check reported them.
+fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::Chain<'p>> {
+    let info = &program.images[image.0];
+    let name = &info.image.name.name;
+    let declared: Vec<(&crate::syntax::ast::Ident, Option<&crate::syntax::ast::Ident>, &crate::syntax::ast::Block)> =
+        info.image
+            .body
+            .stmts
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StmtKind::Variant { name, extends, body } => Some((name, extends.as_ref(), body)),
+                _ => None,
+            })
+            .collect();
+    if declared.is_empty() {
+        return vec![variant::Chain {
+            name: name.clone(),
+            implicit: true,
+            extends: Vec::new(),
+            span: info.image.name.span,
+            bodies: vec![(name.clone(), &info.image.body)],
+        }];
+    }
+    let mut out = Vec::new();
+    'variants: for (vname, _, _) in &declared {
+        // Walk up the extends chain.
+        let mut lineage = vec![*declared.iter().find(|(n, _, _)| n.name == vname.name).expect("declared")];
+        loop {
+            let (_, parent, _) = lineage.last().expect("non-empty");
+            let Some(parent) = parent else { break };
+            let Some(next) = declared.iter().find(|(n, _, _)| n.name == parent.name) else {
+                continue 'variants;
+            };
+            if lineage.iter().any(|(n, _, _)| n.name == next.0.name) || lineage.len() > declared.len() {
+                continue 'variants;
+            }
+            lineage.push(*next);
+        }
+        let extends: Vec<String> = lineage.iter().skip(1).map(|(n, _, _)| n.name.clone()).collect();
+        let mut bodies = vec![(name.clone(), &info.image.body)];
+        for (n, _, body) in lineage.iter().rev() {
+            bodies.push((format!("{name}.{}", n.name), *body));
+        }
+        // Duplicate variant names were reported; keep the first.
+        if out.iter().any(|c: &variant::Chain<'_>| c.name == vname.name) {
+            continue;
+        }
+        out.push(variant::Chain { name: vname.name.clone(), implicit: false, extends, span: vname.span, bodies });
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! Licenses and the `policy` of a variant: what is free software, and what a
+//! variant that denies proprietary software, telemetry or remote AI may hold.
+//! A violation names the whole chain: variant -> layer -> repo -> license.
+
+use super::eval::Evaluator;
+use super::value::Value;
+use super::variant::{Assembly, Draft, Meta};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{self, ComponentKind, License};
+
+/// A component's license: its own declaration, else what its repositories say.
+pub fn effective_license(ev: &mut Evaluator<'_>, c: &Draft<'_>, meta: &Meta, repos: &[model::Repo]) -> License {
+    match &meta.license {
+        Some((Value::Str(s), _)) => return License::Free(s.clone()),
+        Some((Value::NonFree(r), _)) => return License::NonFree(r.clone()),
+        _ => {}
+    }
+    if let Some(r) = c.repos.iter().map(|i| &repos[*i]).find(|r| r.license.is_nonfree()) {
+        return r.license.clone();
+    }
+    let installs = c.body.stmts.iter().any(|s| {
+        matches!(s.kind, crate::syntax::ast::StmtKind::Packages(_) | crate::syntax::ast::StmtKind::Flatpak(_))
+    });
+    if installs && let Some(r) = c.repos.iter().map(|i| &repos[*i]).find(|r| r.license == License::Mixed) {
+        ev.error(
+            Diagnostic::error(
+                Code::UndeclaredLicense,
+                format!(
+                    "`{}` installs from `{}`, which holds free and non-free software, but declares no license",
+                    c.name, r.name
+                ),
+            )
+            .label(c.def_span.unwrap_or(c.span), "no `license` here")
+            .label(r.def_span, "this repository is `license = mixed`")
+            .help("declare what it installs: `license = \"Apache-2.0\"` or `license = nonfree(\"...\")`"),
+        );
+    }
+    License::Unknown
+}
+
+fn chain(label_variant: &str, c: &model::Component) -> Vec<String> {
+    let mut out = vec![label_variant.to_string()];
+    out.extend(c.via.iter().filter(|v| !v.is_empty()).cloned());
+    out.push(c.name.clone());
+    // The variant body itself is already the first element.
+    out.dedup();
+    out
+}
+
+fn license_text(l: &License) -> String {
+    match l {
+        License::NonFree(r) => format!("nonfree(\"{r}\")"),
+        License::Free(s) => s.clone(),
+        License::Mixed => "mixed".into(),
+        License::Unknown => "unknown".into(),
+    }
+}
+
+/// Checks the variant's components and repositories against its policy.
+pub fn check(
+    ev: &mut Evaluator<'_>,
+    asm: &Assembly<'_>,
+    components: &[model::Component],
+    repos: &[model::Repo],
+    label: &str,
+) {
+    let variant_name = if asm.variant_name == asm.image_name {
+        asm.image_name.clone()
+    } else {
+        format!("{}.{}", asm.image_name, asm.variant_name)
+    };
+    if let Some((model::Rule::Deny, deny_span)) = asm.policy.get("proprietary") {
+        for c in components {
+            if c.kind == ComponentKind::Body && c.license == License::Unknown {
+                continue;
+            }
+            let inherited = c.repos.iter().any(|r| repos[*r].license == c.license);
+            if let License::NonFree(reason) = &c.license
+                && !inherited
+            {
+                let path = chain(&variant_name, c).join(" -> ");
+                ev.error(
+                    Diagnostic::error(Code::PolicyProprietary, format!("{label} denies proprietary software, but `{}` is not free ({reason})", c.name))
+                        .label(c.span, format!("{path} -> {}", license_text(&c.license)))
+                        .label(*deny_span, "proprietary software is denied here")
+                        .help("remove the component from this variant, or move it to a variant whose policy says `proprietary = allow`"),
+                );
+            }
+        }
+        for (i, r) in repos.iter().enumerate() {
+            let License::NonFree(reason) = &r.license else {
+                continue;
+            };
+            // Report through the first component that uses the repository.
+            let user = components.iter().find(|c| c.repos.contains(&i));
+            let path = match user {
+                Some(c) => chain(&variant_name, c),
+                None => vec![variant_name.clone()],
+            };
+            let path = format!("{} -> {} -> {}", path.join(" -> "), r.name, license_text(&r.license));
+            let mut d = Diagnostic::error(
+                Code::PolicyProprietary,
+                format!("{label} denies proprietary software, but it uses the repository `{}` ({reason})", r.name),
+            )
+            .label(user.map_or(r.span, |c| c.span), path);
+            if user.is_some_and(|c| c.span != r.span) {
+                d = d.label(r.span, "the repository is used here");
+            }
+            d = d.label(r.def_span, format!("`{}` is `license = nonfree(\"{reason}\")`", r.name));
+            d = d.label(*deny_span, "proprietary software is denied here");
+            ev.error(d.help("a clean variant cannot enable a non-free repository, even for one step; move what needs it to a variant with `proprietary = allow`"));
+        }
+    }
+    for (key, code, what) in
+        [("telemetry", Code::PolicyTelemetry, "telemetry"), ("remote-ai", Code::PolicyRemoteAi, "remote AI services")]
+    {
+        let Some((model::Rule::Deny, deny_span)) = asm.policy.get(key) else {
+            continue;
+        };
+        for c in components {
+            let on = if key == "telemetry" { c.telemetry } else { c.remote_ai };
+            if !on {
+                continue;
+            }
+            let path = chain(&variant_name, c).join(" -> ");
+            ev.error(
+                Diagnostic::error(code, format!("{label} denies {what}, but `{}` declares `{key} = true`", c.name))
+                    .label(c.span, format!("{path} -> {key} = true"))
+                    .label(*deny_span, format!("{what} denied here"))
+                    .help(if key == "telemetry" {
+                        "use a layer that ships the tool with telemetry turned off (the stdlib's tools do), or allow telemetry in this variant"
+                    } else {
+                        "use a layer that points the tool at a local model (the stdlib's tools do), or allow `remote-ai` in this variant"
+                    }),
+            );
+        }
+    }
+}

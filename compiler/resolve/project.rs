@@ -1,0 +1,265 @@
+//! Images of the project used as bases (`from desktop.ai-desktop.cuda-toolkit`)
+//! and the `pipeline konflux` block that names where images are published.
+
+use super::eval::{Env, Eval, Evaluator, Reported};
+use super::value::{ImageId, ImageRef, ModuleId, Value};
+use crate::diag::{Code, Diagnostic};
+use crate::model;
+use crate::source::Span;
+use crate::syntax::ast::{self, StmtKind};
+
+/// The Konflux component name of an image variant: `<image>-<variant>`, or
+/// `<image>` when the image has no variants.
+pub fn component_name(image: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{image}-{v}"),
+        None => image.to_string(),
+    }
+}
+
+/// The `from` of an image built on another image of the project.
+pub fn reference(ev: &mut Evaluator<'_>, r: &ImageRef, current: ImageId, span: Span) -> Eval<model::From> {
+    let info = &ev.program.images[r.image.0];
+    let name = info.image.name.name.clone();
+    if r.image == current {
+        return Err(ev.error(
+            Diagnostic::error(Code::UnknownVariant, format!("image `{name}` cannot be built from itself"))
+                .label(span, "this refers to the image being defined")
+                .help("build from a base, another image, or a reference"),
+        ));
+    }
+    let variants = super::eval::variant_names(info.image);
+    if r.variant.is_none() && !variants.is_empty() {
+        return Err(ev.error(
+            Diagnostic::error(
+                Code::UnknownVariant,
+                format!("image `{name}` has variants; say which one to build from"),
+            )
+            .label(span, "which variant?")
+            .help(format!(
+                "write `from {}.VARIANT` with one of: {}",
+                ev.program
+                    .loaded
+                    .sources
+                    .get(span.source)
+                    .text
+                    .get(span.start as usize..span.end as usize)
+                    .unwrap_or(&name),
+                super::eval::quote_list(&variants)
+            )),
+        ));
+    }
+    let component = component_name(&name, r.variant.as_deref());
+    let module = info.module;
+    let current_module = ev.program.images[current.0].module;
+    let same_file = module == current_module;
+    let registry = registry(ev, module)?;
+    let reference = match (registry, same_file) {
+        (Some(reg), _) => format!("{reg}/{component}:latest"),
+        (None, true) => format!("localhost/{component}:latest"),
+        (None, false) => {
+            let file = ev.program.source_name(module).to_string();
+            return Err(ev.error(
+                Diagnostic::error(Code::MissingPipeline, format!("`{file}` has no `pipeline konflux` block with a `registry`, so image `{name}` has no published name"))
+                    .label(span, "built from an image of another file")
+                    .label(info.image.name.span, "this image is never published under a name aidc knows")
+                    .help(format!("add `pipeline konflux {{ application = \"...\", registry = \"quay.io/ORG\" }}` to `{file}`")),
+            ));
+        }
+    };
+    Ok(model::From::Project { image: name, variant: r.variant.clone(), component, reference, same_file, span })
+}
+
+/// The `registry` of a module's pipeline block, if it has one.
+fn registry(ev: &mut Evaluator<'_>, module: ModuleId) -> Eval<Option<String>> {
+    let program = ev.program;
+    let Some(p) = program.pipelines[module.0].first() else {
+        return Ok(None);
+    };
+    for stmt in &p.body.stmts {
+        if let StmtKind::Property { name, value } = &stmt.kind
+            && name.name == "registry"
+        {
+            return ev.eval_str(value, &Env::module(module), "`registry`").map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Evaluates the `pipeline konflux` block of a module.
+pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipeline> {
+    let program = ev.program;
+    let p: &ast::Pipeline = program.pipelines[module.0].first()?;
+    let env = Env::module(module);
+    let mut out = model::Pipeline {
+        application: String::new(),
+        registry: None,
+        platforms: vec!["linux/x86_64".to_string()],
+        branch: "main".to_string(),
+        timeout: None,
+        namespace: None,
+        repository: None,
+        span: p.kind.span,
+    };
+    let mut application = None;
+    let mut failed = false;
+    for stmt in &p.body.stmts {
+        let StmtKind::Property { name, value } = &stmt.kind else {
+            continue;
+        };
+        let v = match ev.eval(value, &env) {
+            Ok(v) => v,
+            Err(Reported) => {
+                failed = true;
+                continue;
+            }
+        };
+        let mut bad = |ev: &mut Evaluator<'_>, want: &str, v: &Value| {
+            ev.error(
+                Diagnostic::error(Code::TypeMismatch, format!("`{}` is {want}, found {}", name.name, v.describe()))
+                    .label(value.span, format!("this is {}", v.describe())),
+            );
+            failed = true;
+        };
+        match (name.name.as_str(), &v) {
+            ("application", Value::Str(s)) => {
+                if !is_dns_label(s) {
+                    ev.error(
+                        Diagnostic::error(
+                            Code::InvalidName,
+                            format!("\"{}\" is not a valid Konflux application name", s.escape_debug()),
+                        )
+                        .label(
+                            value.span,
+                            "lowercase letters, digits and `-`, starting with a letter, at most 63 characters",
+                        )
+                        .help("Konflux names are Kubernetes resource names"),
+                    );
+                    failed = true;
+                }
+                application = Some(s.clone());
+            }
+            ("registry", Value::Str(s)) => {
+                let probe = format!("{s}/x");
+                if let Err(reason) = super::validate::image_reference(&probe) {
+                    ev.error(
+                        Diagnostic::error(
+                            Code::ImageReference,
+                            format!("\"{}\" is not a valid registry path", s.escape_debug()),
+                        )
+                        .label(value.span, reason)
+                        .help("write the registry and organisation, like \"quay.io/fedora-ai\""),
+                    );
+                    failed = true;
+                }
+                out.registry = Some(s.clone());
+            }
+            ("platforms", Value::List(items)) => {
+                let mut platforms = Vec::new();
+                for item in items {
+                    match item {
+                        Value::Str(s) if is_platform(s) => platforms.push(s.clone()),
+                        other => {
+                            ev.error(
+                                Diagnostic::error(Code::InvalidValue, format!("{other} is not a build platform"))
+                                    .label(value.span, "in this list")
+                                    .help("platforms look like \"linux/x86_64\", \"linux/arm64\" or \"linux-mxlarge/arm64\""),
+                            );
+                            failed = true;
+                        }
+                    }
+                }
+                if platforms.is_empty() {
+                    ev.error(
+                        Diagnostic::error(Code::InvalidValue, "`platforms` is empty")
+                            .label(value.span, "no platform")
+                            .help("name at least one, like [\"linux/x86_64\"]"),
+                    );
+                    failed = true;
+                }
+                out.platforms = platforms;
+            }
+            ("branch", Value::Str(s)) => {
+                if s.is_empty()
+                    || s.chars().any(|c| {
+                        c.is_whitespace()
+                            || c.is_control()
+                            || matches!(c, '"' | '\'' | '\\' | '~' | '^' | ':' | '?' | '*' | '[')
+                    })
+                {
+                    ev.error(
+                        Diagnostic::error(Code::InvalidValue, "this is not a valid git branch name")
+                            .label(value.span, "not a branch name"),
+                    );
+                    failed = true;
+                }
+                out.branch = s.clone();
+            }
+            ("timeout", Value::Duration(d)) => out.timeout = Some(*d),
+            ("namespace", Value::Str(s)) => {
+                if !is_dns_label(s) {
+                    ev.error(
+                        Diagnostic::error(Code::InvalidName, "this is not a valid Kubernetes namespace")
+                            .label(value.span, "lowercase letters, digits and `-`"),
+                    );
+                    failed = true;
+                }
+                out.namespace = Some(s.clone());
+            }
+            ("repository", Value::Str(s)) => {
+                if let Err(reason) = super::validate::url(s) {
+                    ev.error(
+                        Diagnostic::error(Code::Url, "`repository` is the git repository's https URL")
+                            .label(value.span, reason),
+                    );
+                    failed = true;
+                }
+                out.repository = Some(s.clone());
+            }
+            ("application" | "registry" | "branch" | "namespace" | "repository", v) => bad(ev, "a string", v),
+            ("platforms", v) => bad(ev, "a list of strings", v),
+            ("timeout", v) => bad(ev, "a duration like `4h`", v),
+            _ => {}
+        }
+    }
+    match application {
+        Some(a) => out.application = a,
+        None => {
+            ev.error(
+                Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs an `application`")
+                    .label(p.kind.span, "no `application` here")
+                    .help("add `application = \"NAME\"`: the Konflux application the components belong to"),
+            );
+            failed = true;
+        }
+    }
+    if out.registry.is_none() {
+        ev.error(
+            Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `registry`")
+                .label(p.kind.span, "no `registry` here")
+                .help("add `registry = \"quay.io/ORG\"`: where the images are pushed"),
+        );
+        failed = true;
+    }
+    if failed { None } else { Some(out) }
+}
+
+/// A Kubernetes DNS-1123 label.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && !s.ends_with('-')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_platform(s: &str) -> bool {
+    if s == "localhost" {
+        return true;
+    }
+    let Some((os, arch)) = s.split_once('/') else {
+        return false;
+    };
+    let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    ok(os) && ok(arch)
+}

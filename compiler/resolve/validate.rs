@@ -1,0 +1,410 @@
+//! Grammars of the names and strings that end up in shell lines and
+//! generated files. Each function returns `Err(reason)` in plain words; the
+//! caller turns it into a diagnostic at the value's span. Anything that
+//! passes here is still quoted when emitted; these checks make sure a value
+//! means what it looks like (a package, a unit), not only that it is safe.
+
+/// An RPM package spec as dnf takes it: a name, optionally with version,
+/// epoch (`0:`), a glob, or a capability like `python3dist(torch)`.
+pub fn package(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a package name cannot be empty".into());
+    }
+    if name.len() > 256 {
+        return Err("a package name is at most 256 characters".into());
+    }
+    let first = name.chars().next().unwrap_or(' ');
+    if !(first.is_ascii_alphanumeric() || first == '_' || first == '/') {
+        return Err(format!("a package name starts with a letter, digit or `_`, not `{first}`"));
+    }
+    let mut depth = 0i32;
+    for c in name.chars() {
+        match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '+' | '-' | ':' | '*' | '?' | '/' => {}
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced `)`".into());
+                }
+            }
+            c => {
+                return Err(format!("`{}` is not allowed in an RPM package name", c.escape_default()));
+            }
+        }
+    }
+    if depth != 0 {
+        return Err("unbalanced `(`".into());
+    }
+    Ok(())
+}
+
+const UNIT_TYPES: &[&str] =
+    &["service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer", "slice", "scope"];
+
+/// A systemd unit name: `name[@instance].type`.
+pub fn unit(name: &str) -> Result<(), String> {
+    if name.len() > 255 {
+        return Err("a unit name is at most 255 characters".into());
+    }
+    let Some((stem, ty)) = name.rsplit_once('.') else {
+        return Err(format!("a unit name ends in a type, like `.service`; one of: {}", UNIT_TYPES.join(", ")));
+    };
+    if !UNIT_TYPES.contains(&ty) {
+        return Err(format!("`.{ty}` is not a unit type; one of: {}", UNIT_TYPES.join(", ")));
+    }
+    let (prefix, instance) = match stem.split_once('@') {
+        Some((p, i)) => (p, Some(i)),
+        None => (stem, None),
+    };
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-' | '\\');
+    if prefix.is_empty() {
+        return Err("the unit name before the type is empty".into());
+    }
+    if prefix.starts_with('-') {
+        return Err("a unit name cannot start with `-`".into());
+    }
+    if let Some(c) = prefix.chars().find(|c| !ok_char(*c)) {
+        return Err(format!("`{}` is not allowed in a unit name", c.escape_default()));
+    }
+    if let Some(i) = instance
+        && let Some(c) = i.chars().find(|c| !ok_char(*c))
+    {
+        return Err(format!("`{}` is not allowed in a unit instance name", c.escape_default()));
+    }
+    Ok(())
+}
+
+/// A Flatpak application id: reverse DNS, three elements or more.
+pub fn flatpak_id(id: &str) -> Result<(), String> {
+    if id.len() > 255 {
+        return Err("an application id is at most 255 characters".into());
+    }
+    let elements: Vec<&str> = id.split('.').collect();
+    if elements.len() < 3 {
+        return Err("an application id has at least three parts, like `org.example.App`".into());
+    }
+    for (i, e) in elements.iter().enumerate() {
+        let mut chars = e.chars();
+        match chars.next() {
+            None => return Err("an application id has an empty part".into()),
+            Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+                return Err(format!("each part of an application id starts with a letter or `_`; `{e}` does not"));
+            }
+            _ => {}
+        }
+        let last = i + 1 == elements.len();
+        if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || (last && *c == '-'))) {
+            return Err(format!("`{}` is not allowed in `{e}`", c.escape_default()));
+        }
+    }
+    Ok(())
+}
+
+/// A kernel argument: `key` or `key=value`, no spaces or quotes.
+pub fn kernel_argument(arg: &str) -> Result<(), String> {
+    let (key, value) = match arg.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (arg, None),
+    };
+    if key.is_empty() {
+        return Err("a kernel argument needs a name before `=`".into());
+    }
+    if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return Err(format!("`{}` is not allowed in a kernel argument name", c.escape_default()));
+    }
+    if key.starts_with('-') {
+        return Err("a kernel argument cannot start with `-`".into());
+    }
+    if let Some(v) = value
+        && let Some(c) = v.chars().find(|c| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ',' | ':' | '=' | '/' | '+' | '@' | '%' | '~' | '-'))
+        })
+    {
+        return Err(format!("`{}` is not allowed in a kernel argument value", c.escape_default()));
+    }
+    Ok(())
+}
+
+/// A label key: reverse-DNS-like, `org.opencontainers.image.title`.
+pub fn label_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.len() > 255 {
+        return Err("a label key has 1 to 255 characters".into());
+    }
+    let edge_ok = |c: char| c.is_ascii_alphanumeric();
+    if !key.starts_with(edge_ok) || !key.ends_with(edge_ok) {
+        return Err("a label key starts and ends with a letter or digit".into());
+    }
+    if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))) {
+        return Err(format!("`{}` is not allowed in a label key", c.escape_default()));
+    }
+    if key.contains("..") {
+        return Err("a label key cannot contain `..`".into());
+    }
+    Ok(())
+}
+
+/// Directories whose content an image must not ship (bootc keeps `/var`
+/// per machine, and the others are mounted at run time).
+const NO_CONTENT: &[&str] = &["/var", "/tmp", "/run", "/boot", "/proc", "/sys", "/dev", "/sysroot"];
+
+/// A destination in the image: absolute, normalised, outside run-time mounts.
+pub fn destination(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err("a destination in the image is an absolute path, starting with `/`".into());
+    }
+    if path.len() > 4096 {
+        return Err("a destination is at most 4096 characters".into());
+    }
+    if let Some(c) = path.chars().find(|c| c.is_control()) {
+        return Err(format!("a path cannot contain the control character `{}`", c.escape_default()));
+    }
+    if path.contains('\\') {
+        return Err("a path cannot contain `\\`".into());
+    }
+    if path == "/" {
+        return Err("`/` itself is not a file destination".into());
+    }
+    if path.ends_with('/') {
+        return Err("a destination names a file or directory without a trailing `/`".into());
+    }
+    for segment in path[1..].split('/') {
+        match segment {
+            "" => return Err("a destination cannot contain `//`".into()),
+            "." | ".." => {
+                return Err(format!("a destination cannot contain `{segment}`: write the normalised path"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(dir) = NO_CONTENT.iter().find(|d| path == **d || path.starts_with(&format!("{d}/"))) {
+        return Err(format!(
+            "`{dir}` is not shipped by a bootc image (it is per machine or mounted at run time); put files under `/usr` or `/etc`"
+        ));
+    }
+    Ok(())
+}
+
+/// A path in the build context: relative, inside the context; returns the
+/// normalised form (`a/./b` -> `a/b`).
+pub fn context_path(path: &str) -> Result<String, String> {
+    if path.is_empty() {
+        return Err("the path is empty".into());
+    }
+    if path.starts_with('/') {
+        return Err("paths in the build context are relative to the recipe's directory, not absolute".into());
+    }
+    if let Some(c) = path.chars().find(|c| c.is_control()) {
+        return Err(format!("a path cannot contain the control character `{}`", c.escape_default()));
+    }
+    if path.contains('\\') {
+        return Err("a path cannot contain `\\`".into());
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("the path leaves the build context (the recipe's directory)".into());
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    if parts.is_empty() {
+        return Err("the path names the build context itself; name a file or directory in it".into());
+    }
+    Ok(parts.join("/"))
+}
+
+/// An `https://` URL without white space, quotes or shell characters.
+pub fn url(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Err("downloads use `https://` URLs".into());
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err("the URL has no host".into());
+    }
+    if let Some(c) = url.chars().find(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '\\' | '<' | '>' | '{' | '}' | '|' | '^')
+    }) {
+        return Err(format!("`{}` is not allowed in a URL; percent-encode it", c.escape_default()));
+    }
+    Ok(())
+}
+
+/// A SHA-256 digest: 64 hexadecimal digits; returns it in lowercase.
+pub fn sha256(hex: &str) -> Result<String, String> {
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("a SHA-256 digest is 64 hexadecimal digits; this has {} characters", hex.chars().count()));
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+/// A file mode in octal: `0644`, `755`, `0o755` not accepted.
+pub fn mode(mode: &str) -> Result<(), String> {
+    let digits = mode.strip_prefix('0').filter(|d| d.len() == 3 || d.len() == 4).unwrap_or(mode);
+    if !(3..=4).contains(&digits.len()) || !digits.chars().all(|c| ('0'..='7').contains(&c)) {
+        return Err("a mode is three or four octal digits, like \"0644\" or \"0755\"".into());
+    }
+    Ok(())
+}
+
+/// An OCI image reference: `[host[:port]/]path[:tag][@sha256:digest]`.
+pub fn image_reference(reference: &str) -> Result<(), String> {
+    let (name_tag, digest) = match reference.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (reference, None),
+    };
+    if let Some(d) = digest {
+        let Some(hex) = d.strip_prefix("sha256:") else {
+            return Err("a digest is written `@sha256:<64 hex digits>`".into());
+        };
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+            return Err("a digest is written `@sha256:<64 lowercase hex digits>`".into());
+        }
+    }
+    // A tag follows the last `:` after the last `/`.
+    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match name_tag[last_slash..].rfind(':') {
+        Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
+        None => (name_tag, None),
+    };
+    if let Some(tag) = tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !ok {
+            return Err(format!("`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`; at most 128)"));
+        }
+    }
+    let mut components: Vec<&str> = name.split('/').collect();
+    if components.iter().any(|c| c.is_empty()) {
+        return Err("an image name has an empty path component".into());
+    }
+    // The first component is a registry host when it has a `.` or `:` or is localhost.
+    if components.len() > 1 && (components[0].contains(['.', ':']) || components[0] == "localhost") {
+        let host = components.remove(0);
+        if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')) {
+            return Err(format!("`{host}` is not a valid registry host"));
+        }
+    }
+    for c in components {
+        let ok = c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            && c.ends_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'));
+        if !ok {
+            return Err(format!(
+                "`{c}` is not a valid image path component (lowercase letters, digits, `.`, `_`, `-`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Text that goes into a one-line place (a label value, an env value): no
+/// control characters but tab.
+pub fn one_line(text: &str) -> Result<(), String> {
+    match text.chars().find(|c| c.is_control() && *c != '\t') {
+        Some(c) => Err(format!("the control character `{}` cannot appear here", c.escape_default())),
+        None => Ok(()),
+    }
+}
+
+/// Whether a context file looks like a private key by its name.
+pub fn looks_like_private_key(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    name.ends_with(".key")
+        || name.ends_with(".priv")
+        || name.ends_with(".p12")
+        || name.ends_with(".pfx")
+        || name.contains("private")
+        || matches!(name.as_str(), "id_rsa" | "id_ecdsa" | "id_ed25519" | "id_dsa")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages() {
+        for ok in [
+            "ramalama",
+            "python3-torch",
+            "kernel-longterm-6.18.*",
+            "python3dist(torch)",
+            "gcc-c++",
+            "cuda-libraries-13-0",
+        ] {
+            assert!(package(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-y", "foo bar", "a;rm -rf /", "$(id)", "a`b`", "a\nb", "x'"] {
+            assert!(package(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn units() {
+        for ok in ["podman.socket", "nvidia-cdi-refresh.path", "getty@tty1.service", "sys-devices-x.device"] {
+            assert!(unit(ok).is_ok(), "{ok}");
+        }
+        for bad in ["podman", "x.servic", "-x.service", "a b.service", "a;b.service", ".service"] {
+            assert!(unit(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flatpaks_kargs_labels() {
+        assert!(flatpak_id("io.podman_desktop.PodmanDesktop").is_ok());
+        assert!(flatpak_id("org.gnome.Builder-Devel").is_ok());
+        assert!(flatpak_id("org.gnome").is_err());
+        assert!(flatpak_id("org.1gnome.x").is_err());
+        assert!(kernel_argument("rd.driver.blacklist=nouveau,nova-core").is_ok());
+        assert!(kernel_argument("mitigations=auto").is_ok());
+        assert!(kernel_argument("quiet").is_ok());
+        assert!(kernel_argument("a b").is_err());
+        assert!(kernel_argument("x=\"y\"").is_err());
+        assert!(label_key("org.opencontainers.image.title").is_ok());
+        assert!(label_key("containers.bootc").is_ok());
+        assert!(label_key("a b").is_err());
+        assert!(label_key(".x").is_err());
+    }
+
+    #[test]
+    fn paths() {
+        assert!(destination("/usr/lib/sysctl.d/90-ai.conf").is_ok());
+        for bad in ["usr/x", "/usr//x", "/usr/./x", "/usr/../etc/x", "/usr/x/", "/var/lib/x", "/tmp/x", "/"] {
+            assert!(destination(bad).is_err(), "{bad}");
+        }
+        assert_eq!(context_path("files/./a.conf").unwrap(), "files/a.conf");
+        assert_eq!(context_path("files/x/../a.conf").unwrap(), "files/a.conf");
+        for bad in ["../x", "/etc/passwd", "files/../../x", ".", ""] {
+            assert!(context_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_digests_modes_references() {
+        assert!(url("https://github.com/block/goose/releases/download/v1.4.0/goose.tar.bz2").is_ok());
+        assert!(url("http://example.com/x").is_err());
+        assert!(url("https://x/a b").is_err());
+        assert!(sha256(&"a".repeat(64)).is_ok());
+        assert!(sha256("abc").is_err());
+        assert!(mode("0644").is_ok() && mode("755").is_ok() && mode("0888").is_err() && mode("rw").is_err());
+        for ok in [
+            "quay.io/fedora/fedora-bootc:44",
+            "quay.io/fedora-ostree-desktops/silverblue:44",
+            "localhost/aid-fixture-base:latest",
+            "ghcr.io/ublue-os/akmods:main-44",
+            "registry.example.com:5000/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(image_reference(ok).is_ok(), "{ok}");
+        }
+        for bad in ["Quay.io/X/Y", "quay.io/a//b", "quay.io/a:b c", "a@sha256:xyz"] {
+            assert!(image_reference(bad).is_err(), "{bad}");
+        }
+    }
+}

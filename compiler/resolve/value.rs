@@ -1,0 +1,239 @@
+//! Values: what expressions evaluate to.
+
+use std::fmt;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use crate::source::Span;
+use crate::syntax::ast::DefKind;
+
+/// Index of a definition in the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DefId(pub usize);
+
+/// Index of an image in the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ImageId(pub usize);
+
+/// Index of a module in the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleId(pub usize);
+
+/// A definition applied to its arguments: `cuda.runtime("13.0")`.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub def: DefId,
+    pub kind: DefKind,
+    /// `module.name` as users know it, e.g. `cuda.runtime`.
+    pub name: String,
+    /// Every parameter with its value (defaults filled in), in parameter order.
+    pub args: IndexMap<String, Value>,
+    /// Where it was called (or named, for a definition used without `()`).
+    pub call: Span,
+}
+
+impl Instance {
+    /// Two uses of the same definition with the same arguments are one component.
+    pub fn same_as(&self, other: &Instance) -> bool {
+        self.def == other.def && self.args == other.args
+    }
+}
+
+/// A reference to an image (and variant) of the project.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageRef {
+    pub image: ImageId,
+    pub variant: Option<String>,
+    pub span: Span,
+}
+
+/// A value.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    /// Seconds.
+    Duration(u64),
+    List(Vec<Value>),
+    Map(IndexMap<String, Value>),
+    /// A bare word with a fixed meaning: `allow`, `deny`, `rarely`, `mixed`, ...
+    Symbol(&'static str),
+    /// `secret("id")`: a build secret, never a value in the image.
+    Secret(String),
+    /// `file("path")`: a file of the build context.
+    File(String),
+    /// `script("path")`: a shell script of the build context.
+    Script(String),
+    /// `nonfree("reason")`: a license class.
+    NonFree(String),
+    Instance(Rc<Instance>),
+    Image(ImageRef),
+    Module(ModuleId),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Str(a), Str(b))
+            | (Secret(a), Secret(b))
+            | (File(a), File(b))
+            | (Script(a), Script(b))
+            | (NonFree(a), NonFree(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (Duration(a), Duration(b)) => a == b,
+            (List(a), List(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
+            (Symbol(a), Symbol(b)) => a == b,
+            (Instance(a), Instance(b)) => a.same_as(b),
+            (Image(a), Image(b)) => a.image == b.image && a.variant == b.variant,
+            (Module(a), Module(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The bare words that evaluate to themselves.
+pub const SYMBOLS: &[&str] = &["allow", "deny", "rarely", "monthly", "weekly", "often", "mixed"];
+
+/// The parameter types of the language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    String,
+    Int,
+    Bool,
+    List,
+    Map,
+    Duration,
+}
+
+impl Type {
+    pub const NAMES: &'static [&'static str] = &["string", "int", "bool", "list", "map", "duration"];
+
+    pub fn parse(name: &str) -> Option<Type> {
+        Some(match name {
+            "string" => Type::String,
+            "int" => Type::Int,
+            "bool" => Type::Bool,
+            "list" => Type::List,
+            "map" => Type::Map,
+            "duration" => Type::Duration,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::String => "string",
+            Type::Int => "int",
+            Type::Bool => "bool",
+            Type::List => "list",
+            Type::Map => "map",
+            Type::Duration => "duration",
+        }
+    }
+
+    pub fn accepts(self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (Type::String, Value::Str(_))
+                | (Type::Int, Value::Int(_))
+                | (Type::Bool, Value::Bool(_))
+                | (Type::List, Value::List(_))
+                | (Type::Map, Value::Map(_))
+                | (Type::Duration, Value::Duration(_))
+        )
+    }
+}
+
+impl Value {
+    /// The type name used in messages: `a string`, `a list`, `a layer`.
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Str(_) => "a string".into(),
+            Value::Int(_) => "an integer".into(),
+            Value::Bool(_) => "a boolean".into(),
+            Value::Duration(_) => "a duration".into(),
+            Value::List(_) => "a list".into(),
+            Value::Map(_) => "a map".into(),
+            Value::Symbol(s) => format!("the word `{s}`"),
+            Value::Secret(_) => "a secret".into(),
+            Value::File(_) => "a file".into(),
+            Value::Script(_) => "a script".into(),
+            Value::NonFree(_) => "a license class".into(),
+            Value::Instance(i) => format!("the {} `{}`", i.kind.keyword(), i.name),
+            Value::Image(_) => "an image".into(),
+            Value::Module(_) => "a module".into(),
+        }
+    }
+
+    /// The text of the value inside `${...}`, if it has one.
+    pub fn interpolate(&self) -> Option<String> {
+        match self {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Symbol(s) => Some(s.to_string()),
+            Value::Duration(d) => Some(format_duration(*d)),
+            _ => None,
+        }
+    }
+}
+
+/// `5400` -> `1h30m`.
+pub fn format_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) => write!(f, "\"{}\"", s.escape_debug()),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Duration(d) => write!(f, "{}", format_duration(*d)),
+            Value::List(items) => {
+                write!(f, "[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                write!(f, "]")
+            }
+            Value::Map(m) => {
+                write!(f, "{{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ",")?;
+                    }
+                    write!(f, " \"{}\" = {v}", k.escape_debug())?;
+                }
+                write!(f, " }}")
+            }
+            Value::Symbol(s) => write!(f, "{s}"),
+            Value::Secret(s) => write!(f, "secret(\"{s}\")"),
+            Value::File(s) => write!(f, "file(\"{s}\")"),
+            Value::Script(s) => write!(f, "script(\"{s}\")"),
+            Value::NonFree(s) => write!(f, "nonfree(\"{s}\")"),
+            Value::Instance(i) => write!(f, "{}", i.name),
+            Value::Image(_) => write!(f, "<image>"),
+            Value::Module(_) => write!(f, "<module>"),
+        }
+    }
+}

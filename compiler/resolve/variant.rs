@@ -1,0 +1,516 @@
+//! Assembly of one image variant: which components it holds (the image body,
+//! the extended variants, every `use`d layer, kernel, kmods and repos), the
+//! facts they provide, their metadata and steps, then the checks that need
+//! the whole variant: constraints, kmod-needs-kernel, policy.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::eval::{Env, Eval, Evaluator, Reported};
+use super::facts::{FactDef, Facts};
+use super::rules::{self, BodyKind, PropType};
+use super::value::{ImageId, Instance, ModuleId, Value};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{self, Changes, ComponentKind, License};
+use crate::source::Span;
+use crate::syntax::ast::{self, Block, DefKind, StmtKind};
+
+/// A component while the variant is being assembled.
+pub struct Draft<'p> {
+    pub kind: ComponentKind,
+    pub name: String,
+    pub instance: Option<Rc<Instance>>,
+    pub body: &'p Block,
+    pub body_kind: BodyKind,
+    pub module: ModuleId,
+    pub params: Option<Rc<IndexMap<String, Value>>>,
+    pub span: Span,
+    pub def_span: Option<Span>,
+    pub via: Vec<String>,
+    pub docs: Vec<String>,
+    pub repos: Vec<usize>,
+    pub after: Vec<usize>,
+    /// For bodies: skip `variant` statements (they are assembled separately).
+    pub is_body: bool,
+}
+
+/// A repository while the variant is being assembled.
+pub struct RepoDraft {
+    pub instance: Rc<Instance>,
+    pub span: Span,
+}
+
+/// The variant being assembled.
+pub struct Assembly<'p> {
+    pub image: ImageId,
+    pub image_name: String,
+    pub variant_name: String,
+    pub components: Vec<Draft<'p>>,
+    pub repos: Vec<RepoDraft>,
+    pub from: Option<(model::From, Span)>,
+    pub signing: Option<(&'p [ast::Entry], Span, ModuleId)>,
+    pub policy: IndexMap<String, (model::Rule, Span)>,
+    /// The depth (in the chain of bodies) of the body whose `kernel` counts.
+    pub kernel_body: Option<usize>,
+}
+
+/// What a variant's chain of bodies is: the image body, then each extended
+/// variant from the root down, then the variant itself.
+pub struct Chain<'p> {
+    pub name: String,
+    pub implicit: bool,
+    pub extends: Vec<String>,
+    pub span: Span,
+    pub bodies: Vec<(String, &'p Block)>,
+}
+
+impl<'p> Assembly<'p> {
+    fn env<'f>(
+        &self,
+        index: usize,
+        facts: Option<&'f Facts<'p>>,
+        reads: Option<&'f RefCell<Vec<String>>>,
+    ) -> Env<'f, 'p> {
+        let c = &self.components[index];
+        Env { module: c.module, params: c.params.clone(), facts, reads }
+    }
+}
+
+/// Assembles and checks one variant.
+pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> Option<model::Variant> {
+    let info = &ev.program.images[image.0];
+    let module = info.module;
+    let image_name = info.image.name.name.clone();
+    let label =
+        if chain.implicit { format!("image `{image_name}`") } else { format!("variant `{image_name}.{}`", chain.name) };
+    let mut asm = Assembly {
+        image,
+        image_name: image_name.clone(),
+        variant_name: chain.name.clone(),
+        components: Vec::new(),
+        repos: Vec::new(),
+        from: None,
+        signing: None,
+        policy: IndexMap::new(),
+        kernel_body: chain
+            .bodies
+            .iter()
+            .rposition(|(_, b)| b.stmts.iter().any(|s| matches!(s.kind, StmtKind::Kernel(_)))),
+    };
+    let errors_before = ev.diags.error_count();
+
+    // 1. Structure: bodies, then everything they bring in.
+    for (depth, (name, block)) in chain.bodies.iter().enumerate() {
+        let index = asm.components.len();
+        asm.components.push(Draft {
+            kind: ComponentKind::Body,
+            name: name.clone(),
+            instance: None,
+            body: block,
+            body_kind: if depth == 0 { BodyKind::Image } else { BodyKind::Variant },
+            module,
+            params: None,
+            span: block.span,
+            def_span: None,
+            via: Vec::new(),
+            docs: Vec::new(),
+            repos: Vec::new(),
+            after: Vec::new(),
+            is_body: true,
+        });
+        walk(ev, &mut asm, index, depth);
+    }
+    if asm.from.is_none() {
+        ev.error(
+            Diagnostic::error(Code::MissingFrom, format!("image `{image_name}` does not say what it is built from"))
+                .label(info.image.name.span, "no `from` in this image")
+                .help(
+                    "add `from fedora.bootc(44)` (with `import \"std/fedora\"`), another image, or an image reference",
+                ),
+        );
+        return None;
+    }
+
+    // 2. Facts.
+    let mut facts = Facts::new(label.clone());
+    for (index, c) in asm.components.iter().enumerate() {
+        for stmt in own_stmts(c) {
+            if let StmtKind::Provides { name, value } = &stmt.kind {
+                facts.defs.entry(name.name.clone()).or_default().push(FactDef {
+                    component: index,
+                    component_name: c.name.clone(),
+                    expr: value,
+                    module: c.module,
+                    params: c.params.clone(),
+                    span: stmt.span,
+                    call: c.span,
+                });
+            }
+        }
+    }
+    for (name, defs) in &facts.defs {
+        if defs.len() > 1 {
+            let mut d = Diagnostic::error(Code::DuplicateFact, format!("`target.{name}` is provided twice in {label}"))
+                .label(defs[1].call, format!("`{}` provides it", defs[1].component_name))
+                .label(defs[0].call, format!("`{}` provides it too", defs[0].component_name));
+            d = d.label(defs[1].span, "here").label(defs[0].span, "and here");
+            ev.error(d.help("a fact has one provider per variant; remove one of the components"));
+        }
+    }
+    {
+        let mut computed = facts.computed.borrow_mut();
+        computed.insert("image".into(), (Value::Str(image_name.clone()), info.image.name.span));
+        computed.insert("variant".into(), (Value::Str(chain.name.clone()), chain.span));
+    }
+
+    // 3. Metadata, so licenses are known before anything reads `target.proprietary`.
+    let mut metas = Vec::new();
+    for index in 0..asm.components.len() {
+        metas.push(super::content::metadata(ev, &asm, index, &facts));
+    }
+    let repos: Vec<model::Repo> =
+        (0..asm.repos.len()).filter_map(|i| super::content::repo(ev, &asm, i, &facts)).collect();
+    if repos.len() != asm.repos.len() {
+        return None;
+    }
+    let licenses: Vec<License> = metas
+        .iter()
+        .enumerate()
+        .map(|(i, m)| super::policy::effective_license(ev, &asm.components[i], m, &repos))
+        .collect();
+    let proprietary = licenses.iter().any(License::is_nonfree) || repos.iter().any(|r| r.license.is_nonfree());
+    facts.computed.borrow_mut().insert("proprietary".into(), (Value::Bool(proprietary), chain.span));
+
+    // 4. Content and constraints.
+    let mut components = Vec::new();
+    for index in 0..asm.components.len() {
+        let reads = RefCell::new(Vec::new());
+        let steps = super::content::steps(ev, &asm, index, &facts, &reads);
+        super::content::constraints(ev, &asm, index, &facts, &reads, &label);
+        let c = &asm.components[index];
+        let meta = &metas[index];
+        let provides: Vec<String> = own_stmts(c)
+            .filter_map(|s| match &s.kind {
+                StmtKind::Provides { name, .. } => Some(name.name.clone()),
+                _ => None,
+            })
+            .collect();
+        // Make sure every provided fact evaluates, even if nobody reads it.
+        for p in &provides {
+            let _ = facts.get(ev, p, c.span);
+        }
+        let after = super::content::after(ev, &asm, index);
+        components.push(model::Component {
+            kind: c.kind,
+            name: c.name.clone(),
+            args: c
+                .instance
+                .as_ref()
+                .map(|i| i.args.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+                .unwrap_or_default(),
+            span: c.span,
+            def_span: c.def_span,
+            via: c.via.clone(),
+            docs: c.docs.clone(),
+            license: licenses[index].clone(),
+            telemetry: meta.telemetry,
+            remote_ai: meta.remote_ai,
+            changes: meta.changes,
+            properties: meta.properties.clone(),
+            repos: c.repos.clone(),
+            steps,
+            after,
+            reads: reads.into_inner(),
+            provides,
+        });
+    }
+
+    // 5. Whole-variant checks.
+    let signing = super::content::signing(ev, &asm);
+    kmod_needs_kernel(ev, &asm, &facts, &label);
+    let policy = model::Policy {
+        proprietary: asm.policy.get("proprietary").map_or(model::Rule::Allow, |(r, _)| *r),
+        telemetry: asm.policy.get("telemetry").map_or(model::Rule::Allow, |(r, _)| *r),
+        remote_ai: asm.policy.get("remote-ai").map_or(model::Rule::Allow, |(r, _)| *r),
+    };
+    super::policy::check(ev, &asm, &components, &repos, &label);
+
+    // Facts as model values.
+    let mut fact_values = IndexMap::new();
+    for (name, defs) in &facts.defs {
+        if let Ok(v) = facts.get(ev, name, defs[0].span)
+            && let Some(p) = super::content::to_property(&v)
+        {
+            fact_values
+                .insert(name.clone(), model::Fact { value: p, provider: Some(defs[0].component), span: defs[0].span });
+        }
+    }
+    for (name, (v, span)) in facts.computed.borrow().iter() {
+        if let Some(p) = super::content::to_property(v) {
+            fact_values.insert(name.clone(), model::Fact { value: p, provider: None, span: *span });
+        }
+    }
+
+    if ev.diags.error_count() > errors_before {
+        return None;
+    }
+    let (from, _) = asm.from.take()?;
+    Some(model::Variant {
+        name: chain.name.clone(),
+        implicit: chain.implicit,
+        extends: chain.extends.clone(),
+        span: chain.span,
+        from,
+        components,
+        repos,
+        facts: fact_values,
+        signing,
+        policy,
+        proprietary,
+    })
+}
+
+/// The statements of a component's own body (a body skips nested variants).
+pub fn own_stmts<'a, 'p>(c: &'a Draft<'p>) -> impl Iterator<Item = &'p ast::Stmt> + 'a {
+    let is_body = c.is_body;
+    c.body.stmts.iter().filter(move |s| !(is_body && matches!(s.kind, StmtKind::Variant { .. })))
+}
+
+/// Walks a component's body for what it brings in: base, kernel, kmods,
+/// layers, repos; recursing into the bodies of what it brings.
+fn walk<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, index: usize, body_depth: usize) {
+    let stmts: Vec<&'p ast::Stmt> = own_stmts(&asm.components[index]).collect();
+    for stmt in stmts {
+        let env = asm.env(index, None, None);
+        match &stmt.kind {
+            StmtKind::From(e) => from(ev, asm, e, &env),
+            StmtKind::Kernel(e) => {
+                // Only the deepest body that names a kernel counts: a variant's
+                // `kernel` replaces the image's.
+                if body_depth != usize::MAX && Some(body_depth) != asm.kernel_body {
+                    continue;
+                }
+                if let Ok(inst) = component_value(ev, e, &env, DefKind::Kernel, "kernel") {
+                    add(ev, asm, index, inst, ComponentKind::Kernel);
+                }
+            }
+            StmtKind::Kmod(e) => {
+                if let Ok(inst) = component_value(ev, e, &env, DefKind::Kmod, "kmod") {
+                    add(ev, asm, index, inst, ComponentKind::Kmod);
+                }
+            }
+            StmtKind::Use(e) => {
+                if let Ok(inst) = component_value(ev, e, &env, DefKind::Layer, "use") {
+                    add(ev, asm, index, inst, ComponentKind::Layer);
+                }
+            }
+            StmtKind::Repo(e) => {
+                if let Ok(inst) = component_value(ev, e, &env, DefKind::Repo, "repo") {
+                    let existing = asm.repos.iter().position(|r| r.instance.same_as(&inst));
+                    let r = existing.unwrap_or_else(|| {
+                        asm.repos.push(RepoDraft { instance: inst.clone(), span: e.span });
+                        asm.repos.len() - 1
+                    });
+                    if !asm.components[index].repos.contains(&r) {
+                        asm.components[index].repos.push(r);
+                    }
+                }
+            }
+            StmtKind::Signing(entries) => asm.signing = Some((entries, stmt.keyword, asm.components[index].module)),
+            StmtKind::Policy(entries) => {
+                for e in entries {
+                    if let ast::ExprKind::Name(word) = &e.value.kind {
+                        let rule = if word == "deny" { model::Rule::Deny } else { model::Rule::Allow };
+                        asm.policy.insert(e.name.name.clone(), (rule, e.value.span));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Evaluates the operand of `kernel`/`kmod`/`use`/`repo`/`from` to an
+/// instance of the expected kind.
+fn component_value<'p>(
+    ev: &mut Evaluator<'p>,
+    e: &'p ast::Expr,
+    env: &Env<'_, 'p>,
+    kind: DefKind,
+    keyword: &str,
+) -> Eval<Rc<Instance>> {
+    match ev.eval_expecting(e, env, Some(kind))? {
+        Value::Instance(inst) if inst.kind == kind => Ok(inst),
+        Value::Instance(inst) => Err(ev.error(
+            Diagnostic::error(
+                Code::WrongKind,
+                format!("`{}` is a {}, but `{keyword}` takes a {}", inst.name, inst.kind.keyword(), kind.keyword()),
+            )
+            .label(e.span, format!("a {}", inst.kind.keyword()))
+            .help(match inst.kind {
+                DefKind::Layer => format!("bring a layer in with `use {}`", inst.name),
+                DefKind::Repo => format!("make a repository available with `repo {}`", inst.name),
+                DefKind::Kernel => format!("pin a kernel with `kernel {}`", inst.name),
+                DefKind::Kmod => format!("build a kernel module with `kmod {}`", inst.name),
+                DefKind::Base => format!("build on a base with `from {}`", inst.name),
+            }),
+        )),
+        other => Err(ev.error(
+            Diagnostic::error(
+                Code::WrongKind,
+                format!("`{keyword}` takes a {}, found {}", kind.keyword(), other.describe()),
+            )
+            .label(e.span, format!("this is {}", other.describe()))
+            .help(format!("name a `{}` definition, e.g. `{keyword} module.name(...)`", kind.keyword())),
+        )),
+    }
+}
+
+/// Adds a component brought in by `parent` (or reuses the same one already
+/// there); returns its index.
+fn add<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &mut Assembly<'p>,
+    parent: usize,
+    inst: Rc<Instance>,
+    kind: ComponentKind,
+) -> Option<usize> {
+    if let Some(existing) = asm.components.iter().position(|c| c.instance.as_ref().is_some_and(|i| i.same_as(&inst))) {
+        if !asm.components[parent].after.contains(&existing) && existing != parent {
+            asm.components[parent].after.push(existing);
+        }
+        return Some(existing);
+    }
+    // A layer that (through others) uses itself.
+    let mut chain = asm.components[parent].via.clone();
+    chain.push(asm.components[parent].name.clone());
+    let parent_is_same = |c: &Draft<'_>| c.instance.as_ref().is_some_and(|i| i.def == inst.def);
+    if parent_is_same(&asm.components[parent]) {
+        chain.push(inst.name.clone());
+        ev.error(
+            Diagnostic::error(Code::UseCycle, format!("`{}` uses itself: {}", inst.name, chain.join(" -> ")))
+                .label(inst.call, "this use closes the cycle")
+                .help("a layer cannot use itself, directly or through other layers"),
+        );
+        return None;
+    }
+    let info = &ev.program.defs[inst.def.0];
+    let index = asm.components.len();
+    asm.components.push(Draft {
+        kind,
+        name: inst.name.clone(),
+        instance: Some(inst.clone()),
+        body: &info.def.body,
+        body_kind: BodyKind::Def(info.def.kind),
+        module: info.module,
+        params: Some(Rc::new(inst.args.clone())),
+        span: inst.call,
+        def_span: Some(info.def.name.span),
+        via: chain,
+        docs: info.docs.to_vec(),
+        repos: Vec::new(),
+        after: Vec::new(),
+        is_body: false,
+    });
+    if kind == ComponentKind::Layer {
+        // The user comes after what it uses.
+        asm.components[parent].after.push(index);
+    }
+    if asm.components.len() > 10_000 {
+        ev.error(
+            Diagnostic::error(Code::UseCycle, "a variant brings in more than 10,000 components")
+                .label(inst.call, "while adding this")
+                .help("check for layers that use each other"),
+        );
+        return None;
+    }
+    walk(ev, asm, index, usize::MAX);
+    Some(index)
+}
+
+fn from<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) {
+    let Ok(value) = ev.eval_expecting(e, env, Some(DefKind::Base)) else {
+        return;
+    };
+    let result = match value {
+        Value::Instance(inst) if inst.kind == DefKind::Base => {
+            let Some(index) = add(ev, asm, 0, inst, ComponentKind::Base) else {
+                return;
+            };
+            // The reference is the base's `image` property, evaluated later; keep a placeholder.
+            model::From::Base { component: index, reference: String::new() }
+        }
+        Value::Image(r) => match super::project::reference(ev, &r, asm.image, e.span) {
+            Ok(f) => f,
+            Err(Reported) => return,
+        },
+        Value::Str(s) => {
+            if let Err(reason) = super::validate::image_reference(&s) {
+                ev.error(
+                    Diagnostic::error(Code::ImageReference, format!("\"{}\" is not a valid image reference", s.escape_debug()))
+                        .label(e.span, reason)
+                        .help("write `registry/name:tag` or `registry/name@sha256:...`, e.g. \"quay.io/fedora/fedora-bootc:44\""),
+                );
+                return;
+            }
+            model::From::Reference { reference: s, span: e.span }
+        }
+        other => {
+            ev.error(
+                Diagnostic::error(
+                    Code::WrongKind,
+                    format!("`from` takes a base, an image of the project or a reference, found {}", other.describe()),
+                )
+                .label(e.span, format!("this is {}", other.describe()))
+                .help("write `from fedora.bootc(44)`, `from other-image.variant` or `from \"quay.io/...\"`"),
+            );
+            return;
+        }
+    };
+    asm.from = Some((result, e.span));
+}
+
+/// A kmod is built against the shipped kernel, so one must be pinned.
+fn kmod_needs_kernel(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, facts: &Facts<'_>, label: &str) {
+    let has_kernel =
+        asm.components.iter().any(|c| c.kind == ComponentKind::Kernel) || facts.defs.contains_key("kernel");
+    if has_kernel {
+        return;
+    }
+    for c in asm.components.iter().filter(|c| c.kind == ComponentKind::Kmod) {
+        let mut d = Diagnostic::error(
+            Code::KmodWithoutKernel,
+            format!("`{}` is built against the kernel, but {label} pins no kernel", c.name),
+        )
+        .label(c.span, "this kernel module needs a pinned kernel");
+        if let Some((_, span)) = &asm.from {
+            d = d.label(*span, "this base does not provide a `kernel` fact (its kernel rolls)");
+        }
+        ev.error(d.help("pin the kernel the module is built for, e.g. `kernel kernel.longterm(\"6.18\")` with `import \"std/kernel\"`"));
+    }
+}
+
+/// The metadata properties of a component, evaluated.
+pub struct Meta {
+    pub license: Option<(Value, Span)>,
+    pub telemetry: bool,
+    pub remote_ai: bool,
+    pub changes: Changes,
+    pub properties: IndexMap<String, model::Property>,
+}
+
+/// Default `changes` per kind: base < kernel < kmod < layers (tools) < bodies (config).
+pub fn default_changes(kind: ComponentKind) -> Changes {
+    match kind {
+        ComponentKind::Base | ComponentKind::Kernel => Changes::Rarely,
+        ComponentKind::Kmod => Changes::Monthly,
+        ComponentKind::Layer => Changes::Weekly,
+        ComponentKind::Body => Changes::Often,
+    }
+}
+
+pub fn prop_type(kind: BodyKind, name: &str) -> Option<PropType> {
+    rules::properties(kind).into_iter().find(|(n, _)| *n == name).map(|(_, t)| t)
+}
