@@ -35,9 +35,14 @@ pub fn main() -> i32 {
     result.unwrap_or(70)
 }
 
-/// Runs one parsed command.
+/// Runs one parsed command on a thread with a large stack: recursion over
+/// syntax trees is bounded by the nesting limits, but those bounds multiply.
 pub fn run(cli: Cli) -> i32 {
-    match cli.command {
+    let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || match cli.command {
         Command::Check(args) => check::run(&args),
+    });
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        _ => 70,
     }
 }

@@ -82,7 +82,9 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
     };
     let primary = d.primary_span().map(|s| s.source);
     let mut labels = Vec::new();
-    let mut others: Vec<(SourceId, Vec<LabeledSpan>)> = Vec::new();
+    // Labels in other files become related reports, one per label, so that
+    // two labels far apart in the stdlib do not print everything between them.
+    let mut others: Vec<(SourceId, LabeledSpan)> = Vec::new();
     for (i, l) in d.labels.iter().enumerate() {
         let labeled = if i == 0 {
             LabeledSpan::new_primary_with_span(Some(l.message.clone()), span_of(l.span))
@@ -91,21 +93,19 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
         };
         if Some(l.span.source) == primary {
             labels.push(labeled);
-        } else if let Some((_, v)) = others.iter_mut().find(|(s, _)| *s == l.span.source) {
-            v.push(labeled);
         } else {
-            others.push((l.span.source, vec![labeled]));
+            others.push((l.span.source, labeled));
         }
     }
     let related = others
         .into_iter()
-        .map(|(id, labels)| Report {
+        .map(|(id, label)| Report {
             message: format!("in {}", sources.get(id).name),
             code: None,
             severity: miette::Severity::Advice,
             help: None,
             source: Some(named(sources, id)),
-            labels,
+            labels: vec![label],
             related: Vec::new(),
         })
         .collect();

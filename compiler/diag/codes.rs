@@ -83,12 +83,14 @@ codes! {
     DuplicateFact = "aid::fact::duplicate", "two components of one variant provide the same fact";
     FactCycle = "aid::fact::cycle", "facts are defined in terms of each other";
     ConstraintFailed = "aid::constraint::failed", "a `requires` does not hold for a variant";
+    UnsignedKmod = "aid::constraint::unsigned_kmod", "a kernel module is built but the variant has no `signing` key (warning)";
     KmodWithoutKernel = "aid::constraint::kmod_without_kernel", "a kernel module is built but no kernel is pinned";
 
     // policy
     PolicyProprietary = "aid::policy::proprietary", "a variant that denies proprietary software contains some";
     PolicyTelemetry = "aid::policy::telemetry", "a variant that denies telemetry contains a component that sends it";
     PolicyRemoteAi = "aid::policy::remote_ai", "a variant that denies remote AI contains a component that uses a remote AI service";
+    FedoraBranding = "aid::policy::fedora_branding", "a variant with non-free software keeps Fedora's branding (warning)";
     UndeclaredLicense = "aid::policy::undeclared_license", "a component installs from a mixed repository without declaring its own license";
 
     // input that lands in shell lines

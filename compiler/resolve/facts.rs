@@ -38,6 +38,8 @@ pub struct Facts<'p> {
     /// Facts the compiler computes (`proprietary`, `image`, `variant`).
     pub computed: RefCell<IndexMap<String, (Value, Span)>>,
     state: RefCell<HashMap<String, State>>,
+    /// Unknown facts whose absence was already reported another way.
+    suppressed: RefCell<Vec<String>>,
 }
 
 impl<'p> Facts<'p> {
@@ -47,7 +49,13 @@ impl<'p> Facts<'p> {
             defs: IndexMap::new(),
             computed: RefCell::new(IndexMap::new()),
             state: RefCell::new(HashMap::new()),
+            suppressed: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Stops reporting `name` as unknown (its absence has its own diagnostic).
+    pub fn suppress(&self, name: &str) {
+        self.suppressed.borrow_mut().push(name.to_string());
     }
 
     /// The value of `target.<name>`.
@@ -68,6 +76,9 @@ impl<'p> Facts<'p> {
             None => {}
         }
         let Some(defs) = self.defs.get(name) else {
+            if self.suppressed.borrow().iter().any(|s| s == name) {
+                return Err(Reported);
+            }
             let mut known: Vec<String> = self.defs.keys().cloned().collect();
             known.extend(self.computed.borrow().keys().cloned());
             let mut d = Diagnostic::error(

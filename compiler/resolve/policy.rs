@@ -136,3 +136,34 @@ pub fn check(
         }
     }
 }
+
+/// Fedora's trademark guidelines: an image that adds software Fedora does not
+/// ship is a remix and must not carry Fedora's branding. The Fedora bases
+/// provide `trademark = "fedora"`; `fedora.remix()` provides `remix = true`.
+pub fn branding<'p>(
+    ev: &mut Evaluator<'p>,
+    facts: &super::facts::Facts<'p>,
+    proprietary: bool,
+    span: crate::source::Span,
+    label: &str,
+) {
+    if !proprietary {
+        return;
+    }
+    let Some(defs) = facts.defs.get("trademark") else { return };
+    let def_span = defs[0].call;
+    let Ok(Value::Str(mark)) = facts.get(ev, "trademark", def_span) else { return };
+    if mark != "fedora" {
+        return;
+    }
+    let remixed = facts.defs.contains_key("remix") && matches!(facts.get(ev, "remix", span), Ok(Value::Bool(true)));
+    if remixed {
+        return;
+    }
+    ev.diags.push(
+        Diagnostic::warning(Code::FedoraBranding, format!("{label} contains non-free software but keeps Fedora's branding"))
+            .label(span, "this variant is not free software")
+            .label(def_span, "the Fedora base brings Fedora's name and logos")
+            .help("Fedora's trademark guidelines call this a remix: add `use fedora.remix()` to swap in generic-release and generic-logos"),
+    );
+}

@@ -122,7 +122,12 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         });
         walk(ev, &mut asm, index, depth);
     }
+    let wrote_from = info.image.body.stmts.iter().any(|s| matches!(s.kind, StmtKind::From(_)));
     if asm.from.is_none() {
+        if wrote_from {
+            // The `from` was there but wrong; that error was reported.
+            return None;
+        }
         ev.error(
             Diagnostic::error(Code::MissingFrom, format!("image `{image_name}` does not say what it is built from"))
                 .label(info.image.name.span, "no `from` in this image")
@@ -183,6 +188,12 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
     let proprietary = licenses.iter().any(License::is_nonfree) || repos.iter().any(|r| r.license.is_nonfree());
     facts.computed.borrow_mut().insert("proprietary".into(), (Value::Bool(proprietary), chain.span));
 
+    // A missing kernel is reported once here, not again by every `requires`
+    // that reads `target.kernel`.
+    if kmod_needs_kernel(ev, &asm, &facts, &label) {
+        facts.suppress("kernel");
+    }
+
     // 4. Content and constraints.
     let mut components = Vec::new();
     for index in 0..asm.components.len() {
@@ -229,7 +240,19 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
 
     // 5. Whole-variant checks.
     let signing = super::content::signing(ev, &asm);
-    kmod_needs_kernel(ev, &asm, &facts, &label);
+    if signing.is_none() && asm.signing.is_none() {
+        for c in asm.components.iter().filter(|c| c.kind == ComponentKind::Kmod) {
+            ev.diags.push(
+                Diagnostic::warning(
+                    Code::UnsignedKmod,
+                    format!("`{}` is built without a signing key in {label}", c.name),
+                )
+                .label(c.span, "this module will not load under Secure Boot unless it is signed")
+                .help("add `signing { key = secret(\"ID\"), cert = file(\"keys/NAME.der\") }` to the image"),
+            );
+        }
+    }
+    super::policy::branding(ev, &facts, proprietary, chain.span, &label);
     let policy = model::Policy {
         proprietary: asm.policy.get("proprietary").map_or(model::Rule::Allow, |(r, _)| *r),
         telemetry: asm.policy.get("telemetry").map_or(model::Rule::Allow, |(r, _)| *r),
@@ -473,12 +496,13 @@ fn from<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, e: &'p ast::Expr, en
 }
 
 /// A kmod is built against the shipped kernel, so one must be pinned.
-fn kmod_needs_kernel(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, facts: &Facts<'_>, label: &str) {
+fn kmod_needs_kernel(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, facts: &Facts<'_>, label: &str) -> bool {
     let has_kernel =
         asm.components.iter().any(|c| c.kind == ComponentKind::Kernel) || facts.defs.contains_key("kernel");
     if has_kernel {
-        return;
+        return false;
     }
+    let mut reported = false;
     for c in asm.components.iter().filter(|c| c.kind == ComponentKind::Kmod) {
         let mut d = Diagnostic::error(
             Code::KmodWithoutKernel,
@@ -489,7 +513,9 @@ fn kmod_needs_kernel(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, facts: &Facts<'
             d = d.label(*span, "this base does not provide a `kernel` fact (its kernel rolls)");
         }
         ev.error(d.help("pin the kernel the module is built for, e.g. `kernel kernel.longterm(\"6.18\")` with `import \"std/kernel\"`"));
+        reported = true;
     }
+    reported
 }
 
 /// The metadata properties of a component, evaluated.

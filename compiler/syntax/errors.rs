@@ -137,13 +137,51 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
             .help("close the string with `\"\"\"`");
     }
 
-    let mut phrases: Vec<&str> = Vec::new();
-    for rule in &positives {
-        if let Some(p) = phrase(*rule)
-            && !phrases.contains(&p)
-        {
+    // The positives name the rules that failed; pest's parse attempts add
+    // the punctuation that would have fitted (`,`, `]`, `=`).
+    let mut phrases: Vec<String> = Vec::new();
+    fn push(phrases: &mut Vec<String>, p: String) {
+        if !phrases.contains(&p) {
             phrases.push(p);
         }
+    }
+    let previous = previous_word(full, pos);
+    // After a keyword whose operand is a string, "a value" is "a string".
+    let wants_string = previous.as_deref().is_some_and(|w| {
+        matches!(
+            w,
+            "copy"
+                | "write"
+                | "fetch"
+                | "enable"
+                | "disable"
+                | "flatpak"
+                | "label"
+                | "to"
+                | "sha256"
+                | "extract"
+                | "mode"
+                | "import"
+        )
+    });
+    for rule in &positives {
+        if let Some(p) = phrase(*rule) {
+            let p = if wants_string && p == "a value" { "a string" } else { p };
+            push(&mut phrases, p.to_string());
+        }
+    }
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            let token = token.to_string();
+            let statement_expected = phrases.iter().any(|p| p.starts_with("a statement") || p.starts_with("an entry"));
+            let fallback = phrases.is_empty() && matches!(token.as_str(), "=" | "{" | "(" | ":");
+            if fallback || matches!(token.as_str(), "]" | ")" | ",") || (token == "}" && !statement_expected) {
+                push(&mut phrases, format!("`{token}`"));
+            }
+        }
+    }
+    if std::env::var_os("AID_DEBUG_PEST").is_some() {
+        eprintln!("positives {positives:?} negatives {negatives:?} attempts {:?}", error.parse_attempts());
     }
     let found = found(full, pos);
     let rest = &full[pos..];
@@ -160,10 +198,10 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
     } else {
         let list = match phrases.len() {
             0 => "something else".to_string(),
-            1 => phrases[0].to_string(),
+            1 => phrases[0].clone(),
             n => format!("{} or {}", phrases[..n - 1].join(", "), phrases[n - 1]),
         };
-        match previous_word(full, pos) {
+        match previous {
             Some(prev) if !prev.is_empty() => {
                 format!("expected {list} after `{prev}`, found {found}")
             }
@@ -187,7 +225,8 @@ fn syntax_help(full: &str, pos: usize, positives: &[Rule]) -> Option<&'static st
     if rest.starts_with('.') && before.ends_with(|c: char| c.is_ascii_digit()) {
         return Some("versions are strings: write them in quotes, like \"6.18\"");
     }
-    if rest.starts_with(':') && positives.contains(&Rule::cmp_op) {
+    let after_word = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_').trim_start();
+    if rest.starts_with(':') || (after_word.starts_with(':') && !rest.starts_with(':')) {
         return Some("properties are set with `=`, like `license = \"MIT\"`");
     }
     if rest.starts_with('\'') {

@@ -67,6 +67,10 @@ pub fn parse(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
         return (module, diagnostics);
     }
 
+    // Error detail lets a parse error name the outermost rule that failed
+    // (`str_operand` -> "a string") and the punctuation that would fit.
+    pest::set_error_detail(true);
+
     // The head: module docs.
     let mut pos = 0;
     if let Ok(mut pairs) = AidParser::parse(Rule::file_head, text) {

@@ -7,6 +7,9 @@ use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
 use crate::syntax::grammar::Rule;
 
+/// Longest chain of one operator (`or`, `and`, `not`, postfix) in an expression.
+const MAX_CHAIN: usize = 64;
+
 impl Lowerer<'_> {
     pub fn expr(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
         let span = self.span(&pair);
@@ -19,6 +22,9 @@ impl Lowerer<'_> {
             }
             Rule::or_expr | Rule::and_expr => {
                 let is_or = pair.as_rule() == Rule::or_expr;
+                if pair.clone().into_inner().count() > 2 * MAX_CHAIN {
+                    return self.too_long(span, if is_or { "`or`" } else { "`and`" });
+                }
                 let mut acc: Option<Expr> = None;
                 for inner in pair.into_inner() {
                     if matches!(inner.as_rule(), Rule::OR | Rule::AND) {
@@ -50,6 +56,9 @@ impl Lowerer<'_> {
                     }
                 }
                 let mut e = operand?;
+                if nots.len() > MAX_CHAIN {
+                    return self.too_long(span, "`not`");
+                }
                 for not_span in nots.into_iter().rev() {
                     let span = not_span.to(e.span);
                     e = Expr { kind: ExprKind::Not(Box::new(e)), span };
@@ -86,6 +95,9 @@ impl Lowerer<'_> {
                     return self.missing(span, "a value");
                 };
                 let mut e = self.expr(first)?;
+                if it.len() > MAX_CHAIN {
+                    return self.too_long(span, "`.`, `[...]` and `(...)`");
+                }
                 for post in it {
                     let post_span = self.span(&post);
                     let whole = e.span.to(post_span);
@@ -189,6 +201,16 @@ impl Lowerer<'_> {
             Rule::ident => Some(Expr { kind: ExprKind::Name(pair.as_str().to_string()), span }),
             _ => self.unexpected(&pair, "a value"),
         }
+    }
+
+    /// A chain so long that its tree would be deeper than the nesting limit.
+    fn too_long<T>(&mut self, span: crate::source::Span, what: &str) -> Lowered<T> {
+        self.diagnostics.push(
+            Diagnostic::error(Code::TooDeep, format!("more than {MAX_CHAIN} {what} in one expression"))
+                .label(span, "this expression is too long")
+                .help("split it with `let`; expressions nest at most 64 deep"),
+        );
+        None
     }
 
     fn arg(&mut self, pair: Pair<'_, Rule>) -> Lowered<Arg> {
