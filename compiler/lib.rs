@@ -5,7 +5,10 @@
 
 pub mod cli;
 pub mod diag;
+pub mod emit;
+pub mod hash;
 pub mod model;
+pub mod plan;
 pub mod resolve;
 pub mod source;
 pub mod stdlib;

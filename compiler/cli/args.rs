@@ -18,6 +18,9 @@ pub enum Command {
     /// Check recipes without writing anything: parse, resolve, facts,
     /// constraints, policy.
     Check(CheckArgs),
+    /// Compile a recipe: write a Containerfile per image, the support files
+    /// and a manifest into the output directory, and print the build commands.
+    Compile(CompileArgs),
 }
 
 /// How diagnostics are printed.
@@ -52,6 +55,23 @@ pub struct InputArgs {
 pub struct CheckArgs {
     /// Recipe files; default: the `*.aid` files of the current directory.
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The recipe; default: the one `*.aid` file of the current directory.
+    /// Its directory is the build context.
+    pub file: Option<PathBuf>,
+    /// The output directory; must lie inside the build context. Default: `out`
+    /// next to the recipe.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; exit 1 and name the stale files when the outputs on
+    /// disk differ from what the recipe gives now.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub input: InputArgs,
 }

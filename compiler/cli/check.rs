@@ -1,8 +1,39 @@
 //! `aidc check`: every stage but emission.
 
+use std::path::PathBuf;
+
 use super::args::CheckArgs;
-use super::{fs, render};
-use crate::resolve;
+use super::{digests, fs, render};
+use crate::diag::Diagnostics;
+use crate::model::Model;
+use crate::plan;
+use crate::resolve::{self, Loaded};
+
+/// Plans the model without writing anything; each input is hashed in the
+/// directory of the recipe that names it (its build context).
+fn plan_model(loaded: &Loaded, model: &Model) -> Diagnostics {
+    let uses = plan::input_uses(model);
+    let mut inputs = plan::Inputs::default();
+    let mut diagnostics = Diagnostics::default();
+    let mut by_dir: Vec<(PathBuf, Vec<plan::InputUse>)> = Vec::new();
+    for u in uses {
+        let dir = loaded.modules.iter().find(|m| m.source == u.span.source).map(|m| m.dir.clone()).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        match by_dir.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, list)) => list.push(u),
+            None => by_dir.push((dir, vec![u])),
+        }
+    }
+    for (dir, list) in by_dir {
+        let (found, d) = digests::hash_inputs(&dir, &list);
+        inputs.entries.extend(found.entries);
+        diagnostics.extend(d);
+    }
+    if let Err(d) = plan::plan(model, &inputs, &plan::Options { out_dir: "out".into() }) {
+        diagnostics.extend(d);
+    }
+    diagnostics
+}
 
 pub fn run(args: &CheckArgs) -> i32 {
     let files = if args.files.is_empty() {
@@ -26,9 +57,13 @@ pub fn run(args: &CheckArgs) -> i32 {
         Ok(r) => r,
         Err(message) => return render::usage_error(args.input.format, &message),
     };
-    let failed =
-        resolved.diagnostics.has_errors() || (args.input.deny_warnings && resolved.diagnostics.warning_count() > 0);
-    render::diagnostics(args.input.format, &resolved.loaded.sources, resolved.diagnostics);
+    let mut diagnostics = resolved.diagnostics;
+    // The planner runs too: dependency cycles and missing inputs are check errors.
+    if let Some(model) = &resolved.model {
+        diagnostics.extend(plan_model(&resolved.loaded, model));
+    }
+    let failed = diagnostics.has_errors() || (args.input.deny_warnings && diagnostics.warning_count() > 0);
+    render::diagnostics(args.input.format, &resolved.loaded.sources, diagnostics);
     if args.input.format == super::Format::Human
         && !failed
         && let Some(model) = &resolved.model

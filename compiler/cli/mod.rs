@@ -7,7 +7,11 @@
 
 mod args;
 mod check;
+mod compile;
+mod digests;
 mod fs;
+mod ignore;
+mod outputs;
 pub mod render;
 
 use clap::Parser;
@@ -40,6 +44,7 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> i32 {
     let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Compile(args) => compile::run(&args),
     });
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,

@@ -93,6 +93,10 @@ codes! {
     FedoraBranding = "aid::policy::fedora_branding", "a variant with non-free software keeps Fedora's branding (warning)";
     UndeclaredLicense = "aid::policy::undeclared_license", "a component installs from a mixed repository without declaring its own license";
 
+    // plan
+    DependencyCycle = "aid::plan::cycle", "components of a variant depend on each other in a cycle";
+    MissingInput = "aid::plan::missing_input", "a file the recipe copies, runs or ships does not exist in the build context";
+
     // input that lands in shell lines
     PackageName = "aid::validate::package_name", "a package name is not a valid RPM name";
     UnitName = "aid::validate::unit_name", "a systemd unit name is not valid";

@@ -87,6 +87,12 @@ impl Diagnostics {
         }
     }
 
+    /// `self` followed by `other`, for chaining.
+    pub fn with(mut self, other: Diagnostics) -> Diagnostics {
+        self.extend(other);
+        self
+    }
+
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(Diagnostic::is_error)
     }

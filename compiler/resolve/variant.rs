@@ -29,6 +29,8 @@ pub struct Draft<'p> {
     pub span: Span,
     pub def_span: Option<Span>,
     pub via: Vec<String>,
+    /// Indexes of the components that brought this one in, outermost first.
+    pub ancestors: Vec<usize>,
     pub docs: Vec<String>,
     pub repos: Vec<usize>,
     pub after: Vec<usize>,
@@ -115,6 +117,7 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
             span: block.span,
             def_span: None,
             via: Vec::new(),
+            ancestors: Vec::new(),
             docs: Vec::new(),
             repos: Vec::new(),
             after: Vec::new(),
@@ -400,23 +403,33 @@ fn add<'p>(
     inst: Rc<Instance>,
     kind: ComponentKind,
 ) -> Option<usize> {
+    let mut chain = asm.components[parent].via.clone();
+    chain.push(asm.components[parent].name.clone());
+    let mut ancestors = asm.components[parent].ancestors.clone();
+    ancestors.push(parent);
+    let cycle = |ev: &mut Evaluator<'p>, chain: &mut Vec<String>| {
+        chain.push(inst.name.clone());
+        // The chain starts at the variant's body; show it from the first repeat.
+        let first = chain.iter().position(|n| *n == inst.name).unwrap_or(0);
+        ev.error(
+            Diagnostic::error(Code::UseCycle, format!("`{}` uses itself: {}", inst.name, chain[first..].join(" -> ")))
+                .label(inst.call, "this use closes the cycle")
+                .help("a layer cannot use itself, directly or through other layers"),
+        );
+    };
     if let Some(existing) = asm.components.iter().position(|c| c.instance.as_ref().is_some_and(|i| i.same_as(&inst))) {
+        if ancestors.contains(&existing) {
+            cycle(ev, &mut chain);
+            return None;
+        }
         if !asm.components[parent].after.contains(&existing) && existing != parent {
             asm.components[parent].after.push(existing);
         }
         return Some(existing);
     }
-    // A layer that (through others) uses itself.
-    let mut chain = asm.components[parent].via.clone();
-    chain.push(asm.components[parent].name.clone());
-    let parent_is_same = |c: &Draft<'_>| c.instance.as_ref().is_some_and(|i| i.def == inst.def);
-    if parent_is_same(&asm.components[parent]) {
-        chain.push(inst.name.clone());
-        ev.error(
-            Diagnostic::error(Code::UseCycle, format!("`{}` uses itself: {}", inst.name, chain.join(" -> ")))
-                .label(inst.call, "this use closes the cycle")
-                .help("a layer cannot use itself, directly or through other layers"),
-        );
+    // The same definition again below itself (with other arguments) recurses forever.
+    if ancestors.iter().any(|a| asm.components[*a].instance.as_ref().is_some_and(|i| i.def == inst.def)) {
+        cycle(ev, &mut chain);
         return None;
     }
     let info = &ev.program.defs[inst.def.0];
@@ -432,6 +445,7 @@ fn add<'p>(
         span: inst.call,
         def_span: Some(info.def.name.span),
         via: chain,
+        ancestors,
         docs: info.docs.to_vec(),
         repos: Vec::new(),
         after: Vec::new(),

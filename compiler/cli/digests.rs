@@ -1,0 +1,132 @@
+//! Hashing the build-context inputs a model reads: files whole, directories
+//! recursively (honouring `.containerignore` / `.dockerignore` at the
+//! context root, as buildah does), large sets in parallel.
+
+use std::path::{Path, PathBuf};
+
+use super::ignore::Ignore;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::plan::{Input, InputUse, Inputs};
+
+/// The ignore file of a context: `.containerignore` first, then `.dockerignore`.
+pub fn context_ignore(context: &Path) -> Ignore {
+    for name in [".containerignore", ".dockerignore"] {
+        if let Ok(text) = std::fs::read_to_string(context.join(name)) {
+            return Ignore::parse(&text);
+        }
+    }
+    Ignore::empty()
+}
+
+/// Every file under `dir` (relative to the context), sorted, not ignored.
+fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<String>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(context.join(rel))?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = format!("{rel}/{name}");
+        if ignore.excludes(&path) {
+            continue;
+        }
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            walk(context, &path, ignore, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The digest of one file's bytes, or of a directory: every file's relative
+/// path, mode bit for executables and content.
+fn digest(context: &Path, path: &str, ignore: &Ignore) -> std::io::Result<Input> {
+    let full = context.join(path);
+    let meta = std::fs::metadata(&full)?;
+    if !meta.is_dir() {
+        return Ok(Input { digest: crate::hash::digest(&std::fs::read(&full)?), is_dir: false });
+    }
+    let mut files = Vec::new();
+    walk(context, path, ignore, &mut files)?;
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    for f in &files {
+        parts.push(f.as_bytes()[path.len() + 1..].to_vec());
+        let bytes = std::fs::read(context.join(f))?;
+        parts.push(crate::hash::digest(&bytes).into_bytes());
+    }
+    Ok(Input { digest: crate::hash::digest_parts(parts.iter().map(Vec::as_slice)), is_dir: true })
+}
+
+/// Hashes every input, on as many threads as there are cores.
+pub fn hash_inputs(context: &Path, uses: &[InputUse]) -> (Inputs, Diagnostics) {
+    let ignore = context_ignore(context);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(uses.len().max(1));
+    let chunk = uses.len().div_ceil(threads).max(1);
+    let results: Vec<(usize, std::io::Result<Input>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = uses
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, slice)| {
+                let ignore = &ignore;
+                scope.spawn(move || {
+                    slice
+                        .iter()
+                        .enumerate()
+                        .map(|(i, u)| (c * chunk + i, digest(context, &u.path, ignore)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut inputs = Inputs::default();
+    let mut diagnostics = Diagnostics::default();
+    for (i, result) in results {
+        let u = &uses[i];
+        match result {
+            Ok(input) => {
+                if ignore.excludes(&u.path) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::MissingInput,
+                            format!("`{}` is excluded from the build context by its ignore file", u.path),
+                        )
+                        .label(u.span, "this step reads it")
+                        .help("buildah would not see it: remove the pattern from `.containerignore` / `.dockerignore`"),
+                    );
+                    continue;
+                }
+                inputs.entries.insert(u.path.clone(), input);
+            }
+            Err(e) => diagnostics.push(
+                Diagnostic::error(
+                    Code::MissingInput,
+                    format!("`{}` cannot be read from the build context: {}", u.path, reason(&e)),
+                )
+                .label(u.span, "this step reads it")
+                .help("paths are relative to the recipe's directory; create the file or fix the path"),
+            ),
+        }
+    }
+    (inputs, diagnostics)
+}
+
+fn reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The digest of every module read, by display name.
+pub fn module_digests(sources: &crate::source::SourceMap) -> std::collections::BTreeMap<String, String> {
+    sources.files().map(|(_, f)| (f.name.clone(), crate::hash::digest(f.text.as_bytes()))).collect()
+}
+
+/// `a/b/../c` made absolute against the current directory, lexically.
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined =
+        if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
+    crate::resolve::loader::normalize(&joined)
+}

@@ -1,0 +1,128 @@
+//! Stage 4, emit: renders the plan into files — one Containerfile per image
+//! (through the minijinja templates embedded here), the support files, and
+//! the manifest with the digest of every input, layer and output. Templates
+//! only render; every decision was made by the planner.
+
+use std::collections::BTreeMap;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, context};
+use serde::Serialize;
+
+use crate::plan::{Inputs, Plan};
+
+/// The templates, embedded: (name, source).
+pub const TEMPLATES: &[(&str, &str)] = &[("Containerfile.j2", include_str!("templates/Containerfile.j2"))];
+
+/// Name of the manifest in the output directory.
+pub const MANIFEST: &str = "aid-manifest.json";
+
+/// Every output file, by path relative to the output directory.
+pub type Outputs = BTreeMap<String, String>;
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
+        env.set_syntax(syntax);
+    }
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).expect("embedded templates parse");
+    }
+    env
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    /// Format version of this file.
+    version: u32,
+    compiler: &'static str,
+    recipe: &'a str,
+    inputs: BTreeMap<&'a str, &'a str>,
+    modules: &'a BTreeMap<String, String>,
+    templates: BTreeMap<&'a str, String>,
+    images: BTreeMap<&'a str, ManifestImage<'a>>,
+    outputs: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct ManifestImage<'a> {
+    containerfile: &'a str,
+    targets: BTreeMap<&'a str, &'a str>,
+    stages: Vec<ManifestStage<'a>>,
+}
+
+#[derive(Serialize)]
+struct ManifestStage<'a> {
+    name: &'a str,
+    from: &'a str,
+    role: crate::plan::StageRole,
+    /// Digest of each instruction, in order.
+    layers: Vec<String>,
+}
+
+/// Renders every output. `recipe` is the recipe's file name as shown in the
+/// header; `modules` maps every module read to its digest.
+pub fn emit(plan: &Plan, inputs: &Inputs, recipe: &str, modules: &BTreeMap<String, String>) -> Outputs {
+    let env = environment();
+    let mut out = Outputs::new();
+    for image in &plan.images {
+        let template = env.get_template("Containerfile.j2").expect("embedded template");
+        let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);
+        let text = template
+            .render(context! {
+                recipe => recipe,
+                containerfile => containerfile_path,
+                targets => Serde(&image.targets),
+                stages => Serde(&image.stages),
+            })
+            .unwrap_or_else(|e| format!("# aidc: internal error rendering the Containerfile: {e}\n"));
+        out.insert(image.containerfile.clone(), text);
+    }
+    for (path, content) in &plan.files {
+        out.insert(path.clone(), content.clone());
+    }
+    let digests: BTreeMap<String, String> =
+        out.iter().map(|(p, c)| (p.clone(), crate::hash::digest(c.as_bytes()))).collect();
+    let manifest = Manifest {
+        version: 1,
+        compiler: concat!("aidc ", env!("CARGO_PKG_VERSION")),
+        recipe,
+        inputs: inputs.entries.iter().map(|(p, i)| (p.as_str(), i.digest.as_str())).collect(),
+        modules,
+        templates: TEMPLATES.iter().map(|(n, s)| (*n, crate::hash::digest(s.as_bytes()))).collect(),
+        images: plan
+            .images
+            .iter()
+            .map(|img| {
+                (
+                    img.name.as_str(),
+                    ManifestImage {
+                        containerfile: img.containerfile.as_str(),
+                        targets: img.targets.iter().map(|t| (t.variant.as_str(), t.inputs.as_str())).collect(),
+                        stages: img
+                            .stages
+                            .iter()
+                            .map(|s| ManifestStage {
+                                name: &s.name,
+                                from: &s.from,
+                                role: s.role,
+                                layers: s
+                                    .instructions
+                                    .iter()
+                                    .map(|i| crate::hash::digest(&serde_json::to_vec(i).unwrap_or_default()))
+                                    .collect(),
+                            })
+                            .collect(),
+                    },
+                )
+            })
+            .collect(),
+        outputs: &digests,
+    };
+    let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    text.push('\n');
+    out.insert(MANIFEST.to_string(), text);
+    out
+}

@@ -1,0 +1,173 @@
+//! Stage 3, plan: from the checked model to the build plan of every image —
+//! the order of each variant's layers, the stages that variants share, the
+//! kmod builder stages, the support files, and every input's digest in the
+//! step that reads it. Emission only renders what is decided here.
+
+mod layer;
+mod order;
+mod shell;
+mod stages;
+mod support;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use shell::{containerfile_string, quote, toml_string};
+pub use support::SCRIPTS;
+
+use crate::diag::Diagnostics;
+use crate::model::Model;
+use crate::source::Span;
+
+/// A file or directory of the build context and its digest.
+#[derive(Clone, Debug, Serialize)]
+pub struct Input {
+    pub digest: String,
+    pub is_dir: bool,
+}
+
+/// The digests of the build-context inputs the model names, by context path.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Inputs {
+    pub entries: BTreeMap<String, Input>,
+}
+
+/// A build-context path the model reads, and where the recipe names it.
+#[derive(Clone, Debug)]
+pub struct InputUse {
+    pub path: String,
+    pub span: Span,
+}
+
+/// Where the plan's files go, relative to the build context (`out`).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub out_dir: String,
+}
+
+/// The build plan of every image.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub out_dir: String,
+    pub images: Vec<ImagePlan>,
+    /// Generated support files, by path relative to the output directory.
+    pub files: BTreeMap<String, String>,
+}
+
+/// One image: one Containerfile.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImagePlan {
+    pub name: String,
+    /// The Containerfile's path relative to the output directory.
+    pub containerfile: String,
+    pub stages: Vec<Stage>,
+    pub targets: Vec<Target>,
+}
+
+/// A build target (a variant) and what building it needs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub variant: String,
+    /// Digest of this variant's own inputs (its layers), not the whole recipe's.
+    pub inputs: String,
+    /// Build secret ids the target needs (`--secret id=ID,src=FILE`).
+    pub secrets: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageRole {
+    /// Layers more than one variant shares.
+    Shared,
+    /// Builds a kernel module; only its output is used.
+    Builder,
+    /// A build target.
+    Final,
+}
+
+/// One `FROM ... AS name` section.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stage {
+    pub name: String,
+    pub from: String,
+    pub role: StageRole,
+    /// Lines of the comment above the stage.
+    pub about: Vec<String>,
+    pub instructions: Vec<Instruction>,
+}
+
+/// One Containerfile instruction.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Instruction {
+    /// A `#` comment above it (the component it comes from).
+    pub comment: Option<String>,
+    pub kind: InstructionKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum InstructionKind {
+    /// `RUN --mount=... : aid-input ... && command && ...`
+    Run {
+        mounts: Vec<String>,
+        /// `(what, digest)` for every input the step reads.
+        inputs: Vec<(String, String)>,
+        commands: Vec<String>,
+    },
+    /// `ENV NAME="value"` (value already quoted).
+    Env { name: String, value: String },
+    /// `LABEL "key"="value"` (both already quoted).
+    Label { key: String, value: String },
+}
+
+/// The build-context paths the model reads (copied files, scripts,
+/// certificates), for the CLI to hash before planning.
+pub fn input_uses(model: &Model) -> Vec<InputUse> {
+    let mut out: Vec<InputUse> = Vec::new();
+    let mut push = |path: &str, span: Span| {
+        if !out.iter().any(|u| u.path == path) {
+            out.push(InputUse { path: path.to_string(), span });
+        }
+    };
+    for image in &model.images {
+        for variant in &image.variants {
+            for c in &variant.components {
+                for step in &c.steps {
+                    match &step.kind {
+                        crate::model::StepKind::Copy { src, .. } => push(src, step.span),
+                        crate::model::StepKind::Run { shell: crate::model::RunSource::Script(p) } => push(p, step.span),
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(s) = &variant.signing {
+                push(&s.cert, s.span);
+            }
+        }
+    }
+    out
+}
+
+/// Plans every image of the model.
+pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Result<Plan, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let mut files = support::Files::new(&options.out_dir);
+    let mut images = Vec::new();
+    for image in &model.images {
+        let mut sequences = Vec::new();
+        for variant in &image.variants {
+            let Some(order) = order::order(variant, &mut diagnostics) else { continue };
+            let layers = layer::layers(image, variant, &order, inputs, &mut files, &mut diagnostics);
+            sequences.push((variant, layers));
+        }
+        if diagnostics.has_errors() {
+            continue;
+        }
+        images.push(stages::stages(image, &sequences, &options.out_dir));
+    }
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    Ok(Plan { out_dir: options.out_dir.clone(), images, files: files.into_map() })
+}

@@ -1,0 +1,77 @@
+//! Support files the plan writes next to the Containerfile: the contents of
+//! `write`, inline `run` scripts, repository files, kernel-argument files,
+//! Flatpak preinstall files, and aidc's own helper scripts. Each is
+//! bind-mounted into the step that reads it, with its digest in that step.
+
+use std::collections::BTreeMap;
+
+/// aidc's helper scripts: (file name, content). Written to `<out>/scripts/`.
+pub const SCRIPTS: &[(&str, &str)] = &[
+    ("aid-kernel.sh", include_str!("../emit/scripts/aid-kernel.sh")),
+    ("aid-kmod-build.sh", include_str!("../emit/scripts/aid-kmod-build.sh")),
+    ("aid-kmod-install.sh", include_str!("../emit/scripts/aid-kmod-install.sh")),
+];
+
+/// A support file as a step uses it.
+#[derive(Clone, Debug)]
+pub struct SupportFile {
+    /// Path relative to the build context (what `--mount source=` takes).
+    pub context_path: String,
+    pub digest: String,
+}
+
+/// The support files of a plan, by path relative to the output directory.
+pub struct Files {
+    out_dir: String,
+    files: BTreeMap<String, String>,
+}
+
+impl Files {
+    pub fn new(out_dir: &str) -> Files {
+        Files { out_dir: out_dir.to_string(), files: BTreeMap::new() }
+    }
+
+    /// Adds a file at `path` (relative to the output directory); a different
+    /// content at a taken path gets a digest suffix.
+    pub fn add(&mut self, path: &str, content: String) -> SupportFile {
+        let digest = crate::hash::digest(content.as_bytes());
+        let mut path = path.to_string();
+        if let Some(existing) = self.files.get(&path)
+            && *existing != content
+        {
+            path = format!("{path}.{}", &digest[3..15]);
+        }
+        self.files.insert(path.clone(), content);
+        SupportFile { context_path: format!("{}/{path}", self.out_dir), digest }
+    }
+
+    /// One of aidc's helper scripts.
+    pub fn script(&mut self, name: &str) -> SupportFile {
+        let content = SCRIPTS.iter().find(|(n, _)| *n == name).map_or("", |(_, c)| c);
+        self.add(&format!("scripts/{name}"), content.to_string())
+    }
+
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.files
+    }
+}
+
+/// A name safe as one path segment: `tools.ramalama` -> `tools.ramalama`,
+/// anything outside `[A-Za-z0-9._-]` becomes `-`.
+pub fn slug(name: &str) -> String {
+    slug_with(name, false)
+}
+
+/// A stage name: like [`slug`], with `.` as `-` too (`kernel.longterm` -> `kernel-longterm`).
+pub fn stage_slug(name: &str) -> String {
+    slug_with(&name.to_ascii_lowercase(), true)
+}
+
+fn slug_with(name: &str, dots: bool) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '.' && !dots) { c } else { '-' })
+        .collect();
+    let s = s.trim_matches(|c| c == '.' || c == '-').to_string();
+    if s.is_empty() { "x".to_string() } else { s }
+}
