@@ -320,7 +320,9 @@ fn component(
                 let download = format!("/run/aid/tmp/fetch-{n}");
                 let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
                 run.commands.push(format!("curl -fsSL --retry 3 -o {download} {}", quote(url)));
-                run.commands.push(format!("echo {}  {download} | sha256sum -c -", quote(sum)));
+                // A checksum file rather than a pipe: a failed `echo` cannot hide behind `sha256sum`.
+                run.commands.push(format!("printf '%s  %s\\n' {} {download} > {download}.sha256", quote(sum)));
+                run.commands.push(format!("sha256sum -c {download}.sha256"));
                 let mode = mode.as_deref().unwrap_or("0755");
                 match extract {
                     Some(member) => {

@@ -118,13 +118,14 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
                     (variant.name.clone(), StageRole::Final)
                 } else {
                     let last = segment_end(&nodes, &forced, n);
-                    (
-                        unique(
-                            format!("{}-{}", image.name, super::support::stage_slug(&nodes[last].layer.component)),
-                            &mut taken,
-                        ),
-                        StageRole::Shared,
-                    )
+                    // Named after its last layer; the image's own body is its common part.
+                    let component = &nodes[last].layer.component;
+                    let what = if *component == image.name {
+                        "common".to_string()
+                    } else {
+                        super::support::stage_slug(component)
+                    };
+                    (unique(format!("{}-{what}", image.name), &mut taken), StageRole::Shared)
                 };
                 let variants_here: Vec<&str> = nodes[n].variants.iter().map(|x| variant_names[*x]).collect();
                 let about = match role {

@@ -1,7 +1,9 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
 mod cli;
+mod e2e;
 mod examples;
+mod golden;
 mod hostile;
 mod support;
 mod ui;

@@ -1,0 +1,2 @@
+mkdir -p /usr/share/e2e
+echo full > /usr/share/e2e/variant

@@ -1,0 +1,222 @@
+//! Golden tests: every example and every case under `tests/golden/` is
+//! compiled in a fresh copy (another directory, so outputs cannot depend on
+//! where the project lives) and its whole output tree is compared with the
+//! committed `out/` beside the recipe. `UPDATE_EXPECT=1` rewrites them.
+//! The committed Containerfiles are then read by hadolint and BuildKit's
+//! Dockerfile parser.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{aidc, blessing, root};
+
+/// Copies `from` to `to`, skipping `out/` directories.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if p.is_dir() {
+            if name != "out" {
+                copy_tree(&p, &to.join(&name));
+            }
+        } else {
+            std::fs::copy(&p, to.join(&name)).expect("copy");
+        }
+    }
+}
+
+/// Every file under `dir`, relative path -> bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+/// (suite root, case directory name) for every golden case.
+fn cases() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for suite in ["examples", "tests/golden"] {
+        let base = root().join(suite);
+        let mut names: Vec<String> = std::fs::read_dir(&base)
+            .expect("suite dir")
+            .flatten()
+            .filter(|e| e.path().join("image.aid").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        out.extend(names.into_iter().map(|n| (base.clone(), n)));
+    }
+    out
+}
+
+#[test]
+fn golden_output_trees_match() {
+    let mut failures = Vec::new();
+    let cases = cases();
+    assert!(cases.len() >= 3, "golden cases missing");
+    for (suite, name) in &cases {
+        // The whole suite is copied: examples import each other (`../ai-desktop`).
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let copy = tmp.path().join("project");
+        copy_tree(suite, &copy);
+        let out = aidc(&copy.join(name), &["compile", "image.aid"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let actual = tree(&copy.join(name).join("out"));
+        let expected_dir = suite.join(name).join("out");
+        if blessing() {
+            let _ = std::fs::remove_dir_all(&expected_dir);
+            for (path, bytes) in &actual {
+                let p = expected_dir.join(path);
+                std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+                std::fs::write(p, bytes).expect("write");
+            }
+            continue;
+        }
+        let expected = tree(&expected_dir);
+        for path in actual.keys().chain(expected.keys()).collect::<std::collections::BTreeSet<_>>() {
+            match (expected.get(path), actual.get(path)) {
+                (Some(e), Some(a)) if e == a => {}
+                (Some(e), Some(a)) => failures.push(format!(
+                    "{name}/out/{path} differs:\n--- expected\n{}\n--- actual\n{}",
+                    String::from_utf8_lossy(e),
+                    String::from_utf8_lossy(a)
+                )),
+                (None, Some(_)) => failures.push(format!("{name}/out/{path} is new (not committed)")),
+                (Some(_), None) => failures.push(format!("{name}/out/{path} is no longer produced")),
+                (None, None) => {}
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}\n(run `UPDATE_EXPECT=1 cargo test golden` to accept)", failures.join("\n\n"));
+}
+
+#[test]
+fn compiling_twice_writes_nothing_and_check_passes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_tree(&root().join("examples"), tmp.path());
+    let dir = tmp.path().join("ai-desktop");
+    assert_eq!(aidc(&dir, &["compile", "image.aid"]).status.code(), Some(0));
+    let containerfile = dir.join("out/ai-desktop/Containerfile");
+    let before = std::fs::metadata(&containerfile).expect("written").modified().expect("mtime");
+    let again = aidc(&dir, &["compile", "image.aid"]);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("nothing changed"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::metadata(&containerfile).expect("still there").modified().expect("mtime"), before);
+    assert_eq!(aidc(&dir, &["compile", "--check", "image.aid"]).status.code(), Some(0));
+    // An edit makes --check fail and name the stale file, without writing.
+    std::fs::write(dir.join("files/90-ai-desktop.conf"), "vm.swappiness = 10\n").expect("edit");
+    let check = aidc(&dir, &["compile", "--check", "image.aid"]);
+    assert_eq!(check.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(err.contains("stale: out/ai-desktop/Containerfile"), "{err}");
+    assert!(err.contains("stale: out/aid-manifest.json"), "{err}");
+    assert_eq!(std::fs::metadata(&containerfile).expect("kept").modified().expect("mtime"), before);
+}
+
+#[test]
+fn output_directory_outside_the_context_is_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_tree(&root().join("examples"), tmp.path());
+    let out = aidc(&tmp.path().join("ai-desktop"), &["compile", "image.aid", "-o", "../elsewhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the build context"));
+    assert!(!tmp.path().join("elsewhere").exists());
+}
+
+#[test]
+fn a_failed_compile_leaves_previous_outputs_untouched() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_tree(&root().join("examples"), tmp.path());
+    let dir = tmp.path().join("ai-desktop");
+    assert_eq!(aidc(&dir, &["compile", "image.aid"]).status.code(), Some(0));
+    let before = tree(&dir.join("out"));
+    std::fs::remove_file(dir.join("files/90-ai-desktop.conf")).expect("remove input");
+    let out = aidc(&dir, &["compile", "image.aid"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("aid::plan::missing_input"));
+    assert_eq!(tree(&dir.join("out")), before);
+}
+
+/// Runs a validator on every committed Containerfile, when it is installed
+/// (`tests/run` installs them and sets `AID_REQUIRE_TOOLS=1`).
+fn containerfiles() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (suite, name) in cases() {
+        let mut stack = vec![suite.join(&name).join("out")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n == "Containerfile") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn tool_available(cmd: &str, args: &[&str]) -> bool {
+    let ok = Command::new(cmd).args(args).output().is_ok_and(|o| o.status.success());
+    if !ok && std::env::var_os("AID_REQUIRE_TOOLS").is_some() {
+        panic!("{cmd} is required (AID_REQUIRE_TOOLS is set) but not available");
+    }
+    if !ok {
+        eprintln!("SKIPPED: {cmd} is not installed; run tests/run to install it");
+    }
+    ok
+}
+
+#[test]
+fn hadolint_accepts_every_containerfile() {
+    if !tool_available("hadolint", &["--version"]) {
+        return;
+    }
+    let files = containerfiles();
+    assert!(!files.is_empty());
+    for f in files {
+        let out = Command::new("hadolint")
+            .args(["--config", &root().join(".hadolint.yaml").to_string_lossy(), "--no-color"])
+            .arg(&f)
+            .output()
+            .expect("hadolint runs");
+        assert!(
+            out.status.success(),
+            "hadolint {}:\n{}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn buildkit_parser_reads_every_containerfile() {
+    if !tool_available("python3", &["-c", "import dockerfile"]) {
+        return;
+    }
+    for f in containerfiles() {
+        let script = "import dockerfile, sys\ncmds = dockerfile.parse_file(sys.argv[1])\nknown = {'FROM','RUN','LABEL','ENV','COPY'}\nbad = [c.cmd for c in cmds if c.cmd.upper() not in known]\nassert not bad, bad\nassert cmds[0].cmd.upper() == 'FROM'\nassert any(c.cmd.upper() == 'RUN' and c.value == ('bootc container lint',) for c in cmds)\nprint(len(cmds))\n";
+        let out = Command::new("python3").args(["-c", script]).arg(&f).output().expect("python3 runs");
+        assert!(out.status.success(), "BuildKit parser on {}:\n{}", f.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
