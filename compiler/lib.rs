@@ -13,3 +13,4 @@ pub mod resolve;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod pipeline;

@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::CompileArgs;
 use super::{Format, digests, fs, outputs, render};
-use crate::diag::Diagnostics;
-use crate::{emit, plan, resolve};
+use crate::{pipeline, plan};
 
 /// The build context, the output directory, and the output directory's
 /// path inside the context (as the Containerfile names it).
@@ -57,37 +56,19 @@ pub fn run(args: &CompileArgs) -> i32 {
         Err(message) => return render::usage_error(format, &message),
     };
     let search = fs::search_path(&args.input);
-    let resolved = match resolve::resolve(std::slice::from_ref(&recipe), &fs::FsLoader, &search) {
-        Ok(r) => r,
+    let context = layout.context.clone();
+    let hash = move |uses: &[plan::InputUse]| digests::hash_inputs(&context, uses);
+    let compiled = match pipeline::compile(&recipe, &fs::FsLoader, &search, &layout.out_in_context, &hash) {
+        Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };
-    let mut diagnostics = resolved.diagnostics;
-    let Some(model) = resolved.model else {
-        render::diagnostics(format, &resolved.loaded.sources, diagnostics);
-        return 1;
-    };
-    let uses = plan::input_uses(&model);
-    let (inputs, input_diags) = digests::hash_inputs(&layout.context, &uses);
-    diagnostics.extend(input_diags);
-    let planned = if diagnostics.has_errors() {
-        None
-    } else {
-        match plan::plan(&model, &inputs, &plan::Options { out_dir: layout.out_in_context.clone() }) {
-            Ok(p) => Some(p),
-            Err(d) => {
-                diagnostics.extend(d);
-                None
-            }
-        }
-    };
+    let diagnostics = compiled.diagnostics;
     let failed = diagnostics.has_errors() || (args.input.deny_warnings && diagnostics.warning_count() > 0);
-    let Some(planned) = planned.filter(|_| !failed) else {
-        render::diagnostics(format, &resolved.loaded.sources, diagnostics);
+    let (Some(planned), Some(outputs)) = (compiled.plan.filter(|_| !failed), compiled.outputs) else {
+        render::diagnostics(format, &compiled.loaded.sources, diagnostics);
         return 1;
     };
-    let recipe_name = recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let modules = digests::module_digests(&resolved.loaded.sources);
-    let outputs = emit::emit(&planned, &inputs, &recipe_name, &modules);
+    let resolved_sources = &compiled.loaded.sources;
     let shown_out = |p: &str| {
         let base = if layout.context.as_os_str() == "." {
             PathBuf::from(&layout.out_in_context)
@@ -97,7 +78,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         base.join(p).display().to_string()
     };
     if args.check {
-        render::diagnostics(format, &resolved.loaded.sources, diagnostics);
+        render::diagnostics(format, resolved_sources, diagnostics);
         let stale = outputs::stale(&layout.out, &outputs);
         if stale.is_empty() {
             eprintln!("outputs are up to date");
@@ -117,7 +98,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         Ok(w) => w,
         Err(e) => return render::usage_error(format, &format!("cannot write `{}`: {e}", layout.out.display())),
     };
-    render::diagnostics(format, &resolved.loaded.sources, Diagnostics::default().with(diagnostics));
+    render::diagnostics(format, resolved_sources, diagnostics);
     if format == Format::Human {
         if written.changed.is_empty() && written.removed.is_empty() {
             eprintln!("nothing changed in {}", shown_out(""));

@@ -119,10 +119,6 @@ fn reason(e: &std::io::Error) -> String {
     }
 }
 
-/// The digest of every module read, by display name.
-pub fn module_digests(sources: &crate::source::SourceMap) -> std::collections::BTreeMap<String, String> {
-    sources.files().map(|(_, f)| (f.name.clone(), crate::hash::digest(f.text.as_bytes()))).collect()
-}
 
 /// `a/b/../c` made absolute against the current directory, lexically.
 pub fn absolute(path: &Path) -> PathBuf {

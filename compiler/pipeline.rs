@@ -1,0 +1,75 @@
+//! The stages in a row: resolve, hash inputs, plan, emit. The CLI and the
+//! tests and benchmarks share this; how inputs are hashed is passed in, so
+//! the core still does no IO.
+
+use std::path::PathBuf;
+
+use crate::diag::Diagnostics;
+use crate::emit::{self, Outputs};
+use crate::model::Model;
+use crate::plan::{self, InputUse, Inputs, Plan};
+use crate::resolve::{self, Loaded, Loader, SearchPath};
+
+/// Everything a compilation produced.
+pub struct Compiled {
+    pub loaded: Loaded,
+    pub model: Option<Model>,
+    pub plan: Option<Plan>,
+    pub outputs: Option<Outputs>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Compiles `entry`. `hash` returns the digests of the build-context inputs
+/// the model names; `out_dir` is the output directory inside the context.
+pub fn compile(
+    entry: &std::path::Path,
+    loader: &dyn Loader,
+    search: &SearchPath,
+    out_dir: &str,
+    hash: &dyn Fn(&[InputUse]) -> (Inputs, Diagnostics),
+) -> Result<Compiled, String> {
+    let resolved = resolve::resolve(&[entry.to_path_buf()], loader, search)?;
+    let mut diagnostics = resolved.diagnostics;
+    let mut compiled = Compiled { loaded: resolved.loaded, model: None, plan: None, outputs: None, diagnostics: Diagnostics::default() };
+    let Some(model) = resolved.model else {
+        compiled.diagnostics = diagnostics;
+        return Ok(compiled);
+    };
+    let (inputs, input_diagnostics) = hash(&plan::input_uses(&model));
+    diagnostics.extend(input_diagnostics);
+    if !diagnostics.has_errors() {
+        match plan::plan(&model, &inputs, &plan::Options { out_dir: out_dir.to_string() }) {
+            Ok(p) => {
+                let recipe = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let modules = compiled.loaded.sources.files().map(|(_, f)| (f.name.clone(), crate::hash::digest(f.text.as_bytes()))).collect();
+                compiled.outputs = Some(emit::emit(&p, &inputs, &recipe, &modules));
+                compiled.plan = Some(p);
+            }
+            Err(d) => diagnostics.extend(d),
+        }
+    }
+    compiled.model = Some(model);
+    compiled.diagnostics = diagnostics;
+    Ok(compiled)
+}
+
+/// Hashes inputs by reading them through a loader, relative to `context`
+/// (files only; for tests, benchmarks and embedders without a file system).
+pub fn hash_with_loader(loader: &dyn Loader, context: PathBuf) -> impl Fn(&[InputUse]) -> (Inputs, Diagnostics) + '_ {
+    move |uses| {
+        let mut inputs = Inputs::default();
+        let mut diagnostics = Diagnostics::default();
+        for u in uses {
+            match loader.read(&context.join(&u.path)) {
+                Ok(bytes) => {
+                    inputs.entries.insert(u.path.clone(), plan::Input { digest: crate::hash::digest(&bytes), is_dir: false });
+                }
+                Err(_) => diagnostics.push(
+                    crate::diag::Diagnostic::error(crate::diag::Code::MissingInput, format!("`{}` does not exist in the build context", u.path))
+                        .label(u.span, "this step reads it"),
+                ),
+            }
+        }
+        (inputs, diagnostics)
+    }
+}
