@@ -30,7 +30,13 @@ pub fn compile(
 ) -> Result<Compiled, String> {
     let resolved = resolve::resolve(&[entry.to_path_buf()], loader, search)?;
     let mut diagnostics = resolved.diagnostics;
-    let mut compiled = Compiled { loaded: resolved.loaded, model: None, plan: None, outputs: None, diagnostics: Diagnostics::default() };
+    let mut compiled = Compiled {
+        loaded: resolved.loaded,
+        model: None,
+        plan: None,
+        outputs: None,
+        diagnostics: Diagnostics::default(),
+    };
     let Some(model) = resolved.model else {
         compiled.diagnostics = diagnostics;
         return Ok(compiled);
@@ -41,7 +47,12 @@ pub fn compile(
         match plan::plan(&model, &inputs, &plan::Options { out_dir: out_dir.to_string() }) {
             Ok(p) => {
                 let recipe = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let modules = compiled.loaded.sources.files().map(|(_, f)| (f.name.clone(), crate::hash::digest(f.text.as_bytes()))).collect();
+                let modules = compiled
+                    .loaded
+                    .sources
+                    .files()
+                    .map(|(_, f)| (f.name.clone(), crate::hash::digest(f.text.as_bytes())))
+                    .collect();
                 compiled.outputs = Some(emit::emit(&p, &inputs, &recipe, &modules));
                 compiled.plan = Some(p);
             }
@@ -62,11 +73,16 @@ pub fn hash_with_loader(loader: &dyn Loader, context: PathBuf) -> impl Fn(&[Inpu
         for u in uses {
             match loader.read(&context.join(&u.path)) {
                 Ok(bytes) => {
-                    inputs.entries.insert(u.path.clone(), plan::Input { digest: crate::hash::digest(&bytes), is_dir: false });
+                    inputs
+                        .entries
+                        .insert(u.path.clone(), plan::Input { digest: crate::hash::digest(&bytes), is_dir: false });
                 }
                 Err(_) => diagnostics.push(
-                    crate::diag::Diagnostic::error(crate::diag::Code::MissingInput, format!("`{}` does not exist in the build context", u.path))
-                        .label(u.span, "this step reads it"),
+                    crate::diag::Diagnostic::error(
+                        crate::diag::Code::MissingInput,
+                        format!("`{}` does not exist in the build context", u.path),
+                    )
+                    .label(u.span, "this step reads it"),
                 ),
             }
         }

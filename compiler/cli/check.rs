@@ -63,7 +63,7 @@ pub fn run(args: &CheckArgs) -> i32 {
         diagnostics.extend(plan_model(&resolved.loaded, model));
     }
     let failed = diagnostics.has_errors() || (args.input.deny_warnings && diagnostics.warning_count() > 0);
-    render::diagnostics(args.input.format, &resolved.loaded.sources, diagnostics);
+    render::diagnostics_denying(args.input.format, &resolved.loaded.sources, diagnostics, args.input.deny_warnings);
     if args.input.format == super::Format::Human
         && !failed
         && let Some(model) = &resolved.model

@@ -119,7 +119,6 @@ fn reason(e: &std::io::Error) -> String {
     }
 }
 
-
 /// `a/b/../c` made absolute against the current directory, lexically.
 pub fn absolute(path: &Path) -> PathBuf {
     let joined =

@@ -91,7 +91,15 @@ fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
         } else {
             LabeledSpan::new_with_span(Some(l.message.clone()), span_of(l.span))
         };
-        if Some(l.span.source) == primary {
+        // A label far from the primary one would make miette print every line
+        // between them, and start the snippet far from the culprit.
+        let near = d.labels.first().is_none_or(|p| {
+            let file = sources.get(p.span.source);
+            let (a, _) = file.line_column(p.span.start);
+            let (b, _) = file.line_column(l.span.start);
+            a.abs_diff(b) <= 6
+        });
+        if Some(l.span.source) == primary && near {
             labels.push(labeled);
         } else {
             others.push((l.span.source, labeled));
@@ -184,6 +192,11 @@ fn use_color() -> bool {
 
 /// Prints every diagnostic in the chosen format, sorted by position.
 pub fn diagnostics(format: Format, sources: &SourceMap, diagnostics: Diagnostics) {
+    diagnostics_denying(format, sources, diagnostics, false);
+}
+
+/// Like [`diagnostics`]; with `deny_warnings`, says that warnings failed the run.
+pub fn diagnostics_denying(format: Format, sources: &SourceMap, diagnostics: Diagnostics, deny_warnings: bool) {
     let list = diagnostics.into_sorted();
     match format {
         Format::Json => {
@@ -200,6 +213,9 @@ pub fn diagnostics(format: Format, sources: &SourceMap, diagnostics: Diagnostics
                 (list.iter().filter(|d| d.is_error()).count(), list.iter().filter(|d| !d.is_error()).count());
             if errors + warnings > 0 {
                 eprintln!("{}", summary(errors, warnings));
+            }
+            if deny_warnings && warnings > 0 {
+                eprintln!("aidc: warnings are errors with `--deny-warnings`");
             }
         }
     }

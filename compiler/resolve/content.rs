@@ -35,6 +35,17 @@ pub fn to_property(v: &Value) -> Option<model::Property> {
     })
 }
 
+/// A model property back as a value (facts inherited from another image).
+pub fn from_property(p: &model::Property) -> Value {
+    match p {
+        model::Property::Str(s) => Value::Str(s.clone()),
+        model::Property::Int(n) => Value::Int(*n),
+        model::Property::Bool(b) => Value::Bool(*b),
+        model::Property::List(items) => Value::List(items.iter().map(from_property).collect()),
+        model::Property::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), from_property(v))).collect()),
+    }
+}
+
 fn secret_misplaced(ev: &mut Evaluator<'_>, span: Span, place: &str) -> Reported {
     ev.error(
         Diagnostic::error(Code::SecretMisplaced, format!("a secret cannot be used as {place}"))
@@ -97,9 +108,10 @@ fn check(
                     Code::FlatpakId => "application ids look like `io.podman_desktop.PodmanDesktop`",
                     Code::KernelArgument => "kernel arguments look like `quiet` or `mitigations=auto`",
                     Code::LabelKey => "label keys look like `org.opencontainers.image.title`",
-                    Code::DestinationPath => "destinations are absolute, normalised paths under `/usr` or `/etc`",
+                    Code::DestinationPath => "destinations are absolute, normalised paths outside `/var`, `/tmp`, `/run` and `/boot`, such as `/usr/...` or `/etc/...`",
                     Code::Url => "use an `https://` URL without spaces or quotes",
                     Code::FileMode => "modes are octal, like \"0644\" or \"0755\"",
+                    Code::TextContent => "this value is one line; put text over several lines in a file with `write`",
                     _ => "see docs/diagnostics.md",
                 }),
         )),
@@ -152,13 +164,22 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             if matches!(v, Value::Secret(_)) {
                 secret_misplaced(ev, value.span, &format!("`{}`", name.name));
             } else {
-                ev.error(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        format!("`{}` takes {want}, found {}", name.name, v.describe()),
-                    )
-                    .label(value.span, format!("this is {}", v.describe())),
-                );
+                let mut d = Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` takes {want}, found {}", name.name, v.describe()),
+                )
+                .label(value.span, format!("this is {}", v.describe()));
+                d = match ty {
+                    PropType::Changes => d.help("write a bare word, without quotes: `changes = weekly`"),
+                    PropType::Bool => {
+                        d.help(format!("write `{} = true` or `{} = false`, without quotes", name.name, name.name))
+                    }
+                    PropType::License => {
+                        d.help("write an SPDX string like `license = \"MIT\"`, or `license = nonfree(\"NAME\")`")
+                    }
+                    _ => d,
+                };
+                ev.error(d);
             }
             continue;
         }
@@ -338,7 +359,33 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         Some((Value::Symbol("mixed"), _)) => License::Mixed,
         _ => License::Unknown,
     };
-    let keep = matches!(props.get("keep"), Some((Value::Bool(true), _)));
+    let keep = match props.get("keep") {
+        None | Some((Value::Bool(false), _)) => false,
+        Some((Value::Bool(true), _)) => true,
+        Some((other, span)) => {
+            ev.error(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`keep` takes `true` or `false`, found {}", other.describe()),
+                )
+                .label(*span, format!("this is {}", other.describe()))
+                .help("write `keep = true` (without quotes) to leave the repository enabled in the image"),
+            );
+            return None;
+        }
+    };
+    if let Some((v, span)) = props.get("license")
+        && !matches!(v, Value::Str(_) | Value::NonFree(_) | Value::Symbol("mixed"))
+    {
+        ev.error(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`license` takes an SPDX string, `nonfree(\"...\")` or `mixed`, found {}", v.describe()),
+            )
+            .label(*span, format!("this is {}", v.describe())),
+        );
+        return None;
+    }
     if failed {
         return None;
     }
@@ -660,7 +707,22 @@ pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<us
                 );
             }
             None => {
-                // Not in this variant: ordering against an absent component is vacuous.
+                // Not in this variant: ordering against an absent component is
+                // vacuous, but a name no definition has is a mistake.
+                let last = wanted.last().copied().unwrap_or("");
+                let known = ev.program.defs.iter().any(|d| d.qualified == wanted_name || d.def.name.name == last);
+                if !known {
+                    let names: Vec<&str> = ev.program.defs.iter().map(|d| d.qualified.as_str()).collect();
+                    let mut d = Diagnostic::error(
+                        Code::UnknownName,
+                        format!("`after` names `{wanted_name}`, which is not a definition"),
+                    )
+                    .label(stmt.span, "no definition by this name");
+                    if let Some(s) = crate::diag::suggest(&wanted_name, names) {
+                        d = d.help(format!("did you mean `{s}`?"));
+                    }
+                    ev.error(d);
+                }
             }
         }
     }

@@ -52,6 +52,12 @@ pub struct Evaluator<'p> {
     pub program: &'p Program<'p>,
     pub diags: Diagnostics,
     lets: HashMap<(ModuleId, usize), LetState>,
+    /// Images being assembled, innermost last: an image built `from` another
+    /// image of the project assembles that one first, for its facts.
+    pub assembling: Vec<super::value::ImageId>,
+    /// Where the definition being evaluated was used (outermost first): an
+    /// error inside a stdlib definition also points at the user's call.
+    pub context: Vec<(Span, String)>,
 }
 
 /// What a name or path stands for before it is used.
@@ -63,12 +69,44 @@ enum Resolved {
 
 impl<'p> Evaluator<'p> {
     pub fn new(program: &'p Program<'p>) -> Evaluator<'p> {
-        Evaluator { program, diags: Diagnostics::default(), lets: HashMap::new() }
+        Evaluator {
+            program,
+            diags: Diagnostics::default(),
+            lets: HashMap::new(),
+            assembling: Vec::new(),
+            context: Vec::new(),
+        }
     }
 
-    pub fn error(&mut self, d: Diagnostic) -> Reported {
+    pub fn error(&mut self, mut d: Diagnostic) -> Reported {
+        for (span, message) in &self.context {
+            // Bodies have no use site (marked with an impossible source).
+            if span.source.0 != u32::MAX && !d.labels.iter().any(|l| l.span == *span) {
+                d = d.label(*span, message.clone());
+            }
+        }
+        // An error inside the stdlib is the user's to fix at their call: put
+        // the outermost use in a recipe first, so it is the primary location.
+        let is_std = |s: Span| {
+            s.source.0 != u32::MAX && self.program.loaded.sources.get(s.source).origin == crate::source::Origin::Std
+        };
+        if d.labels.first().is_some_and(|l| is_std(l.span))
+            && let Some(pos) =
+                d.labels.iter().position(|l| !is_std(l.span) && self.context.iter().any(|(s, _)| *s == l.span))
+        {
+            let user = d.labels.remove(pos);
+            d.labels.insert(0, user);
+        }
         self.diags.push(d);
         Reported
+    }
+
+    /// Runs `f` with `(span, message)` added to every error's labels.
+    pub fn within<T>(&mut self, span: Span, message: String, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.context.push((span, message));
+        let out = f(self);
+        self.context.pop();
+        out
     }
 
     pub fn eval(&mut self, expr: &'p Expr, env: &Env<'_, 'p>) -> Eval {
@@ -273,6 +311,13 @@ impl<'p> Evaluator<'p> {
         if let Some(sym) = SYMBOLS.iter().find(|s| **s == name) {
             return Ok(Resolved::Value(Value::Symbol(sym)));
         }
+        if FUNCTIONS.contains(&name) {
+            return Err(self.error(
+                Diagnostic::error(Code::NotCallable, format!("`{name}` is a function, not a value"))
+                    .label(span, "not called")
+                    .help(format!("call it: `{name}(...)`")),
+            ));
+        }
         // Unknown: suggest among everything visible.
         let mut candidates: Vec<&str> = self.program.scopes[env.module.0].keys().map(String::as_str).collect();
         if let Some(params) = &env.params {
@@ -410,7 +455,7 @@ impl<'p> Evaluator<'p> {
     fn definition_span(&self, table: &Expr, env: &Env<'_, 'p>) -> Option<Span> {
         match &table.kind {
             ExprKind::Name(n) => match self.program.scopes[env.module.0].get(n) {
-                Some((Binding::Let(i), _)) => Some(self.program.lets[env.module.0][*i].value.span),
+                Some((Binding::Let(i), _)) => Some(self.program.lets[env.module.0][*i].name.span),
                 _ => None,
             },
             _ => None,
@@ -451,6 +496,18 @@ impl<'p> Evaluator<'p> {
                 },
             },
         };
+        let not_version = |v: &Value| matches!(v, Value::Str(s) if Version::parse(s).is_none());
+        if result.is_none() && !matches!(op, CmpOp::Eq | CmpOp::Ne) && (not_version(&left) || not_version(&right)) {
+            let (bad, span) = if not_version(&left) { (&left, a.span) } else { (&right, b.span) };
+            return Err(self.error(
+                Diagnostic::error(
+                    Code::InvalidComparison,
+                    format!("{bad} is not a version, so it cannot be ordered with `{}`", op.as_str()),
+                )
+                .label(span, "not a version")
+                .help("versions start with a digit, like \"580.95.05\", \"13.0\" or \"6.18.*\""),
+            ));
+        }
         match result {
             Some(b) => Ok(Value::Bool(b)),
             None => Err(self.error(
@@ -605,7 +662,11 @@ impl<'p> Evaluator<'p> {
                         self.error(
                             Diagnostic::error(
                                 Code::TooManyArguments,
-                                format!("`{qualified}` takes {} argument(s), but more were given", params.len()),
+                                match params.len() {
+                                    0 => format!("`{qualified}` takes no arguments"),
+                                    1 => format!("`{qualified}` takes 1 argument, but more were given"),
+                                    n => format!("`{qualified}` takes {n} arguments, but more were given"),
+                                },
                             )
                             .label(arg.value.span, "one too many")
                             .label(params_span, format!("the parameters are {signature}")),
@@ -634,16 +695,15 @@ impl<'p> Evaluator<'p> {
                     Diagnostic::error(
                         Code::TypeMismatch,
                         format!(
-                            "`{}` of `{qualified}` is {} {}, but {} was given",
+                            "`{}` of `{qualified}` takes {}, but {} was given",
                             param.name.name,
-                            article(t.name()),
-                            t.name(),
+                            t.describe(),
                             value.describe()
                         ),
                     )
                     .label(arg.value.span, format!("this is {}", value.describe()))
                     .label(ty.span, format!("`{}` is declared `{}` here", param.name.name, t.name()))
-                    .help(type_help(t, &value)),
+                    .help(format!("{}; the parameters are {signature}", type_help(t, &value))),
                 );
                 failed = true;
                 continue;
@@ -659,6 +719,25 @@ impl<'p> Evaluator<'p> {
             } else if let Some(default) = &p.default {
                 match self.eval(default, &Env::module(def_module)) {
                     Ok(v) => {
+                        if let Some(ty) = &p.ty
+                            && let Some(t) = Type::parse(&ty.name)
+                            && !t.accepts(&v)
+                        {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::TypeMismatch,
+                                    format!(
+                                        "the default of `{}` is {}, but the parameter takes {}",
+                                        p.name.name,
+                                        v.describe(),
+                                        t.describe()
+                                    ),
+                                )
+                                .label(default.span, format!("this is {}", v.describe()))
+                                .label(ty.span, format!("declared `{}` here", t.name())),
+                            );
+                            failed = true;
+                        }
                         values.insert(p.name.name.clone(), v);
                     }
                     Err(_) => failed = true,
@@ -716,10 +795,6 @@ pub fn signature(d: &ast::Definition) -> String {
     }
 }
 
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
-}
-
 fn type_help(t: Type, value: &Value) -> String {
     match (t, value) {
         (Type::String, Value::Int(n)) => format!("write it as a string: \"{n}\""),
@@ -727,7 +802,7 @@ fn type_help(t: Type, value: &Value) -> String {
             format!("write it without quotes: {s}")
         }
         (Type::List, Value::Str(s)) => format!("write a list: [\"{s}\"]"),
-        _ => format!("pass {} {}", article(t.name()), t.name()),
+        _ => format!("pass {}", t.describe()),
     }
 }
 

@@ -130,16 +130,22 @@ impl LoadState<'_> {
         if let Some(id) = self.by_key.get(&key) {
             return *id;
         }
-        let text: Arc<str> = match std::str::from_utf8(&bytes) {
-            Ok(t) => Arc::from(t),
-            Err(_) => Arc::from(String::from_utf8_lossy(&bytes).as_ref()),
-        };
+        // NUL bytes are refused; shown as `␀` so the message stays printable text.
+        let shown = String::from_utf8_lossy(&bytes).replace('\0', "\u{2400}");
+        let text: Arc<str> = Arc::from(shown.as_str());
         let origin = if is_std { Origin::Std } else { Origin::File };
         let name = if is_std { format!("{key}.aid") } else { key.clone() };
         let source = self.out.sources.add(SourceFile::new(name, origin, text.clone()));
         let (ast, diags) = match syntax::decode(source, &bytes) {
             Ok(text) => syntax::parse(source, text),
-            Err(d) => (ast::Module { source: Some(source), ..ast::Module::default() }, vec![d]),
+            Err(mut d) => {
+                if d.code == crate::diag::Code::NulByte
+                    && let Some(l) = d.labels.first_mut()
+                {
+                    l.span.end = l.span.start + '\u{2400}'.len_utf8() as u32;
+                }
+                (ast::Module { source: Some(source), ..ast::Module::default() }, vec![d])
+            }
         };
         for d in diags {
             self.diagnostics.push(d);

@@ -88,7 +88,7 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
 /// The chain of bodies of each variant of an image (one implicit variant
 /// when it declares none). Variants in an `extends` cycle or extending an
 /// unknown variant are skipped: the structure check reported them.
-fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::Chain<'p>> {
+pub(crate) fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::Chain<'p>> {
     let info = &program.images[image.0];
     let name = &info.image.name.name;
     let declared: Vec<(&crate::syntax::ast::Ident, Option<&crate::syntax::ast::Ident>, &crate::syntax::ast::Block)> =

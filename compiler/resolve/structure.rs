@@ -84,6 +84,16 @@ fn body(kind: BodyKind, block: &Block, diags: &mut Diagnostics) {
                     .label(name.span, "unknown property");
                     let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
                     d = match suggest(&name.name, names.iter().copied()) {
+                        _ if STATEMENTS.contains(&name.name.as_str()) => d.help(format!(
+                            "`{}` is a statement, not a property: write it without the first `=`, like `{}`",
+                            name.name,
+                            match name.name.as_str() {
+                                "env" => "env NAME = \"value\"",
+                                "label" => "label \"key\" = \"value\"",
+                                "provides" => "provides NAME = value",
+                                other => other,
+                            }
+                        )),
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None if names.is_empty() => d.help(format!("{} takes no properties", kind.describe())),
                         None => d.help(format!(
@@ -133,7 +143,11 @@ fn body(kind: BodyKind, block: &Block, diags: &mut Diagnostics) {
                         )
                         .label(stmt.keyword, "again here")
                         .label(first, "first here")
-                        .help(format!("say `{word}` once per body; a variant's `{word}` replaces the image's")),
+                        .help(if word == "from" {
+                            "an image is built from one base; build another base as another image".to_string()
+                        } else {
+                            format!("say `{word}` once per body; a variant's `{word}` replaces the image's")
+                        }),
                     );
                 }
                 if let StmtKind::Variant { name, body: inner, .. } = other {
@@ -150,6 +164,12 @@ fn body(kind: BodyKind, block: &Block, diags: &mut Diagnostics) {
         }
     }
 }
+
+/// Statement keywords, for a hint when one is written as a property.
+const STATEMENTS: &[&str] = &[
+    "from", "kernel", "kmod", "use", "repo", "packages", "remove", "fetch", "copy", "write", "run", "enable",
+    "disable", "kargs", "flatpak", "env", "label", "provides", "requires", "after", "signing", "policy", "variant",
+];
 
 const POLICY_KEYS: &[&str] = &["proprietary", "telemetry", "remote-ai"];
 

@@ -4,6 +4,11 @@
 //! passes here is still quoted when emitted; these checks make sure a value
 //! means what it looks like (a package, a unit), not only that it is safe.
 
+/// A character as users see it: itself when printable, escaped otherwise.
+fn shown(c: char) -> String {
+    if c.is_control() || c.is_whitespace() && c != ' ' { c.escape_default().to_string() } else { c.to_string() }
+}
+
 /// An RPM package spec as dnf takes it: a name, optionally with version,
 /// epoch (`0:`), a glob, or a capability like `python3dist(torch)`.
 pub fn package(name: &str) -> Result<(), String> {
@@ -29,7 +34,7 @@ pub fn package(name: &str) -> Result<(), String> {
                 }
             }
             c => {
-                return Err(format!("`{}` is not allowed in an RPM package name", c.escape_default()));
+                return Err(format!("`{}` is not allowed in an RPM package name", shown(c)));
             }
         }
     }
@@ -65,12 +70,12 @@ pub fn unit(name: &str) -> Result<(), String> {
         return Err("a unit name cannot start with `-`".into());
     }
     if let Some(c) = prefix.chars().find(|c| !ok_char(*c)) {
-        return Err(format!("`{}` is not allowed in a unit name", c.escape_default()));
+        return Err(format!("`{}` is not allowed in a unit name", shown(c)));
     }
     if let Some(i) = instance
         && let Some(c) = i.chars().find(|c| !ok_char(*c))
     {
-        return Err(format!("`{}` is not allowed in a unit instance name", c.escape_default()));
+        return Err(format!("`{}` is not allowed in a unit instance name", shown(c)));
     }
     Ok(())
 }
@@ -95,7 +100,7 @@ pub fn flatpak_id(id: &str) -> Result<(), String> {
         }
         let last = i + 1 == elements.len();
         if let Some(c) = chars.find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || (last && *c == '-'))) {
-            return Err(format!("`{}` is not allowed in `{e}`", c.escape_default()));
+            return Err(format!("`{}` is not allowed in `{e}`", shown(c)));
         }
     }
     Ok(())
@@ -111,7 +116,7 @@ pub fn kernel_argument(arg: &str) -> Result<(), String> {
         return Err("a kernel argument needs a name before `=`".into());
     }
     if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-        return Err(format!("`{}` is not allowed in a kernel argument name", c.escape_default()));
+        return Err(format!("`{}` is not allowed in a kernel argument name", shown(c)));
     }
     if key.starts_with('-') {
         return Err("a kernel argument cannot start with `-`".into());
@@ -121,7 +126,7 @@ pub fn kernel_argument(arg: &str) -> Result<(), String> {
             !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ',' | ':' | '=' | '/' | '+' | '@' | '%' | '~' | '-'))
         })
     {
-        return Err(format!("`{}` is not allowed in a kernel argument value", c.escape_default()));
+        return Err(format!("`{}` is not allowed in a kernel argument value", shown(c)));
     }
     Ok(())
 }
@@ -136,7 +141,7 @@ pub fn label_key(key: &str) -> Result<(), String> {
         return Err("a label key starts and ends with a letter or digit".into());
     }
     if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))) {
-        return Err(format!("`{}` is not allowed in a label key", c.escape_default()));
+        return Err(format!("`{}` is not allowed in a label key", shown(c)));
     }
     if key.contains("..") {
         return Err("a label key cannot contain `..`".into());
@@ -157,7 +162,7 @@ pub fn destination(path: &str) -> Result<(), String> {
         return Err("a destination is at most 4096 characters".into());
     }
     if let Some(c) = path.chars().find(|c| c.is_control()) {
-        return Err(format!("a path cannot contain the control character `{}`", c.escape_default()));
+        return Err(format!("a path cannot contain the control character `{}`", shown(c)));
     }
     if path.contains('\\') {
         return Err("a path cannot contain `\\`".into());
@@ -195,7 +200,7 @@ pub fn context_path(path: &str) -> Result<String, String> {
         return Err("paths in the build context are relative to the recipe's directory, not absolute".into());
     }
     if let Some(c) = path.chars().find(|c| c.is_control()) {
-        return Err(format!("a path cannot contain the control character `{}`", c.escape_default()));
+        return Err(format!("a path cannot contain the control character `{}`", shown(c)));
     }
     if path.contains('\\') {
         return Err("a path cannot contain `\\`".into());
@@ -230,7 +235,7 @@ pub fn url(url: &str) -> Result<(), String> {
     if let Some(c) = url.chars().find(|c| {
         c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '\\' | '<' | '>' | '{' | '}' | '|' | '^')
     }) {
-        return Err(format!("`{}` is not allowed in a URL; percent-encode it", c.escape_default()));
+        return Err(format!("`{}` is not allowed in a URL; percent-encode it", shown(c)));
     }
     Ok(())
 }
@@ -309,7 +314,7 @@ pub fn image_reference(reference: &str) -> Result<(), String> {
 /// control characters but tab.
 pub fn one_line(text: &str) -> Result<(), String> {
     match text.chars().find(|c| c.is_control() && *c != '\t') {
-        Some(c) => Err(format!("the control character `{}` cannot appear here", c.escape_default())),
+        Some(c) => Err(format!("the control character `{}` cannot appear here", shown(c))),
         None => Ok(()),
     }
 }

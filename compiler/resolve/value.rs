@@ -136,6 +136,18 @@ impl Type {
         }
     }
 
+    /// `an integer`, `a string`: for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Type::String => "a string",
+            Type::Int => "an integer",
+            Type::Bool => "a boolean",
+            Type::List => "a list",
+            Type::Map => "a map",
+            Type::Duration => "a duration",
+        }
+    }
+
     pub fn accepts(self, value: &Value) -> bool {
         matches!(
             (self, value),

@@ -56,6 +56,8 @@ pub struct Assembly<'p> {
     pub policy: IndexMap<String, (model::Rule, Span)>,
     /// The depth (in the chain of bodies) of the body whose `kernel` counts.
     pub kernel_body: Option<usize>,
+    /// The project image this one is built from, if any.
+    pub from_image: Option<super::value::ImageRef>,
 }
 
 /// What a variant's chain of bodies is: the image body, then each extended
@@ -82,6 +84,12 @@ impl<'p> Assembly<'p> {
 
 /// Assembles and checks one variant.
 pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> Option<model::Variant> {
+    if ev.assembling.last() != Some(&image) {
+        ev.assembling.push(image);
+        let result = assemble(ev, image, chain);
+        ev.assembling.pop();
+        return result;
+    }
     let info = &ev.program.images[image.0];
     let module = info.module;
     let image_name = info.image.name.name.clone();
@@ -100,6 +108,7 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
             .bodies
             .iter()
             .rposition(|(_, b)| b.stmts.iter().any(|s| matches!(s.kind, StmtKind::Kernel(_)))),
+        from_image: None,
     };
     let errors_before = ev.diags.error_count();
 
@@ -173,10 +182,31 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         computed.insert("variant".into(), (Value::Str(chain.name.clone()), chain.span));
     }
 
+    // An image built from another image of the project inherits its facts
+    // (release, arch, kernel, driver, ...) and its non-free status.
+    let mut upstream_proprietary = false;
+    if let Some(r) = asm.from_image.clone() {
+        match upstream(ev, &r) {
+            Some(up) => {
+                upstream_proprietary = up.proprietary;
+                let mut computed = facts.computed.borrow_mut();
+                for (name, fact) in &up.facts {
+                    if !facts.defs.contains_key(name) && !computed.contains_key(name) {
+                        computed.insert(name.clone(), (super::content::from_property(&fact.value), r.span));
+                    }
+                }
+            }
+            None => return None,
+        }
+    }
+
     // 3. Metadata, so licenses are known before anything reads `target.proprietary`.
     let mut metas = Vec::new();
     for index in 0..asm.components.len() {
-        metas.push(super::content::metadata(ev, &asm, index, &facts));
+        let (span, note) = usage(&asm, index);
+        let asm_ref = &asm;
+        let facts_ref = &facts;
+        metas.push(ev.within(span, note, |ev| super::content::metadata(ev, asm_ref, index, facts_ref)));
     }
     let repos: Vec<model::Repo> =
         (0..asm.repos.len()).filter_map(|i| super::content::repo(ev, &asm, i, &facts)).collect();
@@ -188,7 +218,9 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         .enumerate()
         .map(|(i, m)| super::policy::effective_license(ev, &asm.components[i], m, &repos))
         .collect();
-    let proprietary = licenses.iter().any(License::is_nonfree) || repos.iter().any(|r| r.license.is_nonfree());
+    let proprietary = upstream_proprietary
+        || licenses.iter().any(License::is_nonfree)
+        || repos.iter().any(|r| r.license.is_nonfree());
     facts.computed.borrow_mut().insert("proprietary".into(), (Value::Bool(proprietary), chain.span));
 
     // A missing kernel is reported once here, not again by every `requires`
@@ -201,8 +233,13 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
     let mut components = Vec::new();
     for index in 0..asm.components.len() {
         let reads = RefCell::new(Vec::new());
-        let steps = super::content::steps(ev, &asm, index, &facts, &reads);
-        super::content::constraints(ev, &asm, index, &facts, &reads, &label);
+        let (span, note) = usage(&asm, index);
+        let (asm_ref, facts_ref, reads_ref, label_ref) = (&asm, &facts, &reads, &label);
+        let steps = ev.within(span, note, |ev| {
+            let steps = super::content::steps(ev, asm_ref, index, facts_ref, reads_ref);
+            super::content::constraints(ev, asm_ref, index, facts_ref, reads_ref, label_ref);
+            steps
+        });
         let c = &asm.components[index];
         let meta = &metas[index];
         let provides: Vec<String> = own_stmts(c)
@@ -296,6 +333,43 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         policy,
         proprietary,
     })
+}
+
+/// Where a component was brought into the variant, as a label for errors
+/// found inside its definition.
+fn usage(asm: &Assembly<'_>, index: usize) -> (Span, String) {
+    let c = &asm.components[index];
+    match &c.instance {
+        Some(_) => (c.span, format!("`{}` is used here", c.name)),
+        None => (Span::new(crate::source::SourceId(u32::MAX), 0, 0), String::new()),
+    }
+}
+
+/// Assembles the variant of another project image this one is built from.
+fn upstream(ev: &mut Evaluator<'_>, r: &super::value::ImageRef) -> Option<model::Variant> {
+    if ev.assembling.contains(&r.image) {
+        let names: Vec<String> = ev
+            .assembling
+            .iter()
+            .chain(std::iter::once(&r.image))
+            .map(|i| ev.program.images[i.0].image.name.name.clone())
+            .collect();
+        ev.error(
+            Diagnostic::error(
+                Code::ExtendsCycle,
+                format!("images are built from each other in a cycle: {}", names.join(" -> ")),
+            )
+            .label(r.span, "this `from` closes the cycle")
+            .help("an image cannot be built, directly or through others, from itself"),
+        );
+        return None;
+    }
+    let chains = super::chains(ev.program, r.image);
+    let chain = chains.into_iter().find(|c| r.variant.as_deref().is_none_or(|v| c.name == v))?;
+    ev.assembling.push(r.image);
+    let variant = assemble(ev, r.image, &chain);
+    ev.assembling.pop();
+    variant
 }
 
 /// The statements of a component's own body (a body skips nested variants).
@@ -480,7 +554,10 @@ fn from<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, e: &'p ast::Expr, en
             model::From::Base { component: index, reference: String::new() }
         }
         Value::Image(r) => match super::project::reference(ev, &r, asm.image, e.span) {
-            Ok(f) => f,
+            Ok(f) => {
+                asm.from_image = Some(r);
+                f
+            }
             Err(Reported) => return,
         },
         Value::Str(s) => {

@@ -88,58 +88,77 @@ pub fn compare(a: &Version<'_>, op: crate::syntax::ast::CmpOp, b: &Version<'_>) 
     }
 }
 
+/// The segments rpmvercmp compares: runs of digits or of letters; `~` and
+/// `^` stand alone; everything else separates.
+fn segments(v: &str) -> Vec<&str> {
+    let b = v.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'~' || c == b'^' {
+            out.push(&v[i..i + 1]);
+            i += 1;
+        } else if c.is_ascii_digit() || c.is_ascii_alphabetic() {
+            let digit = c.is_ascii_digit();
+            let start = i;
+            while i < b.len() && (if digit { b[i].is_ascii_digit() } else { b[i].is_ascii_alphabetic() }) {
+                i += 1;
+            }
+            out.push(&v[start..i]);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Where the versions a pattern `p.*` stands for lie relative to `x`:
+/// `Some(ordering)` when all of them are on one side, `None` when `x` falls
+/// among them. Members are `p` itself and `p` followed by more segments.
+fn pattern_position(p: &str, x: &str) -> Option<Ordering> {
+    let (ps, xs) = (segments(p), segments(x));
+    for (i, seg) in ps.iter().enumerate() {
+        match xs.get(i) {
+            // x ends inside p's prefix: every member is longer, hence newer
+            // (unless the member continues with `~`, which sorts before the end).
+            None => return Some(Ordering::Greater),
+            Some(other) if other != seg => {
+                // The first differing segment decides for every member alike.
+                let ord = rpmvercmp(&ps[..=i].join("."), &xs[..=i].join("."));
+                return if ord == Ordering::Equal { None } else { Some(ord) };
+            }
+            Some(_) => {}
+        }
+    }
+    if xs.len() == ps.len() {
+        // x is `p` itself: the members are `p` and versions after it.
+        return None;
+    }
+    // x extends p: some members sort before it, some after.
+    None
+}
+
 /// `P OP x` for a pattern `P` (prefix `p`) and an exact version `x`: true when
 /// it holds for every version `P` stands for, false when for none.
 fn pattern_vs_exact(p: &Version<'_>, op: crate::syntax::ast::CmpOp, x: &str) -> Truth {
     use crate::syntax::ast::CmpOp::*;
     let inside = p.matches(x);
-    let ord = rpmvercmp(p.text, x);
-    // Every member of P sorts at or after p; members lie entirely before x
-    // when p < x and x is not itself in P's range.
-    let all_below = ord == Ordering::Less && !inside;
-    let all_above = ord == Ordering::Greater && !inside;
     match op {
-        Eq => {
-            if inside {
-                Truth::Yes
-            } else {
-                Truth::No
-            }
-        }
-        Ne => {
-            if inside {
-                Truth::No
-            } else {
-                Truth::Yes
-            }
-        }
-        Lt | Le => {
-            if all_below {
-                Truth::Yes
-            } else if ord != Ordering::Less {
-                if op == Le && ord == Ordering::Equal { Truth::Unknown } else { Truth::No }
-            } else {
-                Truth::Unknown
-            }
-        }
-        Gt => {
-            if all_above {
-                Truth::Yes
-            } else if all_below {
-                Truth::No
-            } else {
-                Truth::Unknown
-            }
-        }
-        Ge => {
-            if ord != Ordering::Less {
-                Truth::Yes
-            } else if all_below {
-                Truth::No
-            } else {
-                Truth::Unknown
-            }
-        }
+        Eq => return if inside { Truth::Yes } else { Truth::No },
+        Ne => return if inside { Truth::No } else { Truth::Yes },
+        _ => {}
+    }
+    let position = pattern_position(p.text, x);
+    let at_p = segments(p.text) == segments(x);
+    let yes = |b: bool| if b { Truth::Yes } else { Truth::No };
+    match (op, position) {
+        (Lt | Le, Some(ord)) => yes(ord == Ordering::Less),
+        (Gt | Ge, Some(ord)) => yes(ord == Ordering::Greater),
+        // x is p itself: every member is >= x, and only p itself is not > x.
+        (Ge, None) if at_p => Truth::Yes,
+        (Lt, None) if at_p => Truth::No,
+        _ => Truth::Unknown,
     }
 }
 
@@ -277,5 +296,12 @@ mod tests {
         assert_eq!(compare(&p, CmpOp::Lt, &v("6.12")), Truth::No);
         assert_eq!(compare(&p, CmpOp::Eq, &v("6.18.3")), Truth::Yes);
         assert_eq!(compare(&v("6.6"), CmpOp::Le, &p), Truth::Yes);
+        // "6.18a" sorts between members (6.18 < 6.18a < 6.18.5): undecided.
+        assert_eq!(compare(&p, CmpOp::Lt, &v("6.18a")), Truth::Unknown);
+        assert_eq!(compare(&p, CmpOp::Lt, &v("6.18^1")), Truth::Unknown);
+        assert_eq!(compare(&p, CmpOp::Gt, &v("6.17.99")), Truth::Yes);
+        assert_eq!(compare(&p, CmpOp::Ge, &v("6.18")), Truth::Yes);
+        assert_eq!(compare(&p, CmpOp::Le, &v("6.18")), Truth::Unknown);
+        assert_eq!(compare(&p, CmpOp::Lt, &v("7")), Truth::Yes);
     }
 }

@@ -121,6 +121,14 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
     let at = |start: usize, end: usize| Span::new(source, start, end.max(start));
     let token_end = |p: usize| full[p..].char_indices().nth(1).map_or(full.len(), |(i, _)| p + i).min(full.len());
 
+    if positives.iter().any(|r| matches!(r, Rule::triple_text)) && pos == full.len() {
+        return Diagnostic::error(Code::UnterminatedString, "unterminated triple-quoted string")
+            .label(
+                at(full[..pos].rfind("\"\"\"").unwrap_or(pos), full[..pos].rfind("\"\"\"").map_or(pos, |o| o + 3)),
+                "this string is never closed",
+            )
+            .help("close the string with `\"\"\"`");
+    }
     // An unterminated one-line string is the commonest slip; say so plainly.
     let in_string =
         positives.iter().any(|r| matches!(r, Rule::str_text | Rule::str_escape | Rule::dollar_lit | Rule::interp));
@@ -130,11 +138,6 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
         return Diagnostic::error(Code::UnterminatedString, "unterminated string")
             .label(at(start, pos), "this string is not closed before the end of the line")
             .help("close it with `\"` on the same line, or use `\"\"\"...\"\"\"` for text over several lines");
-    }
-    if positives.iter().any(|r| matches!(r, Rule::triple_text)) && pos == full.len() {
-        return Diagnostic::error(Code::UnterminatedString, "unterminated triple-quoted string")
-            .label(at(pos, pos), "the file ends inside a `\"\"\"` string")
-            .help("close the string with `\"\"\"`");
     }
 
     // The positives name the rules that failed; pest's parse attempts add

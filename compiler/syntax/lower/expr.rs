@@ -22,7 +22,7 @@ impl Lowerer<'_> {
             }
             Rule::or_expr | Rule::and_expr => {
                 let is_or = pair.as_rule() == Rule::or_expr;
-                if pair.clone().into_inner().count() > 2 * MAX_CHAIN {
+                if pair.clone().into_inner().count() > 2 * MAX_CHAIN + 1 {
                     return self.too_long(span, if is_or { "`or`" } else { "`and`" });
                 }
                 let mut acc: Option<Expr> = None;

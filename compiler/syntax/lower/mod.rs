@@ -27,7 +27,11 @@ pub type Lowered<T> = Option<T>;
 impl Lowerer<'_> {
     pub fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.source, self.base + s.start(), self.base + s.end())
+        // pest may count the white space and comments a repetition skipped
+        // before it stopped; a label should end at the last real character.
+        let text = pair.as_str();
+        let trimmed = text.trim_end_matches([' ', '\t', '\r', '\n']).len();
+        Span::new(self.source, self.base + s.start(), self.base + s.start() + trimmed)
     }
 
     pub fn ident(&mut self, pair: Pair<'_, Rule>) -> Lowered<Ident> {
