@@ -14,3 +14,4 @@ pub mod resolve;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod stdlib_docs;

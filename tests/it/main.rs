@@ -5,5 +5,6 @@ mod e2e;
 mod examples;
 mod golden;
 mod hostile;
+mod stdlib;
 mod support;
 mod ui;

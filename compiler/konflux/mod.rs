@@ -1,0 +1,305 @@
+//! The Konflux backend: Pipelines-as-Code PipelineRuns (`.tekton/`) for every
+//! image variant, and the Application and Components that onboard them, from
+//! the checked model and the build plan. Like the rest of the core it does no
+//! IO: it returns file paths (relative to the repository root) and their text.
+//! What is generated and why is in docs/konflux.md.
+//!
+//! Every image variant is one Konflux component, `<image>-<variant>` (or
+//! `<image>` for an image without variants), with two PipelineRuns: one for
+//! pushes to the recipe's branch and one for pull requests against it.
+
+mod application;
+pub mod bundles;
+mod pipelinerun;
+mod yaml;
+
+use std::collections::BTreeMap;
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::model::{self, Model};
+use crate::plan::Plan;
+use crate::source::Span;
+
+pub use application::application;
+pub use pipelinerun::pipelineruns;
+
+/// Where the recipe lies in the git repository that Pipelines-as-Code watches.
+/// The CLI finds the repository root (the nearest directory above the recipe
+/// holding `.git`, else the recipe's directory); every path here is relative
+/// to it and uses `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoLayout {
+    /// The recipe's directory (the build context): `examples/ai-desktop`, or
+    /// `.` when the recipe sits at the root.
+    pub recipe_dir: String,
+    /// The recipe's file name (`image.aid`), for the generated files' header.
+    pub recipe_file: String,
+}
+
+impl RepoLayout {
+    /// `recipe_dir` without `./` or trailing `/`; `.` for the root.
+    fn dir(&self) -> &str {
+        let d = self.recipe_dir.trim_start_matches("./").trim_end_matches('/');
+        if d.is_empty() { "." } else { d }
+    }
+
+    /// `path` (relative to the recipe's directory) relative to the root.
+    fn in_repo(&self, path: &str) -> String {
+        join(self.dir(), path)
+    }
+
+    fn recipe(&self) -> String {
+        self.in_repo(&self.recipe_file)
+    }
+}
+
+/// `a/b`, where `a` may be `.`.
+fn join(a: &str, b: &str) -> String {
+    let b = b.trim_start_matches("./");
+    if a == "." || a.is_empty() { b.to_string() } else { format!("{a}/{b}") }
+}
+
+/// The pipeline timeout when the recipe gives none: bootc builds outlast
+/// Konflux's default of one hour.
+pub const DEFAULT_TIMEOUT: u64 = 4 * 3600;
+
+/// The file every build secret holds in its Kubernetes secret.
+///
+/// Konflux's buildah tasks mount the Kubernetes secret named by their
+/// `ADDITIONAL_SECRET` param and pass each of its files to the build as
+/// `--secret id=<secret>/<file>` (build-definitions `task/buildah*/`, the
+/// `--secret-dirs` of konflux-build-cli). So the recipe's `secret("ID")` is
+/// the Kubernetes secret `ID`, holding the key in the file `key`, and the
+/// Containerfile mounts it with `--mount=type=secret,id=ID/key`.
+pub const SECRET_FILE: &str = "key";
+
+/// The build secret id a Containerfile must mount for the recipe's
+/// `secret("ID")`, so that Konflux's buildah finds it: `ID/key`. Local builds
+/// pass the same id: `podman build --secret id=ID/key,src=FILE`.
+pub fn secret_mount_id(secret: &str) -> String {
+    format!("{}/{SECRET_FILE}", secret_name(secret))
+}
+
+/// The Kubernetes secret a build secret id names: the part before the first
+/// `/` (so `akmods-key` and `akmods-key/key` both give `akmods-key`).
+pub fn secret_name(id: &str) -> &str {
+    id.split('/').next().unwrap_or(id)
+}
+
+/// One Konflux component: one image variant, its Containerfile and target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    /// `<image>-<variant>`, or `<image>` for an image without variants.
+    pub name: String,
+    pub image: String,
+    /// The build target (`--target`, `TARGET_STAGE`).
+    pub target: String,
+    /// The Containerfile relative to the repository root.
+    pub containerfile: String,
+    /// The Containerfile relative to the recipe's directory (the `dockerfile`
+    /// param: buildah looks for it under the context first).
+    pub dockerfile: String,
+    /// The Kubernetes secret the build mounts (`ADDITIONAL_SECRET`), if any.
+    pub secret: Option<String>,
+    /// The component of the project image this one is built from, if any.
+    pub upstream: Option<Upstream>,
+    pub span: Span,
+}
+
+/// The project image a variant is built `from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upstream {
+    pub component: String,
+    /// Its published name (without tag or digest), when the model gives one.
+    pub repository: String,
+    /// True when it is an image of the same recipe (so also a [`Component`]).
+    pub same_file: bool,
+}
+
+/// The pipeline block, required for Konflux output.
+fn pipeline(model: &Model) -> Result<&model::Pipeline, Diagnostics> {
+    let mut d = Diagnostics::default();
+    let Some(p) = &model.pipeline else {
+        let mut diagnostic =
+            Diagnostic::error(Code::MissingPipeline, "Konflux output needs a `pipeline konflux` block")
+                .help("add `pipeline konflux { application = \"NAME\", registry = \"quay.io/ORG\" }` to the recipe");
+        if let Some(image) = model.images.first() {
+            diagnostic = diagnostic.label(image.span, "this image has no Konflux application to belong to");
+        }
+        d.push(diagnostic);
+        return Err(d);
+    };
+    if p.registry.is_none() {
+        d.push(
+            Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `registry`")
+                .label(p.span, "no `registry` here")
+                .help("add `registry = \"quay.io/ORG\"`: where the images are pushed"),
+        );
+        return Err(d);
+    }
+    Ok(p)
+}
+
+/// A Kubernetes DNS-1123 label (component names, label values).
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A Kubernetes DNS-1123 subdomain (secret names).
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// An image reference without its tag or digest.
+fn repository_of(reference: &str) -> String {
+    let name = reference.split('@').next().unwrap_or(reference);
+    match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => name[..i].to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// Every component of the plan, in plan order (images, then their targets).
+pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec<Component>, Diagnostics> {
+    let mut out = Vec::new();
+    let mut d = Diagnostics::default();
+    for image_plan in &plan.images {
+        let Some(image) = model.images.iter().find(|i| i.name == image_plan.name) else { continue };
+        let in_context = join(&plan.out_dir, &image_plan.containerfile);
+        for target in &image_plan.targets {
+            let Some(variant) = image.variants.iter().find(|v| v.name == target.variant) else { continue };
+            let name = if variant.implicit { image.name.clone() } else { format!("{}-{}", image.name, variant.name) };
+            if !is_dns_label(&name) {
+                d.push(
+                    Diagnostic::error(Code::InvalidName, format!("`{name}` cannot be a Konflux component name"))
+                        .label(variant.span, "this variant's component")
+                        .help("component names are Kubernetes labels: at most 63 lowercase letters, digits and `-`; shorten the image or variant name"),
+                );
+                continue;
+            }
+            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| secret_name(s)).collect();
+            secrets.sort_unstable();
+            secrets.dedup();
+            let signing = variant.signing.as_ref().map_or(variant.span, |s| s.span);
+            if secrets.len() > 1 {
+                d.push(
+                    Diagnostic::error(
+                        Code::SecretMisplaced,
+                        format!("`{name}` needs {} build secrets; Konflux's buildah task mounts one", secrets.len()),
+                    )
+                    .label(signing, "this variant's secrets")
+                    .help("keep every file the build needs in one Kubernetes secret"),
+                );
+                continue;
+            }
+            let secret = secrets.first().map(|s| s.to_string());
+            if let Some(s) = &secret
+                && !is_dns_subdomain(s)
+            {
+                d.push(
+                    Diagnostic::error(Code::InvalidName, format!("`{s}` cannot name a Kubernetes secret"))
+                        .label(signing, "the secret of this build")
+                        .help("on Konflux the secret id is the Kubernetes secret's name: lowercase letters, digits, `-` and `.`"),
+                );
+                continue;
+            }
+            let upstream = match &variant.from {
+                model::From::Project { component, reference, same_file, .. } => Some(Upstream {
+                    component: component.clone(),
+                    repository: repository_of(reference),
+                    same_file: *same_file,
+                }),
+                _ => None,
+            };
+            out.push(Component {
+                name,
+                image: image.name.clone(),
+                target: target.variant.clone(),
+                containerfile: layout.in_repo(&in_context),
+                dockerfile: in_context.clone(),
+                secret,
+                upstream,
+                span: variant.span,
+            });
+        }
+    }
+    if d.has_errors() { Err(d) } else { Ok(out) }
+}
+
+/// Every Konflux file: the PipelineRuns under `.tekton/` and
+/// `<recipe dir>/konflux/application.yaml`, by path relative to the
+/// repository root.
+pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BTreeMap<String, String>, Diagnostics> {
+    let mut files = pipelineruns(model, plan, layout)?;
+    files.extend(application(model, plan, layout)?);
+    Ok(files)
+}
+
+/// `seconds` as a Go duration (`4h`, `1h30m`, `90s`), as Tekton reads it.
+fn duration(seconds: u64) -> String {
+    if seconds == 0 {
+        return "0".to_string();
+    }
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// The first lines of every generated file.
+fn header(layout: &RepoLayout) -> String {
+    format!(
+        "# Generated by aidc from {}; do not edit: change the recipe and run `aidc compile`.\n\
+         # Task bundles as of {} ({}); see docs/konflux.md.\n",
+        layout.recipe(),
+        bundles::TAKEN,
+        bundles::SOURCE
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_go_durations() {
+        assert_eq!(duration(4 * 3600), "4h");
+        assert_eq!(duration(5400), "1h30m");
+        assert_eq!(duration(90), "1m30s");
+        assert_eq!(duration(0), "0");
+    }
+
+    #[test]
+    fn secret_ids_follow_the_buildah_task() {
+        assert_eq!(secret_mount_id("akmods-key"), "akmods-key/key");
+        assert_eq!(secret_mount_id("akmods-key/key"), "akmods-key/key");
+        assert_eq!(secret_name("akmods-key/key"), "akmods-key");
+    }
+
+    #[test]
+    fn repositories_lose_tag_and_digest() {
+        assert_eq!(repository_of("quay.io/a/b:latest"), "quay.io/a/b");
+        assert_eq!(repository_of("localhost:5000/a/b"), "localhost:5000/a/b");
+        assert_eq!(repository_of("quay.io/a/b:1@sha256:00"), "quay.io/a/b");
+    }
+
+    #[test]
+    fn paths_join_from_the_root() {
+        let root = RepoLayout { recipe_dir: "./".into(), recipe_file: "image.aid".into() };
+        assert_eq!(root.in_repo("out/x/Containerfile"), "out/x/Containerfile");
+        let sub = RepoLayout { recipe_dir: "examples/a/".into(), recipe_file: "image.aid".into() };
+        assert_eq!(sub.in_repo("out/x/Containerfile"), "examples/a/out/x/Containerfile");
+    }
+}
