@@ -47,11 +47,24 @@ pub fn compile(
         match plan::plan(&model, &inputs, &plan::Options { out_dir: out_dir.to_string() }) {
             Ok(p) => {
                 let recipe = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                // Module names relative to the recipe's directory, so the
+                // manifest does not depend on where aidc was run from.
+                let base = crate::resolve::loader::normalize(entry.parent().unwrap_or(std::path::Path::new(".")));
                 let modules = compiled
                     .loaded
                     .sources
                     .files()
-                    .map(|(_, f)| (f.name.clone(), crate::hash::digest(f.text.as_bytes())))
+                    .map(|(_, f)| {
+                        let name = match f.origin {
+                            crate::source::Origin::Std => f.name.clone(),
+                            crate::source::Origin::File => {
+                                crate::resolve::loader::relative_to(&base, std::path::Path::new(&f.name))
+                                    .map(|p| crate::resolve::loader::display_path(&p))
+                                    .unwrap_or_else(|| format!("lib/{}", f.name.rsplit('/').next().unwrap_or(&f.name)))
+                            }
+                        };
+                        (name, crate::hash::digest(f.text.as_bytes()))
+                    })
                     .collect();
                 compiled.outputs = Some(emit::emit(&p, &inputs, &recipe, &modules));
                 compiled.plan = Some(p);

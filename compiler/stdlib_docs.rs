@@ -26,7 +26,8 @@ pub fn render() -> String {
             let (heading, body): (String, Option<&ast::Block>) = match &item.kind {
                 ast::ItemKind::Definition(d) => {
                     let head = text.get(item.span.start as usize..d.body.span.start as usize).unwrap_or("").trim();
-                    let head = head.lines().filter(|l| !l.trim_start().starts_with("///")).collect::<Vec<_>>().join(" ");
+                    let head =
+                        head.lines().filter(|l| !l.trim_start().starts_with("///")).collect::<Vec<_>>().join(" ");
                     (format!("{}.{}", name, head.trim().trim_start_matches(d.kind.keyword()).trim()), Some(&d.body))
                 }
                 ast::ItemKind::Let(l) if !item.docs.is_empty() => (format!("{}.{} (table)", name, l.name.name), None),
@@ -47,7 +48,9 @@ pub fn render() -> String {
                         {
                             Some(format!("{} = `{}`", name.name, slice(value.span)))
                         }
-                        ast::StmtKind::Provides { name, value } => Some(format!("provides {} = `{}`", name.name, slice(value.span))),
+                        ast::StmtKind::Provides { name, value } => {
+                            Some(format!("provides {} = `{}`", name.name, slice(value.span)))
+                        }
                         _ => None,
                     })
                     .collect();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::CompileArgs;
 use super::{Format, digests, fs, outputs, render};
-use crate::{pipeline, plan};
+use crate::{konflux, pipeline, plan};
 
 /// The build context, the output directory, and the output directory's
 /// path inside the context (as the Containerfile names it).
@@ -69,6 +69,27 @@ pub fn run(args: &CompileArgs) -> i32 {
         return 1;
     };
     let resolved_sources = &compiled.loaded.sources;
+    // Konflux: `.tekton/` at the repository root, when the recipe has a pipeline block.
+    let repo_root = repository_root(&layout.context);
+    let konflux_files = match (&compiled.model, &compiled.model.as_ref().and_then(|m| m.pipeline.as_ref())) {
+        (Some(model), Some(_)) => {
+            let recipe_dir = digests::absolute(&layout.context);
+            let rel =
+                recipe_dir.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+            let repo_layout = konflux::RepoLayout {
+                recipe_dir: if rel.is_empty() { ".".into() } else { rel },
+                recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            };
+            match konflux::outputs(model, &planned, &repo_layout) {
+                Ok(files) => files,
+                Err(d) => {
+                    render::diagnostics(format, resolved_sources, diagnostics.with(d));
+                    return 1;
+                }
+            }
+        }
+        _ => Default::default(),
+    };
     let shown_out = |p: &str| {
         let base = if layout.context.as_os_str() == "." {
             PathBuf::from(&layout.out_in_context)
@@ -79,13 +100,21 @@ pub fn run(args: &CompileArgs) -> i32 {
     };
     if args.check {
         render::diagnostics(format, resolved_sources, diagnostics);
-        let stale = outputs::stale(&layout.out, &outputs);
+        let mut stale = outputs::stale(&layout.out, &outputs);
+        for (path, content) in &konflux_files {
+            if std::fs::read(repo_root.join(path)).ok().as_deref() != Some(content.as_bytes()) {
+                stale.push(format!("@{path}"));
+            }
+        }
         if stale.is_empty() {
             eprintln!("outputs are up to date");
             return 0;
         }
         for s in &stale {
-            eprintln!("stale: {}", shown_out(s));
+            match s.strip_prefix('@') {
+                Some(konflux_path) => eprintln!("stale: {}", shown_repo(&repo_root, konflux_path)),
+                None => eprintln!("stale: {}", shown_out(s)),
+            }
         }
         eprintln!(
             "aidc: {} output file{} differ from what the recipe gives; run `aidc compile`",
@@ -94,10 +123,14 @@ pub fn run(args: &CompileArgs) -> i32 {
         );
         return 1;
     }
-    let written = match outputs::write(&layout.out, &outputs) {
+    let mut written = match outputs::write(&layout.out, &outputs) {
         Ok(w) => w,
         Err(e) => return render::usage_error(format, &format!("cannot write `{}`: {e}", layout.out.display())),
     };
+    match outputs::write_files(&repo_root, &konflux_files) {
+        Ok(changed) => written.changed.extend(changed),
+        Err(e) => return render::usage_error(format, &format!("cannot write the Konflux files: {e}")),
+    }
     render::diagnostics(format, resolved_sources, diagnostics);
     if format == Format::Human {
         if written.changed.is_empty() && written.removed.is_empty() {
@@ -124,4 +157,26 @@ pub fn run(args: &CompileArgs) -> i32 {
         }
     }
     0
+}
+
+/// The repository root: the nearest directory above the recipe holding
+/// `.git`, else the recipe's directory.
+fn repository_root(context: &Path) -> PathBuf {
+    let start = digests::absolute(context);
+    let mut dir: Option<&Path> = Some(&start);
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        dir = d.parent();
+    }
+    start
+}
+
+/// A path under the repository root as shown to users: relative to the
+/// current directory when it lies below it.
+fn shown_repo(root: &Path, path: &str) -> String {
+    let full = root.join(path);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    full.strip_prefix(&cwd).map(|p| p.display().to_string()).unwrap_or_else(|_| full.display().to_string())
 }

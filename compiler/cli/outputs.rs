@@ -119,3 +119,28 @@ pub fn write(dir: &Path, outputs: &BTreeMap<String, String>) -> std::io::Result<
     }
     result.map(|()| written)
 }
+
+/// Writes files under `root` one by one, each through a temporary file and a
+/// rename (so a reader never sees half a file); unchanged files are left
+/// alone. Returns the files that changed.
+pub fn write_files(root: &Path, files: &BTreeMap<String, String>) -> std::io::Result<Vec<String>> {
+    let mut changed = Vec::new();
+    for (path, content) in files {
+        let target = root.join(path);
+        if std::fs::read(&target).ok().as_deref() == Some(content.as_bytes()) {
+            continue;
+        }
+        if let Some(p) = target.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        let tmp = target.with_file_name(format!(
+            ".{}.aidc-new-{}",
+            target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, content)?;
+        std::fs::rename(&tmp, &target)?;
+        changed.push(path.clone());
+    }
+    Ok(changed)
+}

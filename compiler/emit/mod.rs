@@ -58,8 +58,8 @@ struct ManifestStage<'a> {
     name: &'a str,
     from: &'a str,
     role: crate::plan::StageRole,
-    /// Digest of each instruction, in order.
-    layers: Vec<String>,
+    /// The key of each layer, in order.
+    layers: &'a [String],
 }
 
 /// Renders every output. `recipe` is the recipe's file name as shown in the
@@ -104,16 +104,7 @@ pub fn emit(plan: &Plan, inputs: &Inputs, recipe: &str, modules: &BTreeMap<Strin
                         stages: img
                             .stages
                             .iter()
-                            .map(|s| ManifestStage {
-                                name: &s.name,
-                                from: &s.from,
-                                role: s.role,
-                                layers: s
-                                    .instructions
-                                    .iter()
-                                    .map(|i| crate::hash::digest(&serde_json::to_vec(i).unwrap_or_default()))
-                                    .collect(),
-                            })
+                            .map(|s| ManifestStage { name: &s.name, from: &s.from, role: s.role, layers: &s.layers })
                             .collect(),
                     },
                 )

@@ -287,7 +287,7 @@ fn component(
         ComponentKind::Kmod => {
             let (b, install) = kmod(image, variant, c, &setup, inputs, files, diagnostics)?;
             builder = Some(b);
-            secrets.extend(variant.signing.as_ref().map(|s| s.key.clone()));
+            secrets.extend(variant.signing.as_ref().map(|s| crate::konflux::secret_mount_id(&s.key)));
             let Instruction { kind: InstructionKind::Run { mounts, inputs: ins, commands }, .. } = install else {
                 return None;
             };
@@ -495,7 +495,9 @@ fn kmod(
         };
         b.mount(format!("type=bind,source={},target=/etc/pki/akmods/certs/public_key.der", s.cert));
         b.input(&s.cert, &cert.digest);
-        b.mount(format!("type=secret,id={},target=/etc/pki/akmods/private/private_key.priv,required=true", s.key));
+        // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
+        let id = crate::konflux::secret_mount_id(&s.key);
+        b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv,required=true"));
     }
     if !b_setup.options.is_empty() {
         b.commands.push(format!("export DNF5_OPTS={}", quote(&b_setup.options.join(" "))));

@@ -95,6 +95,8 @@ pub struct Stage {
     /// Lines of the comment above the stage.
     pub about: Vec<String>,
     pub instructions: Vec<Instruction>,
+    /// The key (digest) of each layer in the stage, in order.
+    pub layers: Vec<String>,
 }
 
 /// One Containerfile instruction.

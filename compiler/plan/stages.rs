@@ -132,7 +132,14 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
                     StageRole::Shared => vec![format!("Shared by {}.", variants_here.join(", "))],
                     _ => vec![format!("Target `{}`.", variant.name)],
                 };
-                stages.push(Stage { name, from: current_from.clone(), role, about, instructions: Vec::new() });
+                stages.push(Stage {
+                    name,
+                    from: current_from.clone(),
+                    role,
+                    about,
+                    instructions: Vec::new(),
+                    layers: Vec::new(),
+                });
                 current = Some(stages.len() - 1);
             }
             let s = current.expect("a stage is open");
@@ -165,6 +172,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
                                 b.key.clone(),
                             ],
                             instructions: b.instructions.clone(),
+                            layers: vec![b.key.clone()],
                         };
                         stages.insert(s, builder);
                         // Indexes at or after `s` moved by one.
@@ -183,6 +191,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
             }
             let s = current.expect("a stage is open");
             stages[s].instructions.extend(instructions);
+            stages[s].layers.push(nodes[n].layer.key.clone());
             stage_of[n] = Some(s);
             current_from = stages[s].name.clone();
         }
@@ -197,6 +206,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
                 role: StageRole::Final,
                 about: vec![format!("Target `{}`.", variant.name)],
                 instructions: Vec::new(),
+                layers: Vec::new(),
             });
             stages.len() - 1
         };

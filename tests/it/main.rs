@@ -5,6 +5,8 @@ mod e2e;
 mod examples;
 mod golden;
 mod hostile;
+mod konflux;
+mod plans;
 mod stdlib;
 mod support;
 mod ui;

@@ -21,11 +21,19 @@ fn every_stdlib_definition_is_documented_and_licensed() {
             if let aidc::syntax::ast::ItemKind::Definition(d) = &item.kind {
                 assert!(!item.docs.is_empty(), "std/{name}: `{}` has no `///` doc", d.name.name);
                 let has = |p: &str| {
-                    d.body.stmts.iter().any(|s| matches!(&s.kind, aidc::syntax::ast::StmtKind::Property { name, .. } if name.name == p))
+                    d.body.stmts.iter().any(
+                        |s| matches!(&s.kind, aidc::syntax::ast::StmtKind::Property { name, .. } if name.name == p),
+                    )
                 };
                 // Layers and kmods say what they are; a wrapper that only `use`s another inherits it.
                 let only_uses = d.body.stmts.iter().all(|s| matches!(s.kind, aidc::syntax::ast::StmtKind::Use(_)));
-                if matches!(d.kind, aidc::syntax::ast::DefKind::Layer | aidc::syntax::ast::DefKind::Kmod | aidc::syntax::ast::DefKind::Kernel) && !only_uses {
+                if matches!(
+                    d.kind,
+                    aidc::syntax::ast::DefKind::Layer
+                        | aidc::syntax::ast::DefKind::Kmod
+                        | aidc::syntax::ast::DefKind::Kernel
+                ) && !only_uses
+                {
                     assert!(has("license"), "std/{name}: `{}` declares no license", d.name.name);
                 }
             }

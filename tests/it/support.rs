@@ -60,3 +60,34 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// An in-memory file system for the library's `Loader`.
+pub struct MemLoader(pub std::collections::BTreeMap<PathBuf, Vec<u8>>);
+
+impl aidc::resolve::Loader for MemLoader {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+}
+
+/// Compiles `recipe` (with `files` beside it, paths relative to `dir`) in
+/// memory and returns the plan; panics with the diagnostics on errors.
+pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc::plan::Plan {
+    let mut map = std::collections::BTreeMap::new();
+    map.insert(Path::new(dir).join("image.aid"), recipe.as_bytes().to_vec());
+    for (p, bytes) in files {
+        map.insert(Path::new(dir).join(p), bytes.to_vec());
+    }
+    let loader = MemLoader(map);
+    let hash = aidc::pipeline::hash_with_loader(&loader, PathBuf::from(dir));
+    let compiled = aidc::pipeline::compile(
+        &Path::new(dir).join("image.aid"),
+        &loader,
+        &aidc::resolve::SearchPath::default(),
+        "out",
+        &hash,
+    )
+    .expect("entry readable");
+    assert!(!compiled.diagnostics.has_errors(), "{:#?}", compiled.diagnostics.into_sorted());
+    compiled.plan.expect("planned")
+}
