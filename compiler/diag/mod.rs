@@ -137,7 +137,11 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     for candidate in candidates {
         let score = strsim::jaro_winkler(name, candidate);
         let distance = strsim::damerau_levenshtein(name, candidate);
-        let close = distance <= 2.max(name.len() / 3) || score > 0.85;
+        // Short names are close to everything; ask more of them.
+        let allowed = if name.len() <= 3 { 1 } else { 2.max(name.len() / 3) };
+        let close = (distance <= allowed && distance < candidate.len().max(name.len()))
+            || (score > 0.88 && name.len() >= 4)
+            || (name.len() >= 3 && candidate.starts_with(name));
         if close && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
             best = Some((score, candidate));
         }

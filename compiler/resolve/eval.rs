@@ -318,29 +318,8 @@ impl<'p> Evaluator<'p> {
                     .help(format!("call it: `{name}(...)`")),
             ));
         }
-        // Unknown: suggest among everything visible.
-        let mut candidates: Vec<&str> = self.program.scopes[env.module.0].keys().map(String::as_str).collect();
-        if let Some(params) = &env.params {
-            candidates.extend(params.keys().map(String::as_str));
-        }
-        candidates.extend(SYMBOLS.iter().copied());
-        candidates.extend(FUNCTIONS.iter().copied());
-        candidates.push("target");
-        let what = expect.map_or("name", |k| k.keyword());
-        let mut d = Diagnostic::error(Code::UnknownName, format!("unknown {what} `{name}`")).label(span, "not defined");
-        if let Some(s) = suggest(name, candidates) {
-            d = d.help(format!("did you mean `{s}`?"));
-        } else if let Some(m) = self.module_offering(name) {
-            d = d.help(format!("`{name}` is defined in `std/{m}`: add `import \"std/{m}\"` and write `{m}.{name}`"));
-        } else if FUNCTIONS.contains(&name) {
-            d = d.help(format!("`{name}` is a function: call it, `{name}(...)`"));
-        }
-        Err(self.error(d))
-    }
-
-    /// A stdlib module that has a definition named `name`, for help text.
-    fn module_offering(&self, name: &str) -> Option<&'static str> {
-        crate::stdlib::MODULES.iter().find(|(_, text)| text.contains(&format!(" {name}("))).map(|(n, _)| *n)
+        let params: Vec<&str> = env.params.as_ref().map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        Err(self.error(super::names::unknown_name(self.program, env.module, &params, name, span, expect)))
     }
 
     fn binding(&mut self, binding: Binding, module: ModuleId, span: Span) -> Eval<Resolved> {
@@ -360,32 +339,7 @@ impl<'p> Evaluator<'p> {
         {
             return self.binding(*binding, module, span);
         }
-        let short = super::scope::module_short_name(self.program.loaded, module);
-        let what = expect.map_or("name", |k| k.keyword());
-        // Prefer suggestions of the expected kind.
-        let of_kind: Vec<&str> = scope
-            .iter()
-            .filter(|(_, (b, _))| match (b, expect) {
-                (Binding::Def(d), Some(k)) => self.program.defs[d.0].def.kind == k,
-                (Binding::Module(_), _) => false,
-                (_, Some(_)) => false,
-                _ => true,
-            })
-            .map(|(n, _)| n.as_str())
-            .collect();
-        let all: Vec<&str> =
-            scope.iter().filter(|(_, (b, _))| !matches!(b, Binding::Module(_))).map(|(n, _)| n.as_str()).collect();
-        let mut d = Diagnostic::error(Code::UnknownName, format!("unknown {what} `{short}.{}`", field.name))
-            .label(field.span, format!("`{short}` has no {what} by this name"));
-        if let Some(s) =
-            suggest(&field.name, of_kind.iter().copied()).or_else(|| suggest(&field.name, all.iter().copied()))
-        {
-            d = d.help(format!("did you mean `{short}.{s}`?"));
-        } else if !of_kind.is_empty() {
-            let list: Vec<String> = of_kind.iter().map(|n| format!("{short}.{n}")).collect();
-            d = d.help(format!("`{short}` has: {}", quote_list(&list.iter().map(String::as_str).collect::<Vec<_>>())));
-        }
-        Err(self.error(d))
+        Err(self.error(super::names::unknown_member(self.program, module, field, expect)))
     }
 
     fn let_value(&mut self, module: ModuleId, index: usize) -> Eval {

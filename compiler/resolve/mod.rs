@@ -7,6 +7,7 @@ mod content;
 mod eval;
 mod facts;
 pub mod loader;
+mod names;
 mod policy;
 mod project;
 mod rules;
@@ -50,6 +51,8 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
     let model = {
         let program = Program::build(&loaded, &mut diagnostics);
         structure::check(&program, &mut diagnostics);
+        let mut named = Diagnostics::default();
+        names::check(&program, &mut named);
         let mut ev = Evaluator::new(&program);
         let mut model = Model {
             modules: loaded.modules.iter().map(|m| loaded.sources.get(m.source).name.clone()).collect(),
@@ -78,7 +81,8 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
         if let Some(root) = loaded.roots.first() {
             model.pipeline = project::pipeline(&mut ev, *root);
         }
-        diagnostics.extend(ev.diags);
+        diagnostics.extend(names::without_repeats(ev.diags, &named));
+        diagnostics.extend(named);
         model
     };
     let model = if diagnostics.has_errors() { None } else { Some(model) };
