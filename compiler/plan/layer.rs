@@ -264,15 +264,7 @@ fn component(
     match c.kind {
         ComponentKind::Kernel => {
             let name = c.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string();
-            let packages: Vec<String> = c
-                .steps
-                .iter()
-                .filter_map(|s| match &s.kind {
-                    StepKind::Packages { names } => Some(names.clone()),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
+            let packages = package_names(c);
             let packages = if packages.is_empty() { vec![name.clone(), format!("{name}-core")] } else { packages };
             let script = files.script("aid-kernel.sh");
             let at = run.script(&script);
@@ -447,6 +439,19 @@ fn component(
     })
 }
 
+/// Every package a component's `packages` statements name, in order (the
+/// kernel and kmod procedures install them themselves).
+fn package_names(c: &Component) -> Vec<String> {
+    c.steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Packages { names } => Some(names.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 fn missing_input(path: &str, span: crate::source::Span) -> Diagnostic {
     Diagnostic::error(Code::MissingInput, format!("`{path}` does not exist in the build context"))
         .label(span, "this step reads it")
@@ -472,15 +477,7 @@ fn kmod(
         Some(model::Property::List(items)) => items.iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     };
-    let userspace: Vec<String> = c
-        .steps
-        .iter()
-        .filter_map(|s| match &s.kind {
-            StepKind::Packages { names } => Some(names.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let userspace = package_names(c);
 
     // The builder: same repositories, the build script, the key as a secret.
     let mut b = Run::default();

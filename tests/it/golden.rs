@@ -29,21 +29,12 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Every file under `dir`, relative path -> bytes.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
+    crate::support::all_files(dir)
+        .into_iter()
+        .map(|p| {
+            (p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned(), std::fs::read(&p).expect("read"))
+        })
+        .collect()
 }
 
 /// (suite root, case directory name) for every golden case.

@@ -216,21 +216,13 @@ fn output_is_the_same_run_to_run() {
 
 /// Every generated file under `dir` (the YAML files; the recipe stays).
 fn golden_tree(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read_to_string(&p).expect("read"));
-            }
-        }
-    }
-    out
+    crate::support::files(dir, "yaml")
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read_to_string(&p).expect("read"))
+        })
+        .collect()
 }
 
 #[test]

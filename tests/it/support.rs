@@ -42,8 +42,8 @@ pub fn expect_file(expected: &Path, actual: &str) -> Option<String> {
     ))
 }
 
-/// Every file under `dir` with extension `ext`, sorted.
-pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+/// Every file under `dir`, sorted.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -52,13 +52,18 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == ext) {
+            } else {
                 out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+/// Every file under `dir` with extension `ext`, sorted.
+pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    all_files(dir).into_iter().filter(|p| p.extension().is_some_and(|x| x == ext)).collect()
 }
 
 /// An in-memory file system for the library's `Loader`.
