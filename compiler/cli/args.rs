@@ -21,6 +21,15 @@ pub enum Command {
     /// Compile a recipe: write a Containerfile per image, the support files
     /// and a manifest into the output directory, and print the build commands.
     Compile(CompileArgs),
+    /// Show the documentation of a stdlib module (`cuda`), definition
+    /// (`cuda.runtime`) or diagnostic code (`aid::parse::syntax`).
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// `MODULE`, `MODULE.NAME` or a diagnostic code.
+    pub name: String,
 }
 
 /// How diagnostics are printed.

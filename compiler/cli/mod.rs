@@ -45,6 +45,19 @@ pub fn run(cli: Cli) -> i32 {
     let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Compile(args) => compile::run(&args),
+        Command::Explain(args) => match crate::stdlib_docs::explain(&args.name) {
+            Some(text) => {
+                print!("{text}");
+                0
+            }
+            None => {
+                eprintln!(
+                    "aidc: error: nothing is called `{}`; try a stdlib module (`cuda`), a definition (`cuda.runtime`) or a code (`aid::parse::syntax`)",
+                    args.name
+                );
+                2
+            }
+        },
     });
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,

@@ -148,3 +148,20 @@ fn output_does_not_depend_on_the_working_directory() {
     assert_eq!(a.status.code(), Some(1));
     assert_eq!(strip(&a), strip(&b));
 }
+
+#[test]
+fn explain_shows_stdlib_docs_and_diagnostic_codes() {
+    let dir = root();
+    let def = aidc(&dir, &["explain", "cuda.runtime"]);
+    assert_eq!(def.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&def.stdout);
+    assert!(text.starts_with("### `cuda.runtime(version: string)`"), "{text}");
+    assert!(text.contains("nonfree(\"NVIDIA CUDA EULA\")"), "{text}");
+    let module = aidc(&dir, &["explain", "std/nvidia"]);
+    assert!(String::from_utf8_lossy(&module.stdout).contains("### `nvidia.open(driver: string)`"));
+    let code = aidc(&dir, &["explain", "aid::validate::missing_checksum"]);
+    assert_eq!(code.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&code.stdout).contains("sha256"));
+    let unknown = aidc(&dir, &["explain", "cuda.nothing"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
