@@ -153,8 +153,13 @@ impl LoadState<'_> {
         if let Some(id) = self.by_key.get(&key) {
             return *id;
         }
-        // NUL bytes are refused; shown as `␀` so the message stays printable text.
-        let shown = String::from_utf8_lossy(&bytes).replace('\0', "\u{2400}");
+        // NUL bytes are refused; in a file that is otherwise valid UTF-8 they
+        // are shown as `␀`, so the message stays printable text. (Offsets before
+        // the first NUL, where its label points, do not move.)
+        let shown = match std::str::from_utf8(&bytes) {
+            Ok(t) => t.replace('\0', "\u{2400}"),
+            Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
+        };
         let text: Arc<str> = Arc::from(shown.as_str());
         let origin = if is_std { Origin::Std } else { Origin::File };
         let name = if is_std { format!("{key}.aid") } else { key.clone() };
