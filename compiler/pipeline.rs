@@ -28,6 +28,17 @@ pub fn compile(
     out_dir: &str,
     hash: &dyn Fn(&[InputUse]) -> (Inputs, Diagnostics),
 ) -> Result<Compiled, String> {
+    compile_with(entry, loader, search, &plan::Options { out_dir: out_dir.to_string(), ..Default::default() }, hash)
+}
+
+/// [`compile`] with every planning option (digests from `aid.lock`).
+pub fn compile_with(
+    entry: &std::path::Path,
+    loader: &dyn Loader,
+    search: &SearchPath,
+    options: &plan::Options,
+    hash: &dyn Fn(&[InputUse]) -> (Inputs, Diagnostics),
+) -> Result<Compiled, String> {
     let resolved = resolve::resolve(&[entry.to_path_buf()], loader, search)?;
     let mut diagnostics = resolved.diagnostics;
     let mut compiled = Compiled {
@@ -44,7 +55,7 @@ pub fn compile(
     let (inputs, input_diagnostics) = hash(&plan::input_uses(&model));
     diagnostics.extend(input_diagnostics);
     if !diagnostics.has_errors() {
-        match plan::plan(&model, &inputs, &plan::Options { out_dir: out_dir.to_string() }) {
+        match plan::plan(&model, &inputs, options) {
             Ok(p) => {
                 let recipe = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 // Module names relative to the recipe's directory, so the

@@ -29,7 +29,7 @@ fn plan_model(loaded: &Loaded, model: &Model) -> Diagnostics {
         inputs.entries.extend(found.entries);
         diagnostics.extend(d);
     }
-    if let Err(d) = plan::plan(model, &inputs, &plan::Options { out_dir: "out".into() }) {
+    if let Err(d) = plan::plan(model, &inputs, &plan::Options { out_dir: "out".into(), ..Default::default() }) {
         diagnostics.extend(d);
     }
     diagnostics

@@ -58,7 +58,16 @@ pub fn run(args: &CompileArgs) -> i32 {
     let search = fs::search_path(&args.input);
     let context = layout.context.clone();
     let hash = move |uses: &[plan::InputUse]| digests::hash_inputs(&context, uses);
-    let compiled = match pipeline::compile(&recipe, &fs::FsLoader, &search, &layout.out_in_context, &hash) {
+    // Digests of project images this recipe builds on, kept up to date by Konflux nudges.
+    let pins = match std::fs::read_to_string(layout.context.join("aid.lock")) {
+        Ok(text) => match plan::parse_lock(&text) {
+            Ok(p) => p,
+            Err((line, reason)) => return render::usage_error(format, &format!("aid.lock:{line}: {reason}")),
+        },
+        Err(_) => Default::default(),
+    };
+    let options = plan::Options { out_dir: layout.out_in_context.clone(), pins };
+    let compiled = match pipeline::compile_with(&recipe, &fs::FsLoader, &search, &options, &hash) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };

@@ -261,7 +261,7 @@ fn trigger(event: Event, branch: &str, c: &Component, file: &str, layout: &RepoL
 }
 
 /// Renovate's file patterns for build nudges: the Containerfiles aidc writes.
-pub(super) const NUDGE_FILES: &str = ".*Containerfile.*";
+pub(super) const NUDGE_FILES: &str = ".*Containerfile.*,.*aid\\.lock";
 
 /// The build task's own timeout: the pipeline's, less what the checks after
 /// the build need (a quarter of it, at most an hour).

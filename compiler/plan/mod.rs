@@ -40,10 +40,44 @@ pub struct InputUse {
     pub span: Span,
 }
 
-/// Where the plan's files go, relative to the build context (`out`).
-#[derive(Clone, Debug)]
+/// How to plan: where the plan's files go, relative to the build context
+/// (`out`), and the digests known for images of the project (`aid.lock`).
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     pub out_dir: String,
+    /// Repository (`quay.io/org/component`, no tag) -> digest (`sha256:<hex>`).
+    pub pins: BTreeMap<String, String>,
+}
+
+/// Reads `aid.lock`: one image reference with a digest per line
+/// (`quay.io/org/component:latest@sha256:<hex>`), `#` comments. Returns
+/// repository -> digest, or the first bad line and why.
+pub fn parse_lock(text: &str) -> Result<BTreeMap<String, String>, (usize, String)> {
+    let mut pins = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((name, digest)) = line.split_once('@') else {
+            return Err((n + 1, format!("`{line}` has no `@sha256:` digest")));
+        };
+        if let Err(reason) = crate::resolve::validate::image_reference(line) {
+            return Err((n + 1, reason));
+        }
+        pins.insert(repository(name).to_string(), digest.to_string());
+    }
+    Ok(pins)
+}
+
+/// `quay.io/org/x:latest` -> `quay.io/org/x` (a tag follows the last `:` after the last `/`).
+pub fn repository(reference: &str) -> &str {
+    let name = reference.split('@').next().unwrap_or(reference);
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[slash..].rfind(':') {
+        Some(i) => &name[..slash + i],
+        None => name,
+    }
 }
 
 /// The build plan of every image.
@@ -166,7 +200,7 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Result<Plan, D
         if diagnostics.has_errors() {
             continue;
         }
-        images.push(stages::stages(image, &sequences, &options.out_dir));
+        images.push(stages::stages(image, &sequences, options));
     }
     if diagnostics.has_errors() {
         return Err(diagnostics);

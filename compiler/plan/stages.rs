@@ -17,8 +17,15 @@ struct Node {
     parent: Option<usize>,
 }
 
-/// The `FROM` of a variant's first stage.
-fn base_reference(variant: &Variant) -> String {
+/// The `FROM` of a variant's first stage. An image of the project is
+/// referred to by tag until `aid.lock` gives its digest, then by tag and
+/// digest (which Konflux's nudges keep up to date; docs/konflux.md).
+fn base_reference(variant: &Variant, options: &super::Options) -> String {
+    if let model::From::Project { reference, .. } = &variant.from
+        && let Some(digest) = options.pins.get(super::repository(reference))
+    {
+        return format!("{reference}@{digest}");
+    }
     match &variant.from {
         model::From::Base { component, .. } => variant.components[*component]
             .properties
@@ -30,13 +37,13 @@ fn base_reference(variant: &Variant) -> String {
     }
 }
 
-pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_dir: &str) -> ImagePlan {
+pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> ImagePlan {
     // Build the trie; a root per distinct base reference.
     let mut nodes: Vec<Node> = Vec::new();
     let mut roots: Vec<(String, Vec<usize>)> = Vec::new();
     let mut paths: Vec<Vec<usize>> = Vec::new();
     for (v, (variant, layers)) in sequences.iter().enumerate() {
-        let base = base_reference(variant);
+        let base = base_reference(variant, options);
         let root = match roots.iter().position(|(b, _)| *b == base) {
             Some(r) => r,
             None => {
@@ -102,7 +109,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
     let mut targets = Vec::new();
     for (v, (variant, _)) in sequences.iter().enumerate() {
         let path = &paths[v];
-        let mut current_from = base_reference(variant);
+        let mut current_from = base_reference(variant, options);
         let mut current: Option<usize> = None;
         for (i, &n) in path.iter().enumerate() {
             if let Some(s) = stage_of[n] {
@@ -152,7 +159,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], _out_d
                     .find(|m| nodes[**m].layer.is_kernel)
                     .and_then(|m| stage_of[*m])
                     .map(|k| stages[k].name.clone())
-                    .unwrap_or_else(|| base_reference(variant));
+                    .unwrap_or_else(|| base_reference(variant, options));
                 let existing = stages.iter().position(|st| {
                     st.role == StageRole::Builder && st.from == kernel_stage && st.about.last() == Some(&b.key)
                 });

@@ -211,3 +211,27 @@ fn buildkit_parser_reads_every_containerfile() {
         assert!(out.status.success(), "BuildKit parser on {}:\n{}", f.display(), String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[test]
+fn aid_lock_pins_a_project_image_by_digest() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_tree(&root().join("examples"), tmp.path());
+    let dir = tmp.path().join("ai-workstation");
+    let digest = format!("sha256:{}", "a".repeat(64));
+    std::fs::write(
+        dir.join("aid.lock"),
+        format!("# pins\nquay.io/fedora-ai/ai-desktop-cuda-toolkit:latest@{digest}\n"),
+    )
+    .expect("lock");
+    assert_eq!(aidc(&dir, &["compile", "image.aid"]).status.code(), Some(0));
+    let containerfile = std::fs::read_to_string(dir.join("out/ai-workstation/Containerfile")).expect("written");
+    assert!(
+        containerfile
+            .contains(&format!("FROM quay.io/fedora-ai/ai-desktop-cuda-toolkit:latest@{digest} AS ai-workstation")),
+        "{containerfile}"
+    );
+    std::fs::write(dir.join("aid.lock"), "quay.io/fedora-ai/ai-desktop-cuda-toolkit:latest\n").expect("lock");
+    let bad = aidc(&dir, &["compile", "image.aid"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("aid.lock:1:"), "{}", String::from_utf8_lossy(&bad.stderr));
+}

@@ -181,7 +181,10 @@ fn the_downstream_example_is_nudged_by_the_flagships_toolkit_variant() {
     // Push runs of every component carry the nudge file patterns.
     let flagship = generate(case("ai-desktop"));
     let toolkit = &flagship[".tekton/ai-desktop-cuda-toolkit-push.yaml"];
-    assert!(toolkit.contains("build.appstudio.openshift.io/build-nudge-files: .*Containerfile.*\n"), "{toolkit}");
+    assert!(
+        toolkit.contains("build.appstudio.openshift.io/build-nudge-files: .*Containerfile.*,.*aid\\.lock\n"),
+        "{toolkit}"
+    );
 }
 
 /// The codes of the diagnostics Konflux output reports for `case` edited.
