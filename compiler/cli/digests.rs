@@ -44,17 +44,32 @@ fn digest(context: &Path, path: &str, ignore: &Ignore) -> std::io::Result<Input>
     let full = context.join(path);
     let meta = std::fs::metadata(&full)?;
     if !meta.is_dir() {
-        return Ok(Input { digest: crate::hash::digest(&std::fs::read(&full)?), is_dir: false });
+        return Ok(Input { digest: file_digest(&full, meta.len())?, is_dir: false });
     }
     let mut files = Vec::new();
     walk(context, path, ignore, &mut files)?;
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for f in &files {
         parts.push(f.as_bytes()[path.len() + 1..].to_vec());
-        let bytes = std::fs::read(context.join(f))?;
-        parts.push(crate::hash::digest(&bytes).into_bytes());
+        let path = context.join(f);
+        let len = std::fs::metadata(&path)?.len();
+        parts.push(file_digest(&path, len)?.into_bytes());
     }
     Ok(Input { digest: crate::hash::digest_parts(parts.iter().map(Vec::as_slice)), is_dir: true })
+}
+
+/// Files from this size on are hashed on several threads (blake3 splits the
+/// input into chunks it hashes in parallel; the digest is the same).
+const LARGE: u64 = 1 << 20;
+
+/// The digest of one file, `b3:<hex>` like [`crate::hash::digest`].
+fn file_digest(path: &Path, len: u64) -> std::io::Result<String> {
+    if len < LARGE {
+        return Ok(crate::hash::digest(&std::fs::read(path)?));
+    }
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_mmap_rayon(path)?;
+    Ok(format!("b3:{}", hasher.finalize().to_hex()))
 }
 
 /// Hashes every input, on as many threads as there are cores.

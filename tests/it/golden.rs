@@ -235,3 +235,22 @@ fn aid_lock_pins_a_project_image_by_digest() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("aid.lock:1:"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+#[test]
+fn large_inputs_hash_like_small_ones() {
+    // A copied file above the parallel-hashing threshold gets the same digest
+    // as blake3 of its bytes would give.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::create_dir_all(tmp.path().join("files")).expect("mkdir");
+    std::fs::write(tmp.path().join("files/model.bin"), &big).expect("write");
+    std::fs::write(
+        tmp.path().join("image.aid"),
+        "image big {\n  from \"quay.io/fedora/fedora-bootc:44\"\n  copy \"files/model.bin\" to \"/usr/share/models/model.bin\"\n}\n",
+    )
+    .expect("write");
+    assert_eq!(aidc(tmp.path(), &["compile", "image.aid"]).status.code(), Some(0));
+    let containerfile = std::fs::read_to_string(tmp.path().join("out/big/Containerfile")).expect("written");
+    let want = format!(": aid-input files/model.bin={}", aidc::hash::digest(&big));
+    assert!(containerfile.contains(&want), "{containerfile}");
+}
