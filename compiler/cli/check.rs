@@ -29,6 +29,9 @@ fn plan_model(loaded: &Loaded, model: &Model) -> Diagnostics {
         inputs.entries.extend(found.entries);
         diagnostics.extend(d);
     }
+    if diagnostics.has_errors() {
+        return diagnostics;
+    }
     if let Err(d) = plan::plan(model, &inputs, &plan::Options { out_dir: "out".into(), ..Default::default() }) {
         diagnostics.extend(d);
     }

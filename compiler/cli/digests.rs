@@ -58,14 +58,27 @@ fn digest(context: &Path, path: &str, ignore: &Ignore) -> std::io::Result<Input>
     Ok(Input { digest: crate::hash::digest_parts(parts.iter().map(Vec::as_slice)), is_dir: true })
 }
 
+/// The error text that marks a private key found in an input.
+const PRIVATE_KEY: &str = "holds a private key";
+
 /// Files from this size on are hashed on several threads (blake3 splits the
 /// input into chunks it hashes in parallel; the digest is the same).
 const LARGE: u64 = 1 << 20;
 
-/// The digest of one file, `b3:<hex>` like [`crate::hash::digest`].
+/// Whether bytes hold a PEM private key (`-----BEGIN ... PRIVATE KEY-----`).
+fn has_private_key(bytes: &[u8]) -> bool {
+    bytes.windows(16).any(|w| w == b"PRIVATE KEY-----")
+}
+
+/// The digest of one file, `b3:<hex>` like [`crate::hash::digest`]. A file
+/// holding a private key is refused: it would land in a layer.
 fn file_digest(path: &Path, len: u64) -> std::io::Result<String> {
     if len < LARGE {
-        return Ok(crate::hash::digest(&std::fs::read(path)?));
+        let bytes = std::fs::read(path)?;
+        if has_private_key(&bytes) {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, PRIVATE_KEY));
+        }
+        return Ok(crate::hash::digest(&bytes));
     }
     let mut hasher = blake3::Hasher::new();
     hasher.update_mmap_rayon(path)?;
@@ -113,6 +126,14 @@ pub fn hash_inputs(context: &Path, uses: &[InputUse]) -> (Inputs, Diagnostics) {
                 }
                 inputs.entries.insert(u.path.clone(), input);
             }
+            Err(e) if e.to_string() == PRIVATE_KEY => diagnostics.push(
+                Diagnostic::error(
+                    Code::PrivateKey,
+                    format!("`{}` holds a private key; it would be copied into the image", u.path),
+                )
+                .label(u.span, "this step puts it in a layer that anyone who pulls the image can read")
+                .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
+            ),
             Err(e) => diagnostics.push(
                 Diagnostic::error(
                     Code::MissingInput,
