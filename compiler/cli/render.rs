@@ -22,7 +22,7 @@ struct Report {
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<std::sync::Arc<str>>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
 }
@@ -66,9 +66,10 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn named(sources: &SourceMap, id: SourceId) -> NamedSource<String> {
+fn named(sources: &SourceMap, id: SourceId) -> NamedSource<std::sync::Arc<str>> {
     let file = sources.get(id);
-    NamedSource::new(file.name.clone(), file.text.to_string()).with_language("aid")
+    // Shared, not copied: a file may be large and have many diagnostics.
+    NamedSource::new(file.name.clone(), file.text.clone()).with_language("aid")
 }
 
 fn span_of(s: crate::source::Span) -> SourceSpan {
@@ -197,6 +198,8 @@ pub fn diagnostics(format: Format, sources: &SourceMap, diagnostics: Diagnostics
 
 /// Like [`diagnostics`]; with `deny_warnings`, says that warnings failed the run.
 pub fn diagnostics_denying(format: Format, sources: &SourceMap, diagnostics: Diagnostics, deny_warnings: bool) {
+    let dropped = diagnostics.dropped();
+    let (all_errors, all_warnings) = (diagnostics.error_count(), diagnostics.warning_count());
     let list = diagnostics.into_sorted();
     match format {
         Format::Json => {
@@ -209,8 +212,10 @@ pub fn diagnostics_denying(format: Format, sources: &SourceMap, diagnostics: Dia
             for d in &list {
                 eprint!("{}", human(sources, d, color, width));
             }
-            let (errors, warnings) =
-                (list.iter().filter(|d| d.is_error()).count(), list.iter().filter(|d| !d.is_error()).count());
+            if dropped > 0 {
+                eprintln!("aidc: {dropped} more diagnostics not shown (the first {} are)", list.len());
+            }
+            let (errors, warnings) = (all_errors, all_warnings);
             if errors + warnings > 0 {
                 eprintln!("{}", summary(errors, warnings));
             }

@@ -8,7 +8,7 @@ pub use codes::Code;
 use crate::source::Span;
 
 /// How bad a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -16,7 +16,7 @@ pub enum Severity {
 }
 
 /// A span with a short phrase saying what is there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
     pub span: Span,
     pub message: String,
@@ -27,7 +27,7 @@ pub struct Label {
 /// Messages are lowercase, without a trailing period, with names in
 /// backticks. The first label is the primary one (the culprit); the others
 /// give context and may point into other files (the stdlib, an import).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub code: Code,
     pub severity: Severity,
@@ -65,23 +65,66 @@ impl Diagnostic {
     }
 }
 
+/// Most diagnostics kept; past that they are counted, not stored (a huge
+/// broken input would otherwise take quadratic time to report).
+pub const MAX_DIAGNOSTICS: usize = 500;
+
 /// The sink every stage writes into; stages keep going after an error so
 /// that one run reports as much as it can.
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
     list: Vec<Diagnostic>,
+    seen: std::collections::HashSet<u64>,
+    /// Errors and warnings past [`MAX_DIAGNOSTICS`].
+    dropped_errors: usize,
+    dropped_warnings: usize,
+}
+
+fn fingerprint(d: &Diagnostic) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    d.hash(&mut h);
+    h.finish()
 }
 
 impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
         // The same finding reached twice (a layer used by two variants, say)
         // is reported once.
-        if !self.list.contains(&diagnostic) {
-            self.list.push(diagnostic);
+        let key = fingerprint(&diagnostic);
+        if self.seen.contains(&key) && self.list.contains(&diagnostic) {
+            return;
         }
+        if self.list.len() >= MAX_DIAGNOSTICS {
+            if diagnostic.is_error() {
+                self.dropped_errors += 1;
+            } else {
+                self.dropped_warnings += 1;
+            }
+            return;
+        }
+        self.seen.insert(key);
+        self.list.push(diagnostic);
+    }
+
+    /// Whether further diagnostics are only counted.
+    pub fn is_full(&self) -> bool {
+        self.list.len() >= MAX_DIAGNOSTICS
+    }
+
+    /// Counts an error that was not built because the sink is full.
+    pub fn count_dropped_error(&mut self) {
+        self.dropped_errors += 1;
+    }
+
+    /// How many diagnostics were counted but not kept.
+    pub fn dropped(&self) -> usize {
+        self.dropped_errors + self.dropped_warnings
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
+        self.dropped_errors += other.dropped_errors;
+        self.dropped_warnings += other.dropped_warnings;
         for d in other.list {
             self.push(d);
         }
@@ -94,15 +137,15 @@ impl Diagnostics {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.list.iter().any(Diagnostic::is_error)
+        self.dropped_errors > 0 || self.list.iter().any(Diagnostic::is_error)
     }
 
     pub fn error_count(&self) -> usize {
-        self.list.iter().filter(|d| d.is_error()).count()
+        self.dropped_errors + self.list.iter().filter(|d| d.is_error()).count()
     }
 
     pub fn warning_count(&self) -> usize {
-        self.list.iter().filter(|d| !d.is_error()).count()
+        self.dropped_warnings + self.list.iter().filter(|d| !d.is_error()).count()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -134,14 +177,21 @@ impl Diagnostics {
 /// Closest candidate to `name` for a "did you mean" help, if one is close enough.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
-    for candidate in candidates {
+    // A bound on the work for pathological scopes (tens of thousands of
+    // names): suggestions come from the first few thousand.
+    for candidate in candidates.into_iter().take(4096) {
+        let prefix = name.len() >= 3 && candidate.starts_with(name);
+        // Cheap first: names of very different lengths are not close.
+        if !prefix && name.len().abs_diff(candidate.len()) > 2.max(name.len() / 2) {
+            continue;
+        }
         let score = strsim::jaro_winkler(name, candidate);
         let distance = strsim::damerau_levenshtein(name, candidate);
         // Short names are close to everything; ask more of them.
         let allowed = if name.len() <= 3 { 1 } else { 2.max(name.len() / 3) };
         let close = (distance <= allowed && distance < candidate.len().max(name.len()))
             || (score > 0.88 && name.len() >= 4)
-            || (name.len() >= 3 && candidate.starts_with(name));
+            || prefix;
         if close && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
             best = Some((score, candidate));
         }

@@ -107,7 +107,9 @@ impl Walk<'_, '_> {
                             let known = self.program.scopes[m.0]
                                 .get(&field.name)
                                 .is_some_and(|(b, _)| !matches!(b, Binding::Module(_)));
-                            if !known {
+                            if !known && self.out.is_full() {
+                                self.out.count_dropped_error();
+                            } else if !known {
                                 self.out.push(unknown_member(self.program, *m, field, expect));
                             }
                         }
@@ -145,7 +147,9 @@ impl Walk<'_, '_> {
             || n == "target"
             || SYMBOLS.contains(&n)
             || (called && FUNCTIONS.contains(&n));
-        if !known && !FUNCTIONS.contains(&n) {
+        if !known && !FUNCTIONS.contains(&n) && self.out.is_full() {
+            self.out.count_dropped_error();
+        } else if !known && !FUNCTIONS.contains(&n) {
             self.out.push(unknown_name(self.program, self.module, &self.params, n, span, expect));
         }
     }

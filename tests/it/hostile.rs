@@ -206,3 +206,13 @@ fn self_import_and_long_import_chains() {
     let out = aidc(dir.path(), &["check", "m0.aid"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn tens_of_thousands_of_errors_are_capped_not_quadratic() {
+    let text: String = (0..50_000).map(|i| format!("let a{i} = unknown{i}\n")).collect();
+    let out = check_bytes("50,000 unknown names", text.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("more diagnostics not shown"), "{}", &err[err.len().saturating_sub(500)..]);
+    assert!(err.trim_end().ends_with("aidc: 50000 errors"), "{}", &err[err.len().saturating_sub(500)..]);
+}
