@@ -79,6 +79,15 @@ pub fn write(dir: &Path, outputs: &BTreeMap<String, String>) -> std::io::Result<
     let parent = dir.parent().unwrap_or(Path::new("."));
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     std::fs::create_dir_all(parent)?;
+    // Staging trees of compiles that were killed before they finished.
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&format!(".{name}.aidc-new-")) || n.starts_with(&format!(".{name}.aidc-old-")) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let staging = parent.join(format!(".{name}.aidc-new-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let result = (|| {

@@ -62,7 +62,8 @@ impl Run {
     }
 
     fn input(&mut self, what: &str, digest: &str) {
-        let entry = (what.to_string(), digest.to_string());
+        // The label is a shell word after `:`; quoted, whatever it holds.
+        let entry = (super::quote(what), digest.to_string());
         if !self.inputs.contains(&entry) {
             self.inputs.push(entry);
         }
@@ -355,7 +356,7 @@ fn component(
                 if !text.ends_with('\n') {
                     text.push('\n');
                 }
-                let base = dest.rsplit('/').next().unwrap_or("file");
+                let base = slug(dest.rsplit('/').next().unwrap_or("file"));
                 let file = files.add(&format!("{component_dir}/{n}-{base}"), text);
                 let at = run.support(&file);
                 run.commands.push(format!("install -D -m {} {at} {}", mode.as_deref().unwrap_or("0644"), quote(dest)));
@@ -417,6 +418,21 @@ fn component(
         }
     }
 
+    // Last line of defence: a line break in a RUN line would end the
+    // instruction and start another. Validation refuses them earlier.
+    let broken = run.commands.iter().chain(&run.mounts).any(|t| t.contains(['\n', '\r']))
+        || envs.iter().any(|e| matches!(&e.kind, InstructionKind::Env { value, .. } if value.contains(['\n', '\r'])));
+    if broken {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::TextContent,
+                format!("a value of `{}` contains a line break where the Containerfile needs one line", c.name),
+            )
+            .label(c.span, "this component")
+            .help("names, versions and paths are one line; put text over several lines in a file with `write`"),
+        );
+        return None;
+    }
     let mut instructions = Vec::new();
     if let Some(i) = run.into_instruction(describe(c)) {
         instructions.push(i);
@@ -512,7 +528,7 @@ fn kmod(
     let script = files.script("aid-kmod-install.sh");
     let at = r.script(&script);
     r.mount(format!("type=bind,from={BUILDER},source=/out,target=/run/aid/kmods"));
-    r.input(&format!("stage {BUILDER}"), &builder_key);
+    r.input(&format!("stage:{BUILDER}"), &builder_key);
     if !setup.options.is_empty() {
         r.commands.push(format!("export DNF5_OPTS={}", quote(&setup.options.join(" "))));
     }

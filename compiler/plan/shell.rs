@@ -19,7 +19,6 @@ pub fn containerfile_string(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '$' => out.push_str("\\$"),
-            '\t' => out.push_str("\\t"),
             c => out.push(c),
         }
     }

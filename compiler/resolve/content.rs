@@ -183,6 +183,37 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             }
             continue;
         }
+        // Names the kernel and kmod procedures pass to dnf, akmods and the
+        // shell: RPM names, module names, versions; never a line break.
+        let shell_bound = match (c.body_kind, name.name.as_str()) {
+            (BodyKind::Def(DefKind::Kernel), "package")
+            | (BodyKind::Def(DefKind::Kmod), "akmod" | "build-packages") => {
+                Some(("RPM package name", validate::package as fn(&str) -> Result<(), String>))
+            }
+            (BodyKind::Def(DefKind::Kmod), "module") => {
+                Some(("kernel module name", module_name as fn(&str) -> Result<(), String>))
+            }
+            (BodyKind::Def(DefKind::Kmod | DefKind::Kernel), "version") => {
+                Some(("version", version_text as fn(&str) -> Result<(), String>))
+            }
+            _ => None,
+        };
+        if let Some((what, rule)) = shell_bound {
+            let texts: Vec<&str> = match &v {
+                Value::Str(t) => vec![t.as_str()],
+                Value::List(items) => {
+                    items.iter().filter_map(|i| if let Value::Str(t) = i { Some(t.as_str()) } else { None }).collect()
+                }
+                _ => Vec::new(),
+            };
+            let mut bad = false;
+            for t in texts {
+                bad |= check(ev, rule(t), Code::InvalidValue, what, t, value.span).is_err();
+            }
+            if bad {
+                continue;
+            }
+        }
         match name.name.as_str() {
             "license" => {
                 if let Value::Str(s) = &v
@@ -242,6 +273,24 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
         }
     }
     meta
+}
+
+/// A kernel module name: letters, digits, `_` and `-`.
+fn module_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')) {
+        return Err("a module name uses letters, digits, `_` and `-`".into());
+    }
+    Ok(())
+}
+
+/// A version as RPM writes it: letters, digits, `.`, `_`, `+`, `~`, `^`, `-`.
+fn version_text(v: &str) -> Result<(), String> {
+    if v.is_empty()
+        || !v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '^' | '-' | '*'))
+    {
+        return Err("a version uses letters, digits and `.`, `_`, `+`, `~`, `^`, `-`".into());
+    }
+    Ok(())
 }
 
 /// A loose SPDX expression check: identifiers, `AND`/`OR`/`WITH`, parentheses.

@@ -205,6 +205,16 @@ pub fn context_path(path: &str) -> Result<String, String> {
     if path.contains('\\') {
         return Err("a path cannot contain `\\`".into());
     }
+    // The path lands in `--mount=...,source=PATH` and in shell words: keep
+    // it to characters that mean nothing to either.
+    if let Some(c) =
+        path.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@' | '/')))
+    {
+        return Err(format!(
+            "`{}` is not allowed in a build-context path (use letters, digits, `.`, `_`, `-`, `+`, `@`)",
+            shown(c)
+        ));
+    }
     let mut parts: Vec<&str> = Vec::new();
     for segment in path.split('/') {
         match segment {

@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
         for (path, text) in &outputs {
             if path.ends_with("Containerfile") {
                 let problems = aidc_fuzz::containerfile_problems(text);
-                assert!(problems.is_empty() || !aidc_fuzz::strict(), "{path}: {problems:#?}\n--- recipe\n{recipe}\n--- {path}\n{text}");
+                assert!(
+                    problems.is_empty() || !aidc_fuzz::strict(),
+                    "{path}: {problems:#?}\n--- recipe\n{recipe}\n--- {path}\n{text}"
+                );
             }
         }
     }

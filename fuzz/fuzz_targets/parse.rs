@@ -11,7 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let (_module, diagnostics) = aidc::syntax::parse(source, text);
     for d in &diagnostics {
         for l in &d.labels {
-            assert!(text.get(l.span.start as usize..l.span.end as usize).is_some(), "{}: bad span {:?}", d.code.as_str(), l.span);
+            assert!(
+                text.get(l.span.start as usize..l.span.end as usize).is_some(),
+                "{}: bad span {:?}",
+                d.code.as_str(),
+                l.span
+            );
         }
     }
 });

@@ -46,6 +46,8 @@ pub fn compile(recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Result {
         for l in &d.labels {
             let file = compiled.loaded.sources.get(l.span.source);
             assert!(l.span.start <= l.span.end, "{}: reversed span {:?}", d.code.as_str(), l.span);
+            assert!(l.span.end as usize <= file.text.len(), "{}: span {:?} past the end", d.code.as_str(), l.span);
+            // Found by this target: tests/hostile/invalid-utf8-after-nul.aid.
             assert!(
                 file.text.get(l.span.start as usize..l.span.end as usize).is_some(),
                 "{}: span {:?} is not a range of `{}` ({} bytes)",
@@ -229,7 +231,10 @@ fn shell_problem(shell: &str) -> Option<String> {
             }
         }
         if let Some(c) = w.chars().find(|c| {
-            matches!(c, ';' | '&' | '|' | '<' | '>' | '(' | ')' | '$' | '`' | '"' | '*' | '?' | '[' | '\n' | '\t' | '#' | '~')
+            matches!(
+                c,
+                ';' | '&' | '|' | '<' | '>' | '(' | ')' | '$' | '`' | '"' | '*' | '?' | '[' | '\n' | '\t' | '#' | '~'
+            )
         }) {
             return Some(format!("unquoted `{}` in word {w:?}", c.escape_default()));
         }
@@ -243,17 +248,87 @@ fn shell_problem(shell: &str) -> Option<String> {
 /// Hostile fragments that values are built from. Each holds the marker
 /// `PWN` so that an oracle can look for it.
 pub const HOSTILE: &[&str] = &[
-    "'", "\"", "$(touch /PWN)", "`touch /PWN`", "\n", "\ntouch /PWN\n", ";touch /PWN;", "&& touch /PWN", "| touch PWN",
-    "*", "?", "[a-z]", "-PWN", "--PWN=1", "${HOME}", "$HOME", "$PWN", "\\", "\\n", "é", "日本", "\u{202e}", "\u{2028}",
-    "\t", "\r", " ", "#PWN", "~", "%s%n", "{a,b}", ">PWN", "<PWN", "2>&1", ",target=/etc", "=", ",", "..", ".", "/",
-    "//", "\u{feff}", "\u{0085}", "!", "@", "+", "PWN",
+    "'",
+    "\"",
+    "$(touch /PWN)",
+    "`touch /PWN`",
+    "\n",
+    "\ntouch /PWN\n",
+    ";touch /PWN;",
+    "&& touch /PWN",
+    "| touch PWN",
+    "*",
+    "?",
+    "[a-z]",
+    "-PWN",
+    "--PWN=1",
+    "${HOME}",
+    "$HOME",
+    "$PWN",
+    "\\",
+    "\\n",
+    "é",
+    "日本",
+    "\u{202e}",
+    "\u{2028}",
+    "\t",
+    "\r",
+    " ",
+    "#PWN",
+    "~",
+    "%s%n",
+    "{a,b}",
+    ">PWN",
+    "<PWN",
+    "2>&1",
+    ",target=/etc",
+    "=",
+    ",",
+    "..",
+    ".",
+    "/",
+    "//",
+    "\u{feff}",
+    "\u{0085}",
+    "!",
+    "@",
+    "+",
+    "PWN",
 ];
 
 /// Words that are valid in most grammars, for values that should pass.
 pub const PLAIN: &[&str] = &[
-    "htop", "jq", "python3-torch", "kernel-longterm-6.18.*", "python3dist(torch)", "gcc-c++", "/usr/bin/rg", "podman",
-    "socket", "service", "org", "fedora", "x", "a_b", "v1.0", "0644", "0755", "6.18", "580.95.05", "13.0", "quiet",
-    "mitigations=auto", "usr", "share", "etc", "files", "motd", "a.conf", "io", "github", "com",
+    "htop",
+    "jq",
+    "python3-torch",
+    "kernel-longterm-6.18.*",
+    "python3dist(torch)",
+    "gcc-c++",
+    "/usr/bin/rg",
+    "podman",
+    "socket",
+    "service",
+    "org",
+    "fedora",
+    "x",
+    "a_b",
+    "v1.0",
+    "0644",
+    "0755",
+    "6.18",
+    "580.95.05",
+    "13.0",
+    "quiet",
+    "mitigations=auto",
+    "usr",
+    "share",
+    "etc",
+    "files",
+    "motd",
+    "a.conf",
+    "io",
+    "github",
+    "com",
 ];
 
 /// A string value: pieces of plain and hostile text.
@@ -276,7 +351,7 @@ pub struct Text {
 
 impl Text {
     /// The text the pieces stand for (interpolations rendered as source).
-    fn raw(&self, g: &Gen) -> String {
+    fn raw(&self) -> String {
         let mut s = String::new();
         for p in self.pieces.iter().take(12) {
             match p {
@@ -285,7 +360,6 @@ impl Text {
                 Piece::Free(f) => s.extend(f.chars().take(40)),
                 Piece::Char(c) => s.push(*c),
                 Piece::Interp(i) => {
-                    let _ = g;
                     s.push('\u{E000}');
                     s.push(char::from(b'a' + (*i % 4)));
                 }
@@ -440,7 +514,13 @@ pub enum Stmt {
     Run(Text),
     RunScript(Text),
     Copy(Text, Text, Option<Text>),
-    Fetch { url: Text, sha: Option<Text>, extract: Option<Text>, to: Text, mode: Option<Text> },
+    Fetch {
+        url: Text,
+        sha: Option<Text>,
+        extract: Option<Text>,
+        to: Text,
+        mode: Option<Text>,
+    },
     UseStd(StdLayer),
     UseLocal(u8, Text),
     RepoStd(StdRepo),
@@ -497,8 +577,8 @@ pub struct Recipe {
 
 const DEF_NAMES: usize = 4;
 
-fn list(g: &Gen, items: &[Text]) -> String {
-    let rendered: Vec<String> = items.iter().take(6).map(|t| aid_string(&t.raw(g))).collect();
+fn list(items: &[Text]) -> String {
+    let rendered: Vec<String> = items.iter().take(6).map(|t| aid_string(&t.raw())).collect();
     format!("[{}]", rendered.join(", "))
 }
 
@@ -506,7 +586,7 @@ impl Gen {
     /// A context path for `copy`/`script`/`file`: the file is created so the
     /// compile gets past the missing-input check.
     fn context_file(&mut self, t: &Text, default: &str) -> String {
-        let mut raw = t.raw(self);
+        let mut raw = t.raw();
         if self.safe_paths {
             raw = raw.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-')).collect();
         }
@@ -520,7 +600,7 @@ impl Gen {
     }
 
     fn destination(&self, t: &Text) -> String {
-        let raw = t.raw(self);
+        let raw = t.raw();
         let raw = if self.safe_paths {
             raw.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-')).collect()
         } else {
@@ -531,31 +611,30 @@ impl Gen {
 
     fn stmt(&mut self, s: &Stmt, out: &mut String, in_def: bool) {
         let line = match s {
-            Stmt::Packages(names) => format!("packages {}", list(self, names)),
+            Stmt::Packages(names) => format!("packages {}", list(names)),
             Stmt::PackagesPlain(idx) => {
                 let names: Vec<String> =
                     idx.iter().take(6).map(|i| aid_string(PLAIN[*i as usize % PLAIN.len()])).collect();
                 format!("packages [{}]", names.join(", "))
             }
-            Stmt::Remove(names) => format!("remove {}", list(self, names)),
-            Stmt::Enable(u) => format!("enable {}", aid_string(&format!("{}.service", u.raw(self)))),
-            Stmt::Disable(u) => format!("disable {}", aid_string(&u.raw(self))),
-            Stmt::Kargs(args) => format!("kargs {}", list(self, args)),
-            Stmt::Flatpak(id) => format!("flatpak {}", aid_string(&format!("org.example.{}", id.raw(self)))),
-            Stmt::Env(n, v) => format!("env E{n} = {}", aid_string(&v.raw(self))),
+            Stmt::Remove(names) => format!("remove {}", list(names)),
+            Stmt::Enable(u) => format!("enable {}", aid_string(&format!("{}.service", u.raw()))),
+            Stmt::Disable(u) => format!("disable {}", aid_string(&u.raw())),
+            Stmt::Kargs(args) => format!("kargs {}", list(args)),
+            Stmt::Flatpak(id) => format!("flatpak {}", aid_string(&format!("org.example.{}", id.raw()))),
+            Stmt::Env(n, v) => format!("env E{n} = {}", aid_string(&v.raw())),
             Stmt::EnvInt(n, v) => format!("env E{n} = {v}"),
             Stmt::Label(k, v) => {
-                format!("label {} = {}", aid_string(&format!("org.example.{}", k.raw(self))), aid_string(&v.raw(self)))
+                format!("label {} = {}", aid_string(&format!("org.example.{}", k.raw())), aid_string(&v.raw()))
             }
             Stmt::Write(d, c, m) => {
-                let mut l =
-                    format!("write {} {}", aid_string(&self.destination(d)), aid_text(&c.raw(self), c.triple));
+                let mut l = format!("write {} {}", aid_string(&self.destination(d)), aid_text(&c.raw(), c.triple));
                 if let Some(m) = m {
-                    let _ = write!(l, " mode {}", aid_string(&m.raw(self)));
+                    let _ = write!(l, " mode {}", aid_string(&m.raw()));
                 }
                 l
             }
-            Stmt::Run(t) => format!("run {}", aid_text(&t.raw(self), t.triple)),
+            Stmt::Run(t) => format!("run {}", aid_text(&t.raw(), t.triple)),
             Stmt::RunScript(p) => format!("run script({})", aid_string(&self.context_file(p, "scripts/x.sh"))),
             Stmt::Copy(src, to, m) => {
                 let mut l = format!(
@@ -564,28 +643,28 @@ impl Gen {
                     aid_string(&self.destination(to))
                 );
                 if let Some(m) = m {
-                    let _ = write!(l, " mode {}", aid_string(&m.raw(self)));
+                    let _ = write!(l, " mode {}", aid_string(&m.raw()));
                 }
                 l
             }
             Stmt::Fetch { url, sha, extract, to, mode } => {
-                let mut l = format!("fetch {}", aid_string(&format!("https://example.org/{}", url.raw(self))));
+                let mut l = format!("fetch {}", aid_string(&format!("https://example.org/{}", url.raw())));
                 if let Some(s) = sha {
-                    let raw = s.raw(self);
+                    let raw = s.raw();
                     let hex = if raw.len() % 3 == 0 { "ab".repeat(32) } else { raw };
                     let _ = write!(l, " sha256 {}", aid_string(&hex));
                 }
                 if let Some(x) = extract {
-                    let _ = write!(l, " extract {}", aid_string(&x.raw(self)));
+                    let _ = write!(l, " extract {}", aid_string(&x.raw()));
                 }
                 let _ = write!(l, " to {}", aid_string(&self.destination(to)));
                 if let Some(m) = mode {
-                    let _ = write!(l, " mode {}", aid_string(&m.raw(self)));
+                    let _ = write!(l, " mode {}", aid_string(&m.raw()));
                 }
                 l
             }
             Stmt::UseStd(l) => format!("use {}", l.render()),
-            Stmt::UseLocal(i, arg) => format!("use d{}({})", *i as usize % DEF_NAMES, aid_string(&arg.raw(self))),
+            Stmt::UseLocal(i, arg) => format!("use d{}({})", *i as usize % DEF_NAMES, aid_string(&arg.raw())),
             Stmt::RepoStd(r) => format!("repo {}", r.render()),
             Stmt::RepoLocal(i) => format!("repo d{}", *i as usize % DEF_NAMES),
             Stmt::Kernel(k) if !in_def => match k {
@@ -594,27 +673,25 @@ impl Gen {
                 KernelChoice::Local(i) => format!("kernel d{}(\"x\")", *i as usize % DEF_NAMES),
             },
             Stmt::Kmod(i, arg) if !in_def => {
-                format!("kmod d{}({})", *i as usize % DEF_NAMES, aid_string(&arg.raw(self)))
+                format!("kmod d{}({})", *i as usize % DEF_NAMES, aid_string(&arg.raw()))
             }
             Stmt::KmodNvidia if !in_def => "kmod nvidia.open(\"580.95.05\")".into(),
             Stmt::Signing(key, cert) if !in_def => format!(
                 "signing {{ key = secret({}), cert = file({}) }}",
-                aid_string(&key.raw(self)),
+                aid_string(&key.raw()),
                 aid_string(&self.context_file(cert, "keys/x.der"))
             ),
-            Stmt::Requires(a, b) => format!(
-                "requires target.kernel >= {} else {}",
-                aid_string(&a.raw(self)),
-                aid_string(&b.raw(self))
-            ),
-            Stmt::Provides(n, v) => format!("provides f{} = {}", n % 4, aid_string(&v.raw(self))),
-            Stmt::Description(t) if !in_def => format!("description = {}", aid_string(&t.raw(self))),
+            Stmt::Requires(a, b) => {
+                format!("requires target.kernel >= {} else {}", aid_string(&a.raw()), aid_string(&b.raw()))
+            }
+            Stmt::Provides(n, v) => format!("provides f{} = {}", n % 4, aid_string(&v.raw())),
+            Stmt::Description(t) if !in_def => format!("description = {}", aid_string(&t.raw())),
             Stmt::Policy(p, t) if !in_def => format!(
                 "policy {{ proprietary = {}, telemetry = {} }}",
                 if *p { "allow" } else { "deny" },
                 if *t { "allow" } else { "deny" }
             ),
-            Stmt::Garbage(t) => t.raw(self).replace('\u{E000}', "${"),
+            Stmt::Garbage(t) => t.raw().replace('\u{E000}', "${"),
             _ => return,
         };
         out.push_str("  ");
@@ -630,15 +707,16 @@ impl Gen {
                     self.stmt(s, out, true);
                 }
                 if let Some(l) = license {
-                    let _ = writeln!(out, "  license = {}", aid_string(&l.raw(self)));
+                    let _ = writeln!(out, "  license = {}", aid_string(&l.raw()));
                 }
-                let _ = writeln!(out, "  changes = {}", ["rarely", "monthly", "weekly", "often"][*changes as usize % 4]);
+                let _ =
+                    writeln!(out, "  changes = {}", ["rarely", "monthly", "weekly", "often"][*changes as usize % 4]);
             }
             Def::Kmod { module, version, build, stmts } => {
                 let _ = writeln!(out, "kmod d{i}(pa: string) {{");
-                let _ = writeln!(out, "  module = {}", aid_string(&module.raw(self)));
-                let _ = writeln!(out, "  version = {}", aid_string(&version.raw(self)));
-                let _ = writeln!(out, "  build-packages = {}", list(self, build));
+                let _ = writeln!(out, "  module = {}", aid_string(&module.raw()));
+                let _ = writeln!(out, "  version = {}", aid_string(&version.raw()));
+                let _ = writeln!(out, "  build-packages = {}", list(build));
                 let _ = writeln!(out, "  license = \"MIT\"");
                 for s in stmts.iter().take(4) {
                     self.stmt(s, out, true);
@@ -646,28 +724,28 @@ impl Gen {
             }
             Def::Kernel { package, version } => {
                 let _ = writeln!(out, "kernel d{i}(pa: string) {{");
-                let _ = writeln!(out, "  package = {}", aid_string(&package.raw(self)));
-                let v = aid_string(&version.raw(self));
+                let _ = writeln!(out, "  package = {}", aid_string(&package.raw()));
+                let v = aid_string(&version.raw());
                 let _ = writeln!(out, "  version = {v}\n  provides kernel = {v}\n  license = \"GPL-2.0-only\"");
             }
             Def::Repo { source, url, id, keep, license } => {
                 let _ = writeln!(out, "repo d{i} {{");
                 let key = ["url", "baseurl", "copr", "flatpakrepo", "id"][*source as usize % 5];
                 let value = match key {
-                    "copr" => url.raw(self),
-                    "id" => url.raw(self),
-                    _ => format!("https://example.org/{}", url.raw(self)),
+                    "copr" => url.raw(),
+                    "id" => url.raw(),
+                    _ => format!("https://example.org/{}", url.raw()),
                 };
                 let _ = writeln!(out, "  {key} = {}", aid_string(&value));
                 if let Some(id) = id {
-                    let _ = writeln!(out, "  id = {}", aid_string(&id.raw(self)));
+                    let _ = writeln!(out, "  id = {}", aid_string(&id.raw()));
                 }
                 if *keep {
                     let _ = writeln!(out, "  keep = true");
                 }
                 match license {
                     Some(l) => {
-                        let _ = writeln!(out, "  license = {}", aid_string(&l.raw(self)));
+                        let _ = writeln!(out, "  license = {}", aid_string(&l.raw()));
                     }
                     None => {
                         let _ = writeln!(out, "  license = \"MIT\"");
@@ -682,7 +760,7 @@ impl Gen {
     pub fn render(&mut self, r: &Recipe) -> String {
         let mut out = String::new();
         for (i, l) in r.lets.iter().take(4).enumerate() {
-            let _ = writeln!(out, "let p{} = {}", char::from(b'a' + i as u8), aid_string(&l.raw(self)));
+            let _ = writeln!(out, "let p{} = {}", char::from(b'a' + i as u8), aid_string(&l.raw()));
         }
         for name in ["pa", "pb", "pc", "pd"].iter().skip(r.lets.len().min(4)) {
             let _ = writeln!(out, "let {name} = \"{name}\"");
@@ -696,7 +774,7 @@ impl Gen {
         }
         for (n, img) in r.images.iter().take(3).enumerate() {
             if let Some(doc) = &img.doc {
-                for line in doc.raw(self).split('\n') {
+                for line in doc.raw().split('\n') {
                     let _ = writeln!(out, "/// {}", line.replace('\r', " "));
                 }
             }
@@ -706,7 +784,7 @@ impl Gen {
                 From::Bootc(r) => format!("fedora.bootc({})", 40 + (*r % 8)),
                 From::Silverblue => "fedora.silverblue(44)".into(),
                 From::Kinoite => "fedora.kinoite(44)".into(),
-                From::Reference(t) => aid_string(&t.raw(self)),
+                From::Reference(t) => aid_string(&t.raw()),
                 From::Project if n > 0 => format!("i{}", n - 1),
                 From::Project => "fedora.bootc(44)".into(),
             };
@@ -743,7 +821,7 @@ impl Gen {
             let _ = writeln!(
                 out,
                 "pipeline konflux {{\n  application = \"fuzz\"\n  registry = {}\n}}",
-                aid_string(&p.raw(self))
+                aid_string(&p.raw())
             );
         }
         out

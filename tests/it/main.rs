@@ -1,12 +1,16 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
+mod atomic;
 mod cli;
+mod determinism;
 mod e2e;
 mod examples;
 mod golden;
 mod hostile;
+mod injection;
 mod konflux;
 mod plans;
+mod secrets;
 mod stdlib;
 mod support;
 mod ui;

@@ -1,0 +1,330 @@
+//! Atomic outputs: `aidc compile` killed (SIGKILL) at any moment leaves the
+//! output directory exactly as it was or exactly as the new compile makes
+//! it, never a mix and never missing; a compile that fails changes nothing.
+//!
+//! The project is large on purpose (300 images, 16 KB of `write` content
+//! each: 601 output files, 6 MB) so that writing takes measurable time and
+//! the kills land before, during and after the write.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::aidc;
+
+const IMAGES: usize = 300;
+
+/// The recipe; `version` changes every output file's content.
+fn recipe(version: &str) -> String {
+    recipe_with(version, None)
+}
+
+/// The recipe, with a `pipeline konflux` block pushing from `branch` when given.
+fn recipe_with(version: &str, branch: Option<&str>) -> String {
+    let big: String = "lorem ipsum dolor sit amet ".repeat(600).chars().take(16_000).collect();
+    let mut s = format!("let big = \"{big}\"\n");
+    for i in 0..IMAGES {
+        s.push_str(&format!(
+            "image img{i} {{\n  from \"localhost/aid-fixture-base:44\"\n  write \"/usr/share/big/{i}\" \"{version} ${{big}} {i}\"\n}}\n"
+        ));
+    }
+    if let Some(b) = branch {
+        s.push_str(&format!(
+            "pipeline konflux {{\n  application = \"big\"\n  registry = \"quay.io/example\"\n  branch = \"{b}\"\n}}\n"
+        ));
+    }
+    s
+}
+
+/// Every file under `dir` (relative path -> bytes); `None` when `dir` is missing.
+fn tree(dir: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
+    if !dir.is_dir() {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if e.file_type().expect("file type").is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// (path, inode, mtime) of every file under `dir`: shows whether anything was rewritten.
+fn stamps(dir: &Path) -> Vec<(String, u64, i64, i64)> {
+    let mut out: Vec<(String, u64, i64, i64)> = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).expect("metadata");
+            if m.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push((p.to_string_lossy().into_owned(), m.ino(), m.mtime(), m.mtime_nsec()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The staging directories aidc leaves beside `out` when killed.
+fn staging(ctx: &Path) -> Vec<String> {
+    std::fs::read_dir(ctx)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".out.aidc-"))
+        .collect()
+}
+
+fn compile_ok(ctx: &Path) {
+    let out = aidc(ctx, &["compile", "image.aid"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    old: usize,
+    new: usize,
+    killed_mid_write: usize,
+}
+
+#[test]
+fn a_killed_compile_leaves_the_old_tree_or_the_new_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = tmp.path().join("ctx");
+    let expected_new = tmp.path().join("expected");
+    for d in [&ctx, &expected_new] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    // The old tree, and the new tree as a clean compile of the changed recipe gives it.
+    std::fs::write(ctx.join("image.aid"), recipe("v1")).expect("write");
+    compile_ok(&ctx);
+    let old = tree(&ctx.join("out")).expect("old tree");
+    std::fs::write(expected_new.join("image.aid"), recipe("v2")).expect("write");
+    compile_ok(&expected_new);
+    let new = tree(&expected_new.join("out")).expect("new tree");
+    assert_eq!(old.len(), 2 * IMAGES + 1);
+    assert_eq!(old.keys().collect::<Vec<_>>(), new.keys().collect::<Vec<_>>());
+    assert!(old.iter().filter(|(k, v)| new[*k] != **v).count() > IMAGES, "v1 and v2 must differ in most files");
+
+    // How long an unkilled v1 -> v2 compile takes here.
+    std::fs::write(ctx.join("image.aid"), recipe("v2")).expect("write");
+    let start = Instant::now();
+    compile_ok(&ctx);
+    let full = start.elapsed();
+    assert_eq!(tree(&ctx.join("out")).as_ref(), Some(&new));
+
+    // Kill at points spread over the whole run: before the write, during it, after it.
+    let mut delays: Vec<Duration> = [0, 5, 10, 20, 35, 50].into_iter().map(Duration::from_millis).collect();
+    delays.extend((1..=10).map(|i| full * i / 6));
+    let mut seen = Seen::default();
+    for delay in delays {
+        // Back to the old tree.
+        std::fs::write(ctx.join("image.aid"), recipe("v1")).expect("write");
+        compile_ok(&ctx);
+        for s in staging(&ctx) {
+            std::fs::remove_dir_all(ctx.join(s)).expect("clean staging");
+        }
+        assert_eq!(tree(&ctx.join("out")).as_ref(), Some(&old));
+
+        std::fs::write(ctx.join("image.aid"), recipe("v2")).expect("write");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aidc"))
+            .args(["compile", "image.aid"])
+            .current_dir(&ctx)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aidc starts");
+        std::thread::sleep(delay);
+        let finished = child.try_wait().expect("try_wait").is_some();
+        child.kill().expect("SIGKILL"); // SIGKILL on Unix
+        child.wait().expect("wait");
+        eprintln!("delay {delay:?}: finished before the kill: {finished}, staging: {:?}", staging(&ctx));
+
+        let now = tree(&ctx.join("out"));
+        match now {
+            None => panic!("killed after {delay:?}: the output directory is missing"),
+            Some(t) if t == old => seen.old += 1,
+            Some(t) if t == new => seen.new += 1,
+            Some(t) => {
+                let mixed: Vec<&String> = t
+                    .iter()
+                    .filter(|(k, v)| old.get(*k) != Some(*v) && new.get(*k) != Some(*v))
+                    .map(|(k, _)| k)
+                    .collect();
+                let from_new = t.iter().filter(|(k, v)| new.get(*k) == Some(*v) && old.get(*k) != Some(*v)).count();
+                panic!(
+                    "killed after {delay:?}: a mix of the old and new trees ({} files, {from_new} new, {} neither, e.g. {:?})",
+                    t.len(),
+                    mixed.len(),
+                    mixed.first()
+                );
+            }
+        }
+        if !staging(&ctx).is_empty() {
+            seen.killed_mid_write += 1;
+        }
+    }
+    eprintln!("a full compile took {full:?}; kills left: {seen:?}");
+    assert!(seen.old > 0, "no kill landed before the swap: {seen:?}");
+    assert!(seen.killed_mid_write > 0, "no kill landed while the outputs were being written: {seen:?}");
+}
+
+#[test]
+fn a_failed_compile_changes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = tmp.path();
+    std::fs::create_dir_all(ctx.join("files")).expect("mkdir");
+    std::fs::write(ctx.join("files/motd"), "hello\n").expect("write");
+    let good = "image x {\n  from \"localhost/aid-fixture-base:44\"\n  copy \"files/motd\" to \"/etc/motd\"\n  write \"/usr/share/x\" \"x\"\n}\n";
+    std::fs::write(ctx.join("image.aid"), good).expect("write");
+    compile_ok(ctx);
+    let before = tree(&ctx.join("out")).expect("tree");
+    let before_stamps = stamps(&ctx.join("out"));
+    let listing = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .expect("read_dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let ctx_before = listing(ctx);
+
+    let broken = [
+        // A refused value, a syntax error, a missing input, an unknown name, a bad import, a policy error.
+        good.replace("\"/usr/share/x\" \"x\"", "\"/usr/share/x\" \"x\"\n  packages [\"a;b\"]"),
+        good.replace("write", "wirte"),
+        good.replace("files/motd", "files/missing"),
+        good.replace("write \"/usr/share/x\" \"x\"", "use nothing.here"),
+        format!("import \"std/nope\"\n{good}"),
+        good.replace("copy \"files/motd\"", "copy \"../escape\""),
+    ];
+    for recipe in &broken {
+        std::fs::write(ctx.join("image.aid"), recipe).expect("write");
+        let out = aidc(ctx, &["compile", "image.aid"]);
+        assert_eq!(out.status.code(), Some(1), "{recipe}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(tree(&ctx.join("out")).as_ref(), Some(&before), "a failed compile changed the outputs:\n{recipe}");
+        assert_eq!(stamps(&ctx.join("out")), before_stamps, "a failed compile rewrote files:\n{recipe}");
+        assert_eq!(listing(ctx), ctx_before, "a failed compile left something in the context:\n{recipe}");
+    }
+    // `--check` never writes either.
+    std::fs::write(ctx.join("image.aid"), good.replace("\"x\"", "\"changed\"")).expect("write");
+    let out = aidc(ctx, &["compile", "--check", "image.aid"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stamps(&ctx.join("out")), before_stamps);
+    // An unchanged compile rewrites nothing.
+    std::fs::write(ctx.join("image.aid"), good).expect("write");
+    compile_ok(ctx);
+    assert_eq!(stamps(&ctx.join("out")), before_stamps, "an unchanged compile rewrote files");
+}
+
+/// A compile killed while writing leaves its staging directory (a full copy
+/// of the outputs) in the build context, and later compiles keep it.
+#[test]
+fn a_later_compile_removes_what_a_killed_one_left() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = tmp.path();
+    std::fs::write(ctx.join("image.aid"), recipe("v1")).expect("write");
+    compile_ok(ctx);
+    // Stand-in for a killed compile's leftover (a PID that is not running).
+    let leftover = ctx.join(".out.aidc-new-999999999");
+    std::fs::create_dir_all(leftover.join("img0")).expect("mkdir");
+    std::fs::write(leftover.join("img0/Containerfile"), "FROM scratch\n").expect("write");
+    std::fs::write(ctx.join("image.aid"), recipe("v2")).expect("write");
+    compile_ok(ctx);
+    assert!(staging(ctx).is_empty(), "left in the build context: {:?}", staging(ctx));
+}
+
+/// Everything aidc writes into the build context: `out/`, and with a
+/// pipeline block `.tekton/` and `konflux/` (path -> bytes); the recipe and
+/// aidc's temporary files left out.
+fn written(ctx: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut all = BTreeMap::new();
+    for dir in ["out", ".tekton", "konflux"] {
+        for (p, bytes) in tree(&ctx.join(dir)).unwrap_or_default() {
+            if !p.rsplit('/').next().unwrap_or("").contains(".aidc-new-") {
+                all.insert(format!("{dir}/{p}"), bytes);
+            }
+        }
+    }
+    all
+}
+
+/// With a pipeline block, the outputs are `out/` plus the Konflux files at
+/// the repository root; a kill must leave all of them old or all of them new.
+#[test]
+#[ignore = "bug: `.tekton/` and `konflux/` are written file by file after `out/` is swapped in (cli/compile.rs, \
+            outputs::write_files): a kill in between leaves new Containerfiles with old PipelineRuns, or a mix of \
+            PipelineRuns"]
+fn a_killed_compile_leaves_all_old_or_all_new_konflux_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = tmp.path().join("ctx");
+    let expected_new = tmp.path().join("expected");
+    for d in [&ctx, &expected_new] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    std::fs::write(ctx.join("image.aid"), recipe_with("v1", Some("main"))).expect("write");
+    compile_ok(&ctx);
+    let old = written(&ctx);
+    std::fs::write(expected_new.join("image.aid"), recipe_with("v2", Some("release"))).expect("write");
+    compile_ok(&expected_new);
+    let new = written(&expected_new);
+    assert!(old.keys().any(|k| k.starts_with(".tekton/")), "no PipelineRuns written");
+    assert!(
+        old.iter().any(|(k, v)| k.starts_with(".tekton/") && new.get(k) != Some(v)),
+        "v2 must change the PipelineRuns"
+    );
+
+    let start = Instant::now();
+    std::fs::write(ctx.join("image.aid"), recipe_with("v2", Some("release"))).expect("write");
+    compile_ok(&ctx);
+    let full = start.elapsed();
+    assert_eq!(written(&ctx), new);
+
+    let mut mixes = Vec::new();
+    for i in 1..=12 {
+        let delay = full * i / 10;
+        std::fs::write(ctx.join("image.aid"), recipe_with("v1", Some("main"))).expect("write");
+        compile_ok(&ctx);
+        assert_eq!(written(&ctx), old);
+        std::fs::write(ctx.join("image.aid"), recipe_with("v2", Some("release"))).expect("write");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aidc"))
+            .args(["compile", "image.aid"])
+            .current_dir(&ctx)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aidc starts");
+        std::thread::sleep(delay);
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        let now = written(&ctx);
+        if now != old && now != new {
+            let old_out = now.iter().filter(|(k, v)| k.starts_with("out/") && old.get(*k) == Some(*v)).count();
+            let new_tekton = now.iter().filter(|(k, v)| k.starts_with(".tekton/") && new.get(*k) == Some(*v)).count();
+            let tekton = now.keys().filter(|k| k.starts_with(".tekton/")).count();
+            mixes.push(format!(
+                "killed after {delay:?}: out/ is {}, {new_tekton} of {tekton} PipelineRuns new",
+                if old_out > 0 { "old" } else { "new" }
+            ));
+        }
+    }
+    assert!(mixes.is_empty(), "mixed outputs:\n{}", mixes.join("\n"));
+}
