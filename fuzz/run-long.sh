@@ -11,7 +11,8 @@
 #   fuzz/run-long.sh --minimize
 #
 # Generated recipes keep their paths to a safe charset when
-# AIDC_FUZZ_SAFE_PATHS=1 (to fuzz past a known, reported path bug).
+# AIDC_FUZZ_SAFE_PATHS=1 (it was needed to fuzz past the path bug fixed in
+# 53c42c0).
 set -euo pipefail
 cd "$(dirname "$0")"
 

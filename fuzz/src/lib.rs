@@ -844,7 +844,8 @@ pub fn strict() -> bool {
 }
 
 /// `AIDC_FUZZ_SAFE_PATHS=1`: context paths and destinations of generated
-/// recipes keep to `[A-Za-z0-9/._-]` (to fuzz past a known path bug).
+/// recipes keep to `[A-Za-z0-9/._-]` (it was needed to fuzz past the path
+/// bug fixed in 53c42c0).
 pub fn safe_paths() -> bool {
     std::env::var_os("AIDC_FUZZ_SAFE_PATHS").is_some_and(|v| v == "1")
 }
