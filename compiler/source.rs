@@ -56,13 +56,28 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// Byte offsets of line starts, for line/column conversion.
     line_starts: Vec<u32>,
+    /// Whether a `\r` not followed by `\n` is in the text (some renderers
+    /// count it as a line break).
+    lone_cr: bool,
 }
 
 impl SourceFile {
     pub fn new(name: String, origin: Origin, text: Arc<str>) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
-        SourceFile { name, origin, text, line_starts }
+        let bytes = text.as_bytes();
+        let lone_cr = bytes.iter().enumerate().any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        SourceFile { name, origin, text, line_starts, lone_cr }
+    }
+
+    /// Whether a `\r` not followed by `\n` is in the text.
+    pub fn has_lone_cr(&self) -> bool {
+        self.lone_cr
+    }
+
+    /// Byte offsets of the starts of lines (after each `\n`), the first 0.
+    pub fn line_starts(&self) -> &[u32] {
+        &self.line_starts
     }
 
     /// 1-based line and column (in characters) of a byte offset.

@@ -6,42 +6,100 @@
 use std::fmt;
 use std::io::IsTerminal;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
+    SpanContents,
+};
 use serde::Serialize;
 
 use super::Format;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
-use crate::source::{SourceId, SourceMap};
+use crate::source::{SourceFile, SourceId, SourceMap};
 
 /// Width the human renderer wraps at when output is not a terminal (and in tests).
 pub const WIDTH: usize = 100;
 
 /// A diagnostic bound to its sources, as miette wants it.
-struct Report {
+struct Report<'s> {
     message: String,
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<std::sync::Arc<str>>>,
+    source: Option<FileSource<'s>>,
     labels: Vec<LabeledSpan>,
-    related: Vec<Report>,
+    related: Vec<Report<'s>>,
 }
 
-impl fmt::Debug for Report {
+/// A file as miette reads it. miette finds the lines around a span by
+/// scanning from the start of the file, which makes 500 diagnostics in a
+/// large file slow; this hands it only a few lines around the span (found in
+/// the file's line table), then moves what it read back into place.
+struct FileSource<'s> {
+    file: &'s SourceFile,
+}
+
+impl SourceCode for FileSource<'_> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = self.file.text.as_bytes();
+        let starts = self.file.line_starts();
+        let end = span.offset() + span.len();
+        // miette also counts a lone `\r` as a line break; such files are read whole.
+        if end > text.len() || self.file.has_lone_cr() {
+            let contents = text.read_span(span, context_lines_before, context_lines_after)?;
+            return Ok(Box::new(
+                MietteSpanContents::new_named(
+                    self.file.name.clone(),
+                    contents.data(),
+                    *contents.span(),
+                    contents.line(),
+                    contents.column(),
+                    contents.line_count(),
+                )
+                .with_language("aid"),
+            ));
+        }
+        let line_of = |offset: usize| starts.partition_point(|&s| s as usize <= offset) - 1;
+        // Two lines of margin each way: the window must hold all miette reads.
+        let first = line_of(span.offset()).saturating_sub(context_lines_before + 2);
+        let last = line_of(end.saturating_sub(1).max(span.offset())) + context_lines_after + 2;
+        let from = starts[first] as usize;
+        let to = starts.get(last + 1).map_or(text.len(), |s| *s as usize);
+        let local = SourceSpan::new((span.offset() - from).into(), span.len());
+        let inner = text[from..to].read_span(&local, context_lines_before, context_lines_after)?;
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.file.name.clone(),
+                inner.data(),
+                SourceSpan::new((inner.span().offset() + from).into(), inner.span().len()),
+                inner.line() + first,
+                inner.column(),
+                inner.line_count() + first,
+            )
+            .with_language("aid"),
+        ))
+    }
+}
+
+impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Report {}
+impl std::error::Error for Report<'_> {}
 
-impl miette::Diagnostic for Report {
+impl miette::Diagnostic for Report<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
@@ -66,17 +124,15 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn named(sources: &SourceMap, id: SourceId) -> NamedSource<std::sync::Arc<str>> {
-    let file = sources.get(id);
-    // Shared, not copied: a file may be large and have many diagnostics.
-    NamedSource::new(file.name.clone(), file.text.clone()).with_language("aid")
+fn named(sources: &SourceMap, id: SourceId) -> FileSource<'_> {
+    FileSource { file: sources.get(id) }
 }
 
 fn span_of(s: crate::source::Span) -> SourceSpan {
     SourceSpan::new((s.start as usize).into(), s.len())
 }
 
-fn report(sources: &SourceMap, d: &Diagnostic) -> Report {
+fn report<'s>(sources: &'s SourceMap, d: &Diagnostic) -> Report<'s> {
     let severity = match d.severity {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,

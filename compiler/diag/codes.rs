@@ -35,6 +35,7 @@ codes! {
     // parse
     Syntax = "aid::parse::syntax", "the text does not follow the grammar";
     UnterminatedString = "aid::parse::unterminated_string", "a string is not closed on the line it starts";
+    UnterminatedComment = "aid::parse::unterminated_comment", "a block comment is not closed before the end of the file";
     InvalidEscape = "aid::parse::invalid_escape", "a backslash escape in a string is not one the language knows";
     TooDeep = "aid::parse::too_deep", "brackets, comments or interpolations are nested deeper than the limit";
     FileTooLarge = "aid::parse::file_too_large", "a recipe file is larger than the limit";
@@ -76,6 +77,8 @@ codes! {
     MissingFrom = "aid::resolve::missing_from", "an image does not say what it is built from";
     DuplicateStatement = "aid::resolve::duplicate_statement", "a statement that may appear once per variant appears twice";
     UseCycle = "aid::resolve::use_cycle", "a layer uses itself, directly or through other layers";
+    EvalTooDeep = "aid::resolve::too_deep", "evaluation, values, `use` or `extends` nest deeper than their limit";
+    EvalTooLarge = "aid::resolve::too_large", "evaluation or a variant grows past its limit: values out of proportion to the text, or more than 10,000 components";
     MissingPipeline = "aid::resolve::missing_pipeline", "an image from another file is used but that file has no `pipeline` block to name it";
 
     // facts and constraints

@@ -747,8 +747,9 @@ pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<us
             other.name == wanted_name || other.name.rsplit('.').next() == wanted.last().copied() && wanted.len() == 1
         });
         match found {
-            Some(i) if i != index && !out.contains(&i) => out.push(i),
-            Some(i) if i != index => {}
+            Some(i) if i != index => {
+                out.insert(i);
+            }
             Some(_) => {
                 ev.error(
                     Diagnostic::error(Code::UnknownName, format!("`{}` cannot come after itself", c.name))
@@ -775,7 +776,7 @@ pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<us
             }
         }
     }
-    out
+    out.into_iter().collect()
 }
 
 /// The variant's `signing` block, evaluated.

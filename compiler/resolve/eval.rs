@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 
+use super::budget::{self, Budget, NODE_WORK, STEP_WORK};
 use super::facts::Facts;
 use super::scope::{Binding, Program};
 use super::value::{DefId, ImageRef, Instance, ModuleId, SYMBOLS, Type, Value};
@@ -44,13 +45,16 @@ impl<'f, 'p> Env<'f, 'p> {
 
 enum LetState {
     InProgress,
-    Done(Eval),
+    /// Shared, so that reading one entry of a large table copies the entry only.
+    Done(Eval<Rc<Value>>),
 }
 
-/// The evaluator: the program, the diagnostics sink and the `let` cache.
+/// The evaluator: the program, the diagnostics sink, the `let` cache and
+/// the evaluation budget.
 pub struct Evaluator<'p> {
     pub program: &'p Program<'p>,
     pub diags: Diagnostics,
+    pub budget: Budget,
     lets: HashMap<(ModuleId, usize), LetState>,
     /// Images being assembled, innermost last: an image built `from` another
     /// image of the project assembles that one first, for its facts.
@@ -69,9 +73,11 @@ enum Resolved {
 
 impl<'p> Evaluator<'p> {
     pub fn new(program: &'p Program<'p>) -> Evaluator<'p> {
+        let source_bytes = program.loaded.sources.files().map(|(_, f)| f.text.len()).sum();
         Evaluator {
             program,
             diags: Diagnostics::default(),
+            budget: Budget::for_source_bytes(source_bytes),
             lets: HashMap::new(),
             assembling: Vec::new(),
             context: Vec::new(),
@@ -116,6 +122,71 @@ impl<'p> Evaluator<'p> {
     /// Evaluates an operand that should name a definition of `expect`'s kind,
     /// so that an unknown name can say "unknown layer".
     pub fn eval_expecting(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval {
+        self.charge(STEP_WORK, expr.span)?;
+        if self.budget.depth >= budget::MAX_EVAL_DEPTH {
+            return Err(self.error(
+                Diagnostic::error(
+                    Code::EvalTooDeep,
+                    format!("evaluation nests deeper than {} levels here", budget::MAX_EVAL_DEPTH),
+                )
+                .label(expr.span, "the limit is reached while evaluating this")
+                .help("a `let` refers to a `let` that refers to another, and so on (or facts read facts so): shorten the chain"),
+            ));
+        }
+        self.budget.depth += 1;
+        let value = self.eval_expr(expr, env, expect);
+        self.budget.depth -= 1;
+        value
+    }
+
+    /// Takes `work` from the budget; the first time it runs out, reports it
+    /// at `span` (later evaluations fail silently, so the error shows once).
+    pub fn charge(&mut self, work: u64, span: Span) -> Eval<()> {
+        if self.budget.exhausted {
+            return Err(Reported);
+        }
+        if self.budget.spend(work) {
+            return Ok(());
+        }
+        Err(self.error(
+            Diagnostic::error(
+                Code::EvalTooLarge,
+                "evaluating this recipe builds values out of proportion to its text".to_string(),
+            )
+            .label(span, "the limit is reached while evaluating this")
+            .help(format!(
+                "evaluation may build or copy about {} bytes of values per byte of source ({} MiB in all here); a \
+                 value that holds another twice, over and over (`let b = [a, a]`, `let c = [b, b]`, ...), doubles \
+                 with every step",
+                budget::WORK_PER_BYTE,
+                self.budget.total() >> 20
+            )),
+        ))
+    }
+
+    /// A copy of `value`, paid for from the budget.
+    pub fn copy(&mut self, value: &Value, span: Span) -> Eval {
+        let weight = self.budget.weight(value);
+        self.charge(weight, span)?;
+        Ok(value.clone())
+    }
+
+    /// Refuses a container of `items` that would nest deeper than values may.
+    fn check_value_depth<'v>(&mut self, items: impl IntoIterator<Item = &'v Value>, span: Span) -> Eval<()> {
+        if budget::depth(items) < budget::MAX_VALUE_DEPTH {
+            return Ok(());
+        }
+        Err(self.error(
+            Diagnostic::error(
+                Code::EvalTooDeep,
+                format!("this value nests deeper than {} levels", budget::MAX_VALUE_DEPTH),
+            )
+            .label(span, "lists, maps and definitions' arguments nest too deep here")
+            .help("a list holds a list that holds a list, and so on, through `let`s: flatten the value"),
+        ))
+    }
+
+    fn eval_expr(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval {
         match &expr.kind {
             ExprKind::Str(parts) => self.interpolate(parts, env),
             ExprKind::Int(n) => Ok(Value::Int(*n)),
@@ -130,7 +201,12 @@ impl<'p> Evaluator<'p> {
                         Err(_) => failed = true,
                     }
                 }
-                if failed { Err(Reported) } else { Ok(Value::List(out)) }
+                if failed {
+                    return Err(Reported);
+                }
+                self.charge(NODE_WORK * out.len() as u64, expr.span)?;
+                self.check_value_depth(&out, expr.span)?;
+                Ok(Value::List(out))
             }
             ExprKind::Map(entries) => {
                 let mut out = IndexMap::new();
@@ -150,6 +226,8 @@ impl<'p> Evaluator<'p> {
                     let v = self.eval(&e.value, env)?;
                     out.insert(e.key.clone(), v);
                 }
+                self.charge(NODE_WORK * out.len() as u64, expr.span)?;
+                self.check_value_depth(out.values(), expr.span)?;
                 Ok(Value::Map(out))
             }
             ExprKind::Name(_) | ExprKind::Field(..) => match self.resolve(expr, env, expect)? {
@@ -206,7 +284,11 @@ impl<'p> Evaluator<'p> {
                 StrPart::Interp(e) => {
                     let v = self.eval(e, env)?;
                     match v.interpolate() {
-                        Some(s) => out.push_str(&s),
+                        Some(s) => {
+                            // What is built is paid for; the literal parts were, by the text.
+                            self.charge(s.len() as u64, e.span)?;
+                            out.push_str(&s)
+                        }
                         None => {
                             return Err(self.error(
                                 Diagnostic::error(
@@ -300,7 +382,7 @@ impl<'p> Evaluator<'p> {
         if let Some(params) = &env.params
             && let Some(v) = params.get(name)
         {
-            return Ok(Resolved::Value(v.clone()));
+            return Ok(Resolved::Value(self.copy(v, span)?));
         }
         if let Some((binding, _)) = self.program.scopes[env.module.0].get(name) {
             return self.binding(*binding, env.module, span);
@@ -327,7 +409,7 @@ impl<'p> Evaluator<'p> {
             Binding::Module(m) => Resolved::Value(Value::Module(m)),
             Binding::Def(d) => Resolved::Def(d),
             Binding::Image(i) => Resolved::Value(Value::Image(ImageRef { image: i, variant: None, span })),
-            Binding::Let(index) => Resolved::Value(self.let_value(module, index)?),
+            Binding::Let(index) => Resolved::Value(self.let_value(module, index, span)?),
         })
     }
 
@@ -342,7 +424,13 @@ impl<'p> Evaluator<'p> {
         Err(self.error(super::names::unknown_member(self.program, module, field, expect)))
     }
 
-    fn let_value(&mut self, module: ModuleId, index: usize) -> Eval {
+    fn let_value(&mut self, module: ModuleId, index: usize, span: Span) -> Eval {
+        let shared = self.let_shared(module, index)?;
+        self.copy(&shared, span)
+    }
+
+    /// The value of a `let`, evaluated on first use and then shared.
+    fn let_shared(&mut self, module: ModuleId, index: usize) -> Eval<Rc<Value>> {
         match self.lets.get(&(module, index)) {
             Some(LetState::Done(v)) => return v.clone(),
             Some(LetState::InProgress) => {
@@ -357,17 +445,46 @@ impl<'p> Evaluator<'p> {
         }
         self.lets.insert((module, index), LetState::InProgress);
         let l = self.program.lets[module.0][index];
-        let v = self.eval(&l.value, &Env::module(module));
+        let v = self.eval(&l.value, &Env::module(module)).map(Rc::new);
         self.lets.insert((module, index), LetState::Done(v.clone()));
         v
     }
 
+    /// A table about to be indexed: a `let` (`t`, or `module.t`) is read in
+    /// place instead of copied whole; anything else is evaluated.
+    fn table(&mut self, table: &'p Expr, env: &Env<'_, 'p>) -> Eval<Rc<Value>> {
+        let binding = match &table.kind {
+            ExprKind::Name(name) if !env.params.as_ref().is_some_and(|p| p.contains_key(name)) => {
+                self.program.scopes[env.module.0].get(name).map(|(b, _)| (*b, env.module))
+            }
+            ExprKind::Field(inner, field) => match &inner.kind {
+                ExprKind::Name(m) if !env.params.as_ref().is_some_and(|p| p.contains_key(m)) => {
+                    match self.program.scopes[env.module.0].get(m) {
+                        Some((Binding::Module(module), _)) => {
+                            self.program.scopes[module.0].get(&field.name).map(|(b, _)| (*b, *module))
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match binding {
+            Some((Binding::Let(index), module)) => {
+                self.charge(STEP_WORK, table.span)?;
+                self.let_shared(module, index)
+            }
+            _ => self.eval(table, env).map(Rc::new),
+        }
+    }
+
     fn index(&mut self, table: &'p Expr, key: &'p Expr, _span: Span, env: &Env<'_, 'p>) -> Eval {
-        let t = self.eval(table, env)?;
+        let t = self.table(table, env)?;
         let k = self.eval(key, env)?;
-        match (&t, &k) {
+        match (&*t, &k) {
             (Value::Map(m), Value::Str(s)) => match m.get(s) {
-                Some(v) => Ok(v.clone()),
+                Some(v) => self.copy(v, key.span),
                 None => {
                     let keys: Vec<&str> = m.keys().map(String::as_str).collect();
                     let table_name = match &table.kind {
@@ -387,7 +504,7 @@ impl<'p> Evaluator<'p> {
                 }
             },
             (Value::List(items), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
-                Some(v) => Ok(v.clone()),
+                Some(v) => self.copy(v, key.span),
                 None => Err(self.error(
                     Diagnostic::error(Code::UnknownKey, format!("index {i} is outside the list"))
                         .label(key.span, format!("the list has {} items, indexed from 0", items.len())),
@@ -721,6 +838,8 @@ impl<'p> Evaluator<'p> {
         if failed {
             return Err(Reported);
         }
+        self.charge(NODE_WORK * values.len() as u64, span)?;
+        self.check_value_depth(values.values(), span)?;
         Ok(Value::Instance(Rc::new(Instance { def, kind: d.kind, name: qualified, args: values, call: span })))
     }
 }

@@ -61,10 +61,11 @@ impl<'p> Facts<'p> {
     /// The value of `target.<name>`.
     pub fn get(&self, ev: &mut Evaluator<'p>, name: &str, span: Span) -> Eval {
         if let Some((v, _)) = self.computed.borrow().get(name) {
-            return Ok(v.clone());
+            return ev.copy(v, span);
         }
         match self.state.borrow().get(name) {
-            Some(State::Done(v)) => return v.clone(),
+            Some(State::Done(Ok(v))) => return ev.copy(v, span),
+            Some(State::Done(Err(r))) => return Err(*r),
             Some(State::InProgress) => {
                 let def = &self.defs[name][0];
                 return Err(ev.error(

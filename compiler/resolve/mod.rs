@@ -3,6 +3,7 @@
 //! variant. Resolution reports every error it can and builds the model only
 //! when there are none.
 
+mod budget;
 mod content;
 mod eval;
 mod facts;
@@ -114,29 +115,36 @@ pub(crate) fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::
             bodies: vec![(name.clone(), &info.image.body)],
         }];
     }
+    // The first declaration of each name (duplicates were reported).
+    let mut by_name = std::collections::HashMap::new();
+    for (i, (n, _, _)) in declared.iter().enumerate() {
+        by_name.entry(n.name.as_str()).or_insert(i);
+    }
     let mut out = Vec::new();
-    'variants: for (vname, _, _) in &declared {
+    'variants: for (i, (vname, _, _)) in declared.iter().enumerate() {
+        // Duplicate variant names were reported; keep the first.
+        if by_name[vname.name.as_str()] != i {
+            continue;
+        }
         // Walk up the extends chain.
-        let mut lineage = vec![*declared.iter().find(|(n, _, _)| n.name == vname.name).expect("declared")];
+        let mut lineage = vec![declared[i]];
         loop {
             let (_, parent, _) = lineage.last().expect("non-empty");
             let Some(parent) = parent else { break };
-            let Some(next) = declared.iter().find(|(n, _, _)| n.name == parent.name) else {
+            let Some(&next) = by_name.get(parent.name.as_str()) else {
                 continue 'variants;
             };
-            if lineage.iter().any(|(n, _, _)| n.name == next.0.name) || lineage.len() > declared.len() {
+            let next = declared[next];
+            // Cycles and chains over the limit were reported by the structure check.
+            if lineage.len() > budget::MAX_CHAIN || lineage.iter().any(|(n, _, _)| n.name == next.0.name) {
                 continue 'variants;
             }
-            lineage.push(*next);
+            lineage.push(next);
         }
         let extends: Vec<String> = lineage.iter().skip(1).map(|(n, _, _)| n.name.clone()).collect();
         let mut bodies = vec![(name.clone(), &info.image.body)];
         for (n, _, body) in lineage.iter().rev() {
             bodies.push((format!("{name}.{}", n.name), *body));
-        }
-        // Duplicate variant names were reported; keep the first.
-        if out.iter().any(|c: &variant::Chain<'_>| c.name == vname.name) {
-            continue;
         }
         out.push(variant::Chain { name: vname.name.clone(), implicit: false, extends, span: vname.span, bodies });
     }

@@ -269,14 +269,34 @@ fn variants(image: &ast::Image, diags: &mut Diagnostics) {
             diags.push(d);
         }
     }
-    // Cycles: follow each chain; report each cycle once, from its first member in order.
+    // Cycles: follow each chain; report each cycle once, from its first member
+    // in order. Chains longer than the limit are reported once per image, and
+    // no walk goes further, so this stays linear in the number of variants.
     let mut reported: Vec<Vec<&str>> = Vec::new();
+    let mut too_long = false;
     for start in &order {
         let mut chain = vec![*start];
         let mut current = *start;
         while let Some((_, Some(parent))) = by_name.get(current) {
             let p = parent.name.as_str();
             if !by_name.contains_key(p) {
+                break;
+            }
+            if chain.len() > super::budget::MAX_CHAIN {
+                if !too_long {
+                    too_long = true;
+                    let (span, _) = by_name[start];
+                    diags.push(
+                        Diagnostic::error(
+                            Code::EvalTooDeep,
+                            format!("`{start}` extends a chain of more than {} variants", super::budget::MAX_CHAIN),
+                        )
+                        .label(span, format!("`{start}` extends `{}`, which extends `{}`, ...", chain[1], chain[2]))
+                        .help(
+                            "variants extend at most 64 deep; let several variants extend one common variant instead",
+                        ),
+                    );
+                }
                 break;
             }
             if let Some(pos) = chain.iter().position(|c| *c == p) {

@@ -38,6 +38,26 @@ impl Instance {
     pub fn same_as(&self, other: &Instance) -> bool {
         self.def == other.def && self.args == other.args
     }
+
+    /// A hash that agrees with [`Instance::same_as`]: equal instances have
+    /// equal fingerprints. For lookups only; it never reaches the output.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&self.def, &mut h);
+        std::hash::Hasher::write_u64(&mut h, map_fingerprint(&self.args));
+        std::hash::Hasher::finish(&h)
+    }
+}
+
+/// Maps compare equal whatever their order, so their entries' hashes are
+/// summed, which does not depend on the order either.
+fn map_fingerprint(map: &IndexMap<String, Value>) -> u64 {
+    map.iter().fold(map.len() as u64, |sum, (k, v)| {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(k, &mut h);
+        std::hash::Hasher::write_u64(&mut h, v.fingerprint());
+        sum.wrapping_add(std::hash::Hasher::finish(&h))
+    })
 }
 
 /// A reference to an image (and variant) of the project.
@@ -93,6 +113,36 @@ impl PartialEq for Value {
             (Module(a), Module(b)) => a == b,
             _ => false,
         }
+    }
+}
+
+impl Value {
+    /// A hash that agrees with `==`: equal values have equal fingerprints.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        std::mem::discriminant(self).hash(&mut h);
+        match self {
+            Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => s.hash(&mut h),
+            Value::Int(n) => n.hash(&mut h),
+            Value::Bool(b) => b.hash(&mut h),
+            Value::Duration(d) => d.hash(&mut h),
+            Value::List(items) => {
+                items.len().hash(&mut h);
+                for item in items {
+                    h.write_u64(item.fingerprint());
+                }
+            }
+            Value::Map(entries) => h.write_u64(map_fingerprint(entries)),
+            Value::Symbol(s) => s.hash(&mut h),
+            Value::Instance(inst) => h.write_u64(inst.fingerprint()),
+            Value::Image(r) => {
+                r.image.hash(&mut h);
+                r.variant.hash(&mut h);
+            }
+            Value::Module(m) => m.hash(&mut h),
+        }
+        h.finish()
     }
 }
 

@@ -4,9 +4,10 @@
 //! the whole variant: constraints, kmod-needs-kernel, policy.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::{FactDef, Facts};
@@ -33,7 +34,8 @@ pub struct Draft<'p> {
     pub ancestors: Vec<usize>,
     pub docs: Vec<String>,
     pub repos: Vec<usize>,
-    pub after: Vec<usize>,
+    /// The components this one comes after (each once, in the order found).
+    pub after: IndexSet<usize>,
     /// For bodies: skip `variant` statements (they are assembled separately).
     pub is_body: bool,
 }
@@ -58,6 +60,13 @@ pub struct Assembly<'p> {
     pub kernel_body: Option<usize>,
     /// The project image this one is built from, if any.
     pub from_image: Option<super::value::ImageRef>,
+    /// Components by their instance's fingerprint, so that finding a use
+    /// of the same definition with the same arguments is not a scan.
+    pub by_instance: HashMap<u64, Vec<usize>>,
+    /// Whether the component limit was reached (and reported).
+    pub too_many: bool,
+    /// "image `x`" or "variant `x.y`", for messages.
+    pub label: String,
 }
 
 /// What a variant's chain of bodies is: the image body, then each extended
@@ -109,6 +118,9 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
             .iter()
             .rposition(|(_, b)| b.stmts.iter().any(|s| matches!(s.kind, StmtKind::Kernel(_)))),
         from_image: None,
+        by_instance: HashMap::new(),
+        too_many: false,
+        label: label.clone(),
     };
     let errors_before = ev.diags.error_count();
 
@@ -129,7 +141,7 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
             ancestors: Vec::new(),
             docs: Vec::new(),
             repos: Vec::new(),
-            after: Vec::new(),
+            after: IndexSet::new(),
             is_body: true,
         });
         walk(ev, &mut asm, index, depth);
@@ -491,15 +503,31 @@ fn add<'p>(
                 .help("a layer cannot use itself, directly or through other layers"),
         );
     };
-    if let Some(existing) = asm.components.iter().position(|c| c.instance.as_ref().is_some_and(|i| i.same_as(&inst))) {
+    let fingerprint = inst.fingerprint();
+    let existing = asm.by_instance.get(&fingerprint).and_then(|candidates| {
+        candidates.iter().copied().find(|c| asm.components[*c].instance.as_ref().is_some_and(|i| i.same_as(&inst)))
+    });
+    if let Some(existing) = existing {
         if ancestors.contains(&existing) {
             cycle(ev, &mut chain);
             return None;
         }
-        if !asm.components[parent].after.contains(&existing) && existing != parent {
-            asm.components[parent].after.push(existing);
+        if existing != parent {
+            asm.components[parent].after.insert(existing);
         }
         return Some(existing);
+    }
+    if ancestors.len() > super::budget::MAX_CHAIN {
+        let shown = |names: &[String]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" -> ");
+        ev.error(
+            Diagnostic::error(
+                Code::EvalTooDeep,
+                format!("layers use layers more than {} deep here", super::budget::MAX_CHAIN),
+            )
+            .label(inst.call, format!("{} -> ... -> {}", shown(&chain[..2]), shown(&chain[chain.len() - 2..])))
+            .help("a chain of `use` is at most 64 long; let one layer use several others instead of each the next"),
+        );
+        return None;
     }
     // The same definition again below itself (with other arguments) recurses forever.
     if ancestors.iter().any(|a| asm.components[*a].instance.as_ref().is_some_and(|i| i.def == inst.def)) {
@@ -522,19 +550,24 @@ fn add<'p>(
         ancestors,
         docs: info.docs.to_vec(),
         repos: Vec::new(),
-        after: Vec::new(),
+        after: IndexSet::new(),
         is_body: false,
     });
+    asm.by_instance.entry(fingerprint).or_default().push(index);
     if kind == ComponentKind::Layer {
         // The user comes after what it uses.
-        asm.components[parent].after.push(index);
+        asm.components[parent].after.insert(index);
     }
-    if asm.components.len() > 10_000 {
-        ev.error(
-            Diagnostic::error(Code::UseCycle, "a variant brings in more than 10,000 components")
-                .label(inst.call, "while adding this")
-                .help("check for layers that use each other"),
-        );
+    if asm.components.len() > super::budget::MAX_COMPONENTS {
+        // Once per variant: every later use would say the same.
+        if !asm.too_many {
+            asm.too_many = true;
+            ev.error(
+                Diagnostic::error(Code::EvalTooLarge, format!("{} brings in more than 10,000 components", asm.label))
+                    .label(inst.call, "the limit is reached while adding this")
+                    .help("a variant is made of at most 10,000 layers, kernels, kmods and bases; split the image"),
+            );
+        }
         return None;
     }
     walk(ev, asm, index, usize::MAX);

@@ -1,7 +1,10 @@
 //! A linear pre-scan that bounds nesting before pest runs. pest's recursive
 //! descent would overflow the stack on 100,000 nested brackets; this scan
 //! follows brackets, strings, interpolations and comments with an explicit
-//! stack and stops at the first place deeper than [`MAX_DEPTH`].
+//! stack and stops at the first place deeper than [`MAX_DEPTH`]. It also
+//! finds a block comment that is never closed, which would swallow the rest
+//! of the file: the parser reports it here, in words, instead of as a syntax
+//! error at the end of the file.
 
 /// Deepest nesting of brackets, block comments and interpolations accepted.
 pub const MAX_DEPTH: usize = 64;
@@ -15,21 +18,48 @@ enum Frame {
     Interp,
 }
 
-/// The byte offset of the first opener that goes deeper than [`MAX_DEPTH`].
-pub fn too_deep(text: &str) -> Option<usize> {
+/// What the pre-scan refuses.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The byte offset of the first opener that goes deeper than [`MAX_DEPTH`].
+    TooDeep(usize),
+    /// A block comment open at the end of the file: the offset of the
+    /// outermost open `/*`, and of the first `/*` nested in it, if any.
+    UnclosedComment { outer: usize, inner: Option<usize> },
+}
+
+/// Scans `text` once; `None` when pest may parse it.
+pub fn scan(text: &str) -> Option<Refusal> {
+    match walk(text) {
+        Err(at) => Some(Refusal::TooDeep(at)),
+        Ok(open) => {
+            // The first open comment frame is the outermost one: a comment
+            // only ever holds comments, so every frame above it is one too.
+            let first = open.iter().position(|(frame, _)| *frame == Frame::Comment)?;
+            let outer = open[first].1;
+            // The comment runs to the end of the file, so any opener after it is inside it.
+            let inner = text[outer + 2..].find("/*").map(|i| outer + 2 + i);
+            Some(Refusal::UnclosedComment { outer, inner })
+        }
+    }
+}
+
+/// Follows the nesting of `text`: the frames still open at its end, with
+/// the offsets of their openers, or the offset of the opener too deep.
+fn walk(text: &str) -> Result<Vec<(Frame, usize)>, usize> {
     let bytes = text.as_bytes();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<(Frame, usize)> = Vec::new();
     let mut i = 0;
-    let push = |stack: &mut Vec<Frame>, frame: Frame, at: usize| -> Result<(), usize> {
+    let push = |stack: &mut Vec<(Frame, usize)>, frame: Frame, at: usize| -> Result<(), usize> {
         if stack.len() >= MAX_DEPTH {
             return Err(at);
         }
-        stack.push(frame);
+        stack.push((frame, at));
         Ok(())
     };
     while i < bytes.len() {
         let rest = &bytes[i..];
-        let top = stack.last().copied();
+        let top = stack.last().map(|(frame, _)| *frame);
         let result = match top {
             Some(Frame::Comment) => {
                 if rest.starts_with(b"/*") {
@@ -106,11 +136,9 @@ pub fn too_deep(text: &str) -> Option<usize> {
                 }
             }
         };
-        if let Err(at) = result {
-            return Some(at);
-        }
+        result?;
     }
-    None
+    Ok(stack)
 }
 
 #[cfg(test)]
@@ -119,20 +147,32 @@ mod tests {
 
     #[test]
     fn shallow_input_passes() {
-        assert_eq!(too_deep("image a { from \"x\" use f([{ \"k\" = \"${a[\"b\"]}\" }]) }"), None);
+        assert_eq!(scan("image a { from \"x\" use f([{ \"k\" = \"${a[\"b\"]}\" }]) }"), None);
     }
 
     #[test]
     fn deep_brackets_are_caught_at_the_first_offending_opener() {
         let text = "[".repeat(MAX_DEPTH + 10);
-        assert_eq!(too_deep(&text), Some(MAX_DEPTH));
+        assert_eq!(scan(&text), Some(Refusal::TooDeep(MAX_DEPTH)));
     }
 
     #[test]
     fn deep_comments_and_interpolations_are_caught() {
-        assert!(too_deep(&"/*".repeat(100_000)).is_some());
-        assert!(too_deep(&"\"${".repeat(100_000)).is_some());
+        assert!(matches!(scan(&"/*".repeat(100_000)), Some(Refusal::TooDeep(_))));
+        assert!(matches!(scan(&"\"${".repeat(100_000)), Some(Refusal::TooDeep(_))));
         // Brackets inside strings and comments do not count.
-        assert_eq!(too_deep(&format!("\"{}\" // {}", "[".repeat(500), "(".repeat(500))), None);
+        assert_eq!(scan(&format!("\"{}\" // {}", "[".repeat(500), "(".repeat(500))), None);
+    }
+
+    #[test]
+    fn unclosed_comments_are_found_with_their_openers() {
+        assert_eq!(scan("let a = 1 /* x"), Some(Refusal::UnclosedComment { outer: 10, inner: None }));
+        assert_eq!(scan("{ /* a /* b */"), Some(Refusal::UnclosedComment { outer: 2, inner: Some(7) }));
+        assert_eq!(scan("/* a /* b /* c"), Some(Refusal::UnclosedComment { outer: 0, inner: Some(5) }));
+        assert_eq!(scan("/* a /* b */ c */ let a = 1"), None);
+        // Openers in strings and line comments open nothing.
+        assert_eq!(scan("let a = \"/*\" // /*\n"), None);
+        // Unclosed brackets and strings are the parser's to report.
+        assert_eq!(scan("let a = [\"x"), None);
     }
 }

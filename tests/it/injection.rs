@@ -13,9 +13,6 @@
 //! replaced by a stub that logs its argv, and `PATH` empty so that anything
 //! else fails; the logged calls must equal the calls the recipe asks for, and
 //! files handed over by bind mounts must hold the intended bytes.
-//!
-//! Also here: `hostile_files_never_crash`, the regression cases of the
-//! fuzzers (tests/hostile/*), run through the CLI.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +21,7 @@ use std::process::Command;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::support::{aidc, root};
+use crate::support::aidc;
 
 // ---------------------------------------------------------------------------
 // Compiling in memory.
@@ -1307,38 +1304,10 @@ fn the_literals_round_trip() {
 }
 
 // ---------------------------------------------------------------------------
-// The fuzzers' regression cases.
+// A fuzzer's find about positions (the other regression inputs are run by
+// hostile.rs).
 
-/// Every file under tests/hostile/ (crashes and oracle failures the fuzzers
-/// found) through `aidc check`: exit 0 or 1, a diagnostic, never a crash;
-/// JSON positions agree with the human rendering.
-#[test]
-fn hostile_files_never_crash() {
-    let dir = root().join("tests/hostile");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).expect("tests/hostile") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "aid") {
-            continue;
-        }
-        n += 1;
-        let tmp = tempfile::tempdir().expect("tempdir");
-        std::fs::copy(&path, tmp.path().join("image.aid")).expect("copy");
-        for format in [&["check", "image.aid"][..], &["check", "--format", "json", "image.aid"][..]] {
-            let out = aidc(tmp.path(), format);
-            let code = out.status.code();
-            assert!(
-                matches!(code, Some(0 | 1)),
-                "{}: exit {code:?}\n{}",
-                path.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-    assert!(n > 0, "no cases in tests/hostile");
-}
-
-/// Found by the `check` fuzzer (tests/hostile/invalid-utf8-after-nul.aid);
+/// Found by the `check` fuzzer (tests/hostile/found/invalid-utf8-after-nul.aid);
 /// fixed in 35c0d50 while this suite was written.
 #[test]
 fn invalid_utf8_after_nul_has_the_right_column() {

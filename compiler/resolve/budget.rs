@@ -1,0 +1,178 @@
+//! Limits on evaluation, so that no recipe costs time or memory out of
+//! proportion to its text. The parser bounds how deep the text nests; these
+//! bound what evaluation can build from it:
+//!
+//! * how deep evaluations nest ([`MAX_EVAL_DEPTH`]): a `let` naming a `let`
+//!   naming a `let` ... 200,000 deep would overflow the stack;
+//! * how deep values nest ([`MAX_VALUE_DEPTH`]): every value is built within
+//!   the limit, so every walk over a value (copy, compare, drop) is shallow;
+//! * how long chains of `use` and `extends` are ([`MAX_CHAIN`]): each
+//!   variant holds its whole chain, so a chain of n is n^2 work;
+//! * how much work evaluation does ([`WORK_PER_BYTE`] per byte of source):
+//!   `let a1 = [a0, a0]`, forty times, is 2^40 values from 800 bytes.
+//!
+//! Work is counted in evaluation steps plus the size of every value copied
+//! or built (nodes and string bytes), so the limit holds however the work
+//! arises.
+
+use super::value::Value;
+
+/// Deepest nesting of evaluations (names through `let`s, facts through
+/// facts, calls through default arguments), counted in expressions.
+pub const MAX_EVAL_DEPTH: usize = 512;
+
+/// Deepest nesting of values: lists, maps and definitions' arguments.
+pub const MAX_VALUE_DEPTH: usize = 64;
+
+/// Work of one evaluation step, and of one value in a list, map or argument
+/// list: about their size in bytes, as a string's work is its length, so
+/// that the work limit is also a limit on memory.
+pub const STEP_WORK: u64 = 2;
+pub const NODE_WORK: u64 = 32;
+
+/// Longest chain of layers using layers, and of variants extending variants.
+pub const MAX_CHAIN: usize = 64;
+
+/// Most components (bases, layers, kernels, kmods, bodies) in one variant.
+pub const MAX_COMPONENTS: usize = 10_000;
+
+/// Work allowed per byte of source (recipes and the modules they import).
+pub const WORK_PER_BYTE: u64 = 64;
+
+/// Work allowed on top, so that a tiny recipe using large stdlib tables fits.
+pub const BASE_WORK: u64 = 1 << 26;
+
+/// Work allowed at most, however large the sources: about a second, and a
+/// few GiB of memory for values that are kept (a project of 1,000 images
+/// like the flagship needs a hundredth of it).
+pub const MAX_WORK: u64 = 1 << 30;
+
+/// What is left of a resolve's work and how deep it is now.
+pub struct Budget {
+    left: u64,
+    total: u64,
+    pub depth: usize,
+    /// Set once the work is used up, so that the error is reported once.
+    pub exhausted: bool,
+}
+
+impl Budget {
+    /// The budget for sources of `bytes` bytes in all.
+    pub fn for_source_bytes(bytes: usize) -> Budget {
+        let total = BASE_WORK.saturating_add(WORK_PER_BYTE.saturating_mul(bytes as u64)).min(MAX_WORK);
+        Budget { left: total, total, depth: 0, exhausted: false }
+    }
+
+    /// The whole budget, for messages.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Takes `work` units; `false` when they are not there (the budget is
+    /// then used up for good).
+    pub fn spend(&mut self, work: u64) -> bool {
+        if self.exhausted {
+            return false;
+        }
+        match self.left.checked_sub(work) {
+            Some(rest) => {
+                self.left = rest;
+                true
+            }
+            None => {
+                self.left = 0;
+                self.exhausted = true;
+                false
+            }
+        }
+    }
+
+    /// How much work copying `value` is: [`NODE_WORK`] per value and one per
+    /// string byte, counted no further than what is left (so that measuring
+    /// costs no more than the copy would).
+    pub fn weight(&self, value: &Value) -> u64 {
+        let cap = self.left.saturating_add(1);
+        let mut seen = 0;
+        weigh(value, cap, &mut seen);
+        seen
+    }
+}
+
+fn weigh(value: &Value, cap: u64, seen: &mut u64) {
+    if *seen >= cap {
+        return;
+    }
+    *seen += NODE_WORK;
+    match value {
+        Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
+            *seen += s.len() as u64;
+        }
+        Value::List(items) => {
+            for item in items {
+                weigh(item, cap, seen);
+            }
+        }
+        Value::Map(entries) => {
+            for (key, item) in entries {
+                *seen += key.len() as u64;
+                weigh(item, cap, seen);
+            }
+        }
+        // Shared: a copy is a reference count.
+        Value::Instance(_)
+        | Value::Int(_)
+        | Value::Bool(_)
+        | Value::Duration(_)
+        | Value::Symbol(_)
+        | Value::Image(_)
+        | Value::Module(_) => {}
+    }
+}
+
+/// How deep `value` nests (a string is 1, a list of strings 2). Values are
+/// built no deeper than [`MAX_VALUE_DEPTH`], so the walk stays shallow.
+pub fn depth<'v>(values: impl IntoIterator<Item = &'v Value>) -> usize {
+    values
+        .into_iter()
+        .map(|v| {
+            1 + match v {
+                Value::List(items) => depth(items),
+                Value::Map(entries) => depth(entries.values()),
+                Value::Instance(inst) => depth(inst.args.values()),
+                _ => 0,
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spending_past_the_end_exhausts_for_good() {
+        let mut b = Budget { left: 10, total: 10, depth: 0, exhausted: false };
+        assert!(b.spend(4));
+        assert!(!b.spend(7));
+        assert!(b.exhausted);
+        assert!(!b.spend(0));
+    }
+
+    #[test]
+    fn weight_counts_nodes_and_bytes_and_stops_at_what_is_left() {
+        let b = Budget::for_source_bytes(0);
+        let v = Value::List(vec![Value::Str("x".repeat(80)), Value::Int(1)]);
+        assert_eq!(b.weight(&v), NODE_WORK + (NODE_WORK + 80) + NODE_WORK);
+        let small = Budget { left: 2 * NODE_WORK, total: 2 * NODE_WORK, depth: 0, exhausted: false };
+        let big = Value::List((0..1000).map(Value::Int).collect());
+        assert_eq!(small.weight(&big), 3 * NODE_WORK);
+    }
+
+    #[test]
+    fn depth_counts_containers() {
+        let v = Value::List(vec![Value::List(vec![Value::Str("a".into())]), Value::Int(1)]);
+        assert_eq!(depth([&v]), 3);
+        assert_eq!(depth(std::iter::empty()), 0);
+    }
+}
