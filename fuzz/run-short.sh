@@ -12,9 +12,7 @@
 # shared with fuzz/run-long.sh.
 #
 # An input that takes more than AIDC_FUZZ_TIMEOUT seconds (default 10) is a
-# failure too: the compiler must never hang. (Until the exponential parse of
-# unterminated nested block comments is fixed, the fuzzers can find such an
-# input; see docs/hardening.md.)
+# failure too: the compiler must never hang.
 #
 # AIDC_FUZZ_SAFE_PATHS=1 keeps the generated recipes' build-context paths
 # to [A-Za-z0-9/._-] (it was needed to fuzz past the path-quoting bug fixed

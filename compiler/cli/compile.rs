@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::args::CompileArgs;
-use super::{Format, digests, fs, outputs, render};
+use super::{Format, digests, fs, outputs, render, transaction};
 use crate::{konflux, pipeline, plan};
 
 /// The build context, the output directory, and the output directory's
@@ -80,25 +80,60 @@ pub fn run(args: &CompileArgs) -> i32 {
     let resolved_sources = &compiled.loaded.sources;
     // Konflux: `.tekton/` at the repository root, when the recipe has a pipeline block.
     let repo_root = repository_root(&layout.context);
+    let recipe_dir = digests::absolute(&layout.context);
+    let rel = recipe_dir.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+    let repo_layout = konflux::RepoLayout {
+        recipe_dir: if rel.is_empty() { ".".into() } else { rel },
+        recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
     let konflux_files = match (&compiled.model, &compiled.model.as_ref().and_then(|m| m.pipeline.as_ref())) {
-        (Some(model), Some(_)) => {
-            let recipe_dir = digests::absolute(&layout.context);
-            let rel =
-                recipe_dir.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
-            let repo_layout = konflux::RepoLayout {
-                recipe_dir: if rel.is_empty() { ".".into() } else { rel },
-                recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            };
-            match konflux::outputs(model, &planned, &repo_layout) {
-                Ok(files) => files,
-                Err(d) => {
-                    render::diagnostics(format, resolved_sources, diagnostics.with(d));
-                    return 1;
-                }
+        (Some(model), Some(_)) => match konflux::outputs(model, &planned, &repo_layout) {
+            Ok(files) => files,
+            Err(d) => {
+                render::diagnostics(format, resolved_sources, diagnostics.with(d));
+                return 1;
             }
-        }
+        },
         _ => Default::default(),
     };
+    // Every directory aidc writes. The Konflux ones are shared with other
+    // recipes and people: there, aidc's files are those with this recipe's
+    // header, and they go when the recipe no longer gives them.
+    let header = konflux::header(&repo_layout).trim_end().to_string();
+    let mut dirs = vec![
+        outputs::OutputDir { path: layout.out.clone(), files: outputs, owns: outputs::Ownership::All },
+        outputs::OutputDir {
+            path: repo_root.join(".tekton"),
+            files: Default::default(),
+            owns: outputs::Ownership::Marked(header.clone()),
+        },
+        outputs::OutputDir {
+            path: recipe_dir.join("konflux"),
+            files: Default::default(),
+            owns: outputs::Ownership::Marked(header),
+        },
+    ];
+    for (i, a) in dirs.iter().enumerate() {
+        for b in &dirs[i + 1..] {
+            if a.path.starts_with(&b.path) || b.path.starts_with(&a.path) {
+                return render::usage_error(
+                    format,
+                    &format!(
+                        "the output directory `{}` is where aidc writes the Konflux files; choose another",
+                        layout.out.display()
+                    ),
+                );
+            }
+        }
+    }
+    for (path, content) in konflux_files {
+        let full = repo_root.join(&path);
+        let Some(dir) = dirs[1..].iter_mut().find(|d| full.starts_with(&d.path)) else {
+            return render::usage_error(format, &format!("internal error: `{path}` is in no Konflux directory"));
+        };
+        let rel = full.strip_prefix(&dir.path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        dir.files.insert(rel, content);
+    }
     let shown_out = |p: &str| {
         let base = if layout.context.as_os_str() == "." {
             PathBuf::from(&layout.out_in_context)
@@ -107,23 +142,23 @@ pub fn run(args: &CompileArgs) -> i32 {
         };
         base.join(p).display().to_string()
     };
+    let shown = |dir: usize, p: &str| if dir == 0 { shown_out(p) } else { shown_repo(&dirs[dir].path, p) };
     if args.check {
         render::diagnostics(format, resolved_sources, diagnostics);
-        let mut stale = outputs::stale(&layout.out, &outputs);
-        for (path, content) in &konflux_files {
-            if std::fs::read(repo_root.join(path)).ok().as_deref() != Some(content.as_bytes()) {
-                stale.push(format!("@{path}"));
-            }
+        if transaction::interrupted(&repo_root) {
+            eprintln!(
+                "aidc: a compile was killed while it swapped in its outputs ({}); run `aidc compile` to finish it",
+                shown_repo(&repo_root, transaction::JOURNAL)
+            );
+            return 1;
         }
+        let stale = outputs::stale(&dirs);
         if stale.is_empty() {
             eprintln!("outputs are up to date");
             return 0;
         }
-        for s in &stale {
-            match s.strip_prefix('@') {
-                Some(konflux_path) => eprintln!("stale: {}", shown_repo(&repo_root, konflux_path)),
-                None => eprintln!("stale: {}", shown_out(s)),
-            }
+        for (dir, path) in &stale {
+            eprintln!("stale: {}", shown(*dir, path));
         }
         eprintln!(
             "aidc: {} output file{} differ from what the recipe gives; run `aidc compile`",
@@ -132,25 +167,27 @@ pub fn run(args: &CompileArgs) -> i32 {
         );
         return 1;
     }
-    let mut written = match outputs::write(&layout.out, &outputs) {
+    let summary = match write_all(&repo_root, &dirs) {
         Ok(w) => w,
-        Err(e) => return render::usage_error(format, &format!("cannot write `{}`: {e}", layout.out.display())),
+        Err(message) => return render::usage_error(format, &message),
     };
-    match outputs::write_files(&repo_root, &konflux_files) {
-        Ok(changed) => written.changed.extend(changed),
-        Err(e) => return render::usage_error(format, &format!("cannot write the Konflux files: {e}")),
-    }
     render::diagnostics(format, resolved_sources, diagnostics);
     if format == Format::Human {
-        if written.changed.is_empty() && written.removed.is_empty() {
+        if summary.recovered {
+            eprintln!("finished swapping in the outputs of a compile that was killed");
+        }
+        if summary.changes.iter().all(|c| c.is_empty()) {
             eprintln!("nothing changed in {}", shown_out(""));
-        } else {
-            eprintln!(
-                "wrote {} file{} in {}",
-                written.changed.len(),
-                if written.changed.len() == 1 { "" } else { "s" },
-                shown_out("")
-            );
+        }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        for (i, c) in summary.changes.iter().enumerate() {
+            let (w, r) = (c.changed.len(), c.removed.len());
+            match (w, r) {
+                (0, 0) => {}
+                (w, 0) => eprintln!("wrote {w} file{} in {}", plural(w), shown(i, "")),
+                (0, r) => eprintln!("removed {r} file{} from {}", plural(r), shown(i, "")),
+                (w, r) => eprintln!("wrote {w} file{} and removed {r} in {}", plural(w), shown(i, "")),
+            }
         }
         let context =
             if layout.context.as_os_str() == "." { ".".to_string() } else { layout.context.display().to_string() };
@@ -166,6 +203,40 @@ pub fn run(args: &CompileArgs) -> i32 {
         }
     }
     0
+}
+
+/// What [`write_all`] did.
+struct Summary {
+    /// Whether it first finished the commit of a compile that was killed.
+    recovered: bool,
+    /// Per directory, what changed.
+    changes: Vec<outputs::Changes>,
+}
+
+/// Writes every directory in `dirs` all-or-nothing (`transaction.rs`),
+/// under the lock of `root`, after finishing any commit a killed compile
+/// left there.
+fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, String> {
+    let _lock = transaction::lock(root).map_err(|e| format!("cannot lock `{}`: {e}", root.display()))?;
+    let recovered = transaction::recover(root).map_err(|e| format!("cannot finish an interrupted compile: {e}"))?;
+    let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
+    let mut staged = Vec::new();
+    for (dir, c) in dirs.iter().zip(&changes) {
+        if c.is_empty() {
+            continue;
+        }
+        match transaction::stage(dir, c) {
+            Ok(s) => staged.push(s),
+            Err(e) => {
+                transaction::abandon(staged);
+                return Err(format!("cannot write `{}`: {e}", dir.path.display()));
+            }
+        }
+    }
+    if !staged.is_empty() {
+        transaction::commit(root, staged).map_err(|e| format!("cannot swap in the outputs: {e}"))?;
+    }
+    Ok(Summary { recovered, changes })
 }
 
 /// The repository root: the nearest directory above the recipe holding

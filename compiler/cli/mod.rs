@@ -13,6 +13,7 @@ mod fs;
 mod ignore;
 mod outputs;
 pub mod render;
+mod transaction;
 
 use clap::Parser;
 

@@ -1,0 +1,261 @@
+//! Writing every output directory of a compile all-or-nothing.
+//!
+//! Each directory that changes is built complete beside itself (unchanged
+//! files hard-linked, not rewritten; in shared directories, the files that
+//! are not aidc's linked over as they are), then swapped in with one
+//! `renameat2(RENAME_EXCHANGE)`. One directory is one atomic swap. Several
+//! (the output directory, `.tekton/`, `konflux/`) cannot be swapped in one
+//! step, so the swaps are a transaction: a journal naming every staged tree
+//! (by path and inode) is written first, atomically, and is the commit
+//! point. Killed before it, the old outputs stand untouched; killed after
+//! it, the next compile finishes the swaps the journal names before it does
+//! anything else. A lock on the repository root keeps two compiles from
+//! interleaving.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::outputs::{Changes, Kind, OutputDir};
+
+/// The journal of a commit in progress, in the lock's directory.
+pub const JOURNAL: &str = ".aidc-journal.json";
+
+/// Held while outputs under a root are read or written.
+pub struct Lock {
+    _dir: File,
+}
+
+/// Locks `root` (blocking while another aidc holds it).
+pub fn lock(root: &Path) -> io::Result<Lock> {
+    let dir = File::open(root)?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Lock { _dir: dir })
+}
+
+#[derive(Serialize, Deserialize)]
+struct Journal {
+    version: u32,
+    swaps: Vec<Swap>,
+}
+
+/// One staged tree: where it goes, where it is, and its inode (which tells,
+/// after a kill, whether the swap happened).
+#[derive(Serialize, Deserialize)]
+struct Swap {
+    target: String,
+    staged: String,
+    inode: u64,
+}
+
+/// A staged directory, ready to swap in.
+pub struct Staged {
+    target: PathBuf,
+    staged: PathBuf,
+}
+
+/// Whether a journal of an interrupted commit lies under `root`.
+pub fn interrupted(root: &Path) -> bool {
+    root.join(JOURNAL).exists()
+}
+
+/// Finishes the commit a killed compile left under `root`, if any; returns
+/// whether there was one.
+pub fn recover(root: &Path) -> io::Result<bool> {
+    let path = root.join(JOURNAL);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    // Written whole through a rename: it is complete or absent.
+    let journal: Journal = serde_json::from_slice(&text)
+        .map_err(|e| io::Error::other(format!("{} is not a journal aidc wrote: {e}", path.display())))?;
+    for swap in &journal.swaps {
+        let target = root.join(&swap.target);
+        let staged = root.join(&swap.staged);
+        if inode(&target) != Some(swap.inode) {
+            if inode(&staged) != Some(swap.inode) {
+                return Err(io::Error::other(format!(
+                    "cannot finish the interrupted compile: neither `{}` nor `{}` is the tree it staged; remove {} and compile again",
+                    target.display(),
+                    staged.display(),
+                    path.display()
+                )));
+            }
+            swap_in(&staged, &target)?;
+        }
+        remove_tree(&staged)?;
+    }
+    std::fs::remove_file(&path)?;
+    Ok(true)
+}
+
+fn inode(path: &Path) -> Option<u64> {
+    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
+}
+
+fn remove_tree(path: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// `.NAME.aidc-new-PID` beside `target`.
+fn staging_path(target: &Path, what: &str) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    target.with_file_name(format!(".{name}.aidc-{what}-{}", std::process::id()))
+}
+
+/// Removes what killed compiles left beside `target`: staged trees no
+/// journal names (the lock is held, so no running compile owns them).
+fn remove_leftovers(target: &Path) {
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else { return };
+    let name = name.to_string_lossy();
+    let (new, old) = (format!(".{name}.aidc-new-"), format!(".{name}.aidc-old-"));
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&new) || n.starts_with(&old) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Builds the new tree of `dir` beside it.
+pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
+    remove_leftovers(&dir.path);
+    let staged = staging_path(&dir.path, "new");
+    let result = (|| {
+        std::fs::create_dir_all(&staged)?;
+        // What is not aidc's goes over as it is.
+        for entry in &changes.kept {
+            let (from, to) = (dir.path.join(&entry.path), staged.join(&entry.path));
+            match entry.kind {
+                Kind::Dir => std::fs::create_dir_all(&to)?,
+                Kind::Symlink => std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?,
+                Kind::File => link_or_copy(&from, &to)?,
+            }
+        }
+        for (path, content) in &dir.files {
+            let to = staged.join(path);
+            if let Some(p) = to.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            if changes.unchanged.contains(path) && std::fs::hard_link(dir.path.join(path), &to).is_ok() {
+                continue;
+            }
+            std::fs::write(&to, content)?;
+            if path.ends_with(".sh") {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755))?;
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(Staged { target: dir.path.clone(), staged }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staged);
+            Err(e)
+        }
+    }
+}
+
+fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to).map(|_| ())
+}
+
+/// Drops staged trees that will not be committed.
+pub fn abandon(staged: Vec<Staged>) {
+    for s in staged {
+        let _ = std::fs::remove_dir_all(&s.staged);
+    }
+}
+
+/// Swaps every staged tree in: directly for one, through a journal under
+/// `root` for several (see the module documentation).
+pub fn commit(root: &Path, staged: Vec<Staged>) -> io::Result<()> {
+    if staged.len() == 1 {
+        let s = &staged[0];
+        swap_in(&s.staged, &s.target)?;
+        return remove_tree(&s.staged);
+    }
+    let mut swaps = Vec::new();
+    for s in &staged {
+        let relative = |p: &Path| {
+            p.strip_prefix(root)
+                .map(|r| r.to_string_lossy().into_owned())
+                .map_err(|_| io::Error::other(format!("`{}` is outside `{}`", p.display(), root.display())))
+        };
+        let inode = inode(&s.staged).ok_or_else(|| io::Error::other("a staged tree vanished"))?;
+        swaps.push(Swap { target: relative(&s.target)?, staged: relative(&s.staged)?, inode });
+    }
+    let journal = serde_json::to_vec_pretty(&Journal { version: 1, swaps }).map_err(io::Error::other)?;
+    let tmp = root.join(format!("{JOURNAL}.aidc-new-{}", std::process::id()));
+    if let Err(e) = std::fs::write(&tmp, &journal).and_then(|()| std::fs::rename(&tmp, root.join(JOURNAL))) {
+        let _ = std::fs::remove_file(&tmp);
+        abandon(staged);
+        return Err(e);
+    }
+    // Committed: from here on an error leaves the journal for the next compile.
+    for (i, s) in staged.iter().enumerate() {
+        swap_in(&s.staged, &s.target)?;
+        failpoint("swap", i + 1);
+    }
+    for s in &staged {
+        remove_tree(&s.staged)?;
+    }
+    std::fs::remove_file(root.join(JOURNAL))
+}
+
+/// For the atomicity tests: with `AIDC_FAILPOINT=swap:N`, the process
+/// kills itself (SIGKILL, as a user or CI would) after the Nth swap.
+fn failpoint(name: &str, n: usize) {
+    if std::env::var("AIDC_FAILPOINT").is_ok_and(|v| v == format!("{name}:{n}")) {
+        // SAFETY: signalling this very process; it does not return.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+}
+
+/// Puts the tree at `staged` at `target`; the old tree, if any, ends at `staged`.
+fn swap_in(staged: &Path, target: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(target).is_err() {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        return std::fs::rename(staged, target);
+    }
+    match exchange(staged, target) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            // No RENAME_EXCHANGE (an old kernel or a file system without it): three renames.
+            let old = staging_path(target, "old");
+            std::fs::rename(target, &old)?;
+            std::fs::rename(staged, target)?;
+            std::fs::rename(&old, staged)
+        }
+    }
+}
+
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let ca = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let cb = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: both are valid NUL-terminated paths; renameat2 does not keep them.
+    let r = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
