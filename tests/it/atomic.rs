@@ -265,6 +265,9 @@ fn written(ctx: &Path) -> BTreeMap<String, Vec<u8>> {
     all
 }
 
+/// Path -> bytes of every file aidc wrote.
+type Files = BTreeMap<String, Vec<u8>>;
+
 /// Whether a commit journal of a killed compile lies in `ctx`.
 fn journal(ctx: &Path) -> bool {
     ctx.join(".aidc-journal.json").exists()
@@ -272,7 +275,7 @@ fn journal(ctx: &Path) -> bool {
 
 /// `aidc compile` that must finish a killed compile's commit: afterwards
 /// the outputs are exactly `new` and the compile had nothing left to write.
-fn recover_to(ctx: &Path, new: &BTreeMap<String, Vec<u8>>, what: &str) {
+fn recover_to(ctx: &Path, new: &Files, what: &str) {
     let out = aidc(ctx, &["compile", "image.aid"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{what}: {err}");
