@@ -287,10 +287,7 @@ fn recover_to(ctx: &Path, new: &Files, what: &str) {
 
 /// A project with a pipeline block, compiled from v1 in `ctx`; returns the
 /// old and the new (v2) outputs and how long an unkilled v1 -> v2 compile takes.
-fn konflux_project(
-    ctx: &Path,
-    expected_new: &Path,
-) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>, Duration) {
+fn konflux_project(ctx: &Path, expected_new: &Path) -> (Files, Files, Duration) {
     for d in [ctx, expected_new] {
         std::fs::create_dir_all(d).expect("mkdir");
     }
