@@ -98,19 +98,20 @@ pub fn run(args: &CompileArgs) -> i32 {
     };
     // Every directory aidc writes. The Konflux ones are shared with other
     // recipes and people: there, aidc's files are those with this recipe's
-    // header, and they go when the recipe no longer gives them.
+    // header (or a header of a recipe that is gone), and they go when the
+    // recipe no longer gives them.
     let header = konflux::header(&repo_layout).trim_end().to_string();
     let mut dirs = vec![
         outputs::OutputDir { path: layout.out.clone(), files: outputs, owns: outputs::Ownership::All },
         outputs::OutputDir {
             path: repo_root.join(".tekton"),
             files: Default::default(),
-            owns: outputs::Ownership::Marked(header.clone()),
+            owns: outputs::Ownership::Generated { header: header.clone(), root: repo_root.clone() },
         },
         outputs::OutputDir {
             path: recipe_dir.join("konflux"),
             files: Default::default(),
-            owns: outputs::Ownership::Marked(header),
+            owns: outputs::Ownership::Generated { header, root: repo_root.clone() },
         },
     ];
     for (i, a) in dirs.iter().enumerate() {
@@ -152,8 +153,12 @@ pub fn run(args: &CompileArgs) -> i32 {
             );
             return 1;
         }
+        let conflicts = conflicts(&dirs);
+        for (dir, path) in &conflicts {
+            eprintln!("conflict: {} is not aidc's, and the recipe gives a file there", shown(*dir, path));
+        }
         let stale = outputs::stale(&dirs);
-        if stale.is_empty() {
+        if stale.is_empty() && conflicts.is_empty() {
             eprintln!("outputs are up to date");
             return 0;
         }
@@ -169,7 +174,22 @@ pub fn run(args: &CompileArgs) -> i32 {
     }
     let summary = match write_all(&repo_root, &dirs) {
         Ok(w) => w,
-        Err(message) => return render::usage_error(format, &message),
+        Err(WriteError::Io(message)) => return render::usage_error(format, &message),
+        Err(WriteError::Conflicts(conflicts)) => {
+            let (dir, path) = &conflicts[0];
+            return render::usage_error(
+                format,
+                &format!(
+                    "cannot write {}: a file is there that was not generated from this recipe (its first line is \
+                     not the recipe's header){}; move it away, or remove it if it is an old copy, and compile again",
+                    shown(*dir, path),
+                    match conflicts.len() {
+                        1 => String::new(),
+                        n => format!(", and {} more like it", n - 1),
+                    }
+                ),
+            );
+        }
     };
     render::diagnostics(format, resolved_sources, diagnostics);
     if format == Format::Human {
@@ -205,6 +225,15 @@ pub fn run(args: &CompileArgs) -> i32 {
     0
 }
 
+/// The paths aidc would write that hold files not aidc's, by directory.
+fn conflicts(dirs: &[outputs::OutputDir]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, d) in dirs.iter().enumerate() {
+        out.extend(d.changes().conflicts.into_iter().map(|p| (i, p)));
+    }
+    out
+}
+
 /// What [`write_all`] did.
 struct Summary {
     /// Whether it first finished the commit of a compile that was killed.
@@ -213,13 +242,26 @@ struct Summary {
     changes: Vec<outputs::Changes>,
 }
 
+/// Why [`write_all`] wrote nothing.
+enum WriteError {
+    Io(String),
+    /// Paths (by directory) where the recipe gives a file and one not aidc's is.
+    Conflicts(Vec<(usize, String)>),
+}
+
 /// Writes every directory in `dirs` all-or-nothing (`transaction.rs`),
 /// under the lock of `root`, after finishing any commit a killed compile
 /// left there.
-fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, String> {
-    let _lock = transaction::lock(root).map_err(|e| format!("cannot lock `{}`: {e}", root.display()))?;
-    let recovered = transaction::recover(root).map_err(|e| format!("cannot finish an interrupted compile: {e}"))?;
+fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteError> {
+    let io = WriteError::Io;
+    let _lock = transaction::lock(root).map_err(|e| io(format!("cannot lock `{}`: {e}", root.display())))?;
+    let recovered = transaction::recover(root).map_err(|e| io(format!("cannot finish an interrupted compile: {e}")))?;
     let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
+    let conflicts: Vec<(usize, String)> =
+        changes.iter().enumerate().flat_map(|(i, c)| c.conflicts.iter().map(move |p| (i, p.clone()))).collect();
+    if !conflicts.is_empty() {
+        return Err(WriteError::Conflicts(conflicts));
+    }
     let mut staged = Vec::new();
     for (dir, c) in dirs.iter().zip(&changes) {
         if c.is_empty() {
@@ -229,12 +271,12 @@ fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, String
             Ok(s) => staged.push(s),
             Err(e) => {
                 transaction::abandon(staged);
-                return Err(format!("cannot write `{}`: {e}", dir.path.display()));
+                return Err(io(format!("cannot write `{}`: {e}", dir.path.display())));
             }
         }
     }
     if !staged.is_empty() {
-        transaction::commit(root, staged).map_err(|e| format!("cannot swap in the outputs: {e}"))?;
+        transaction::commit(root, staged).map_err(|e| io(format!("cannot swap in the outputs: {e}")))?;
     }
     Ok(Summary { recovered, changes })
 }

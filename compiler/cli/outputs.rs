@@ -20,9 +20,16 @@ pub struct OutputDir {
 pub enum Ownership {
     /// All of them: the output directory is aidc's alone.
     All,
-    /// Those whose first line is this one: `.tekton/` and `konflux/` may
-    /// hold files of other recipes and hand-written ones, which stay.
-    Marked(String),
+    /// Those generated from this recipe (their first line is its header),
+    /// and those generated from a recipe that is no longer there (moved,
+    /// renamed or removed: orphans). `.tekton/` and `konflux/` may hold
+    /// files of other recipes and hand-written ones, which stay.
+    Generated {
+        /// This recipe's header line.
+        header: String,
+        /// The repository root, which the recipes in headers are relative to.
+        root: PathBuf,
+    },
 }
 
 impl OutputDir {
@@ -30,18 +37,15 @@ impl OutputDir {
     fn owned(&self, path: &Path) -> bool {
         match &self.owns {
             Ownership::All => true,
-            Ownership::Marked(first_line) => {
-                let mut head = vec![0; first_line.len() + 1];
-                let Ok(mut file) = std::fs::File::open(path) else { return false };
-                let mut read = 0;
-                while read < head.len() {
-                    match file.read(&mut head[read..]) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => read += n,
-                    }
+            Ownership::Generated { header, root } => {
+                let Some(line) = first_line(path) else { return false };
+                if line == *header {
+                    return true;
                 }
-                head.truncate(read);
-                head.strip_prefix(first_line.as_bytes()).is_some_and(|rest| rest.is_empty() || rest[0] == b'\n')
+                match crate::konflux::generated_from(&line) {
+                    Some(recipe) => !recipe.is_empty() && !root.join(recipe).is_file(),
+                    None => false,
+                }
             }
         }
     }
@@ -54,11 +58,14 @@ impl OutputDir {
         for entry in walk(&self.path) {
             let owned = match entry.kind {
                 // A staged tree makes its own directories.
-                Kind::Dir => all,
-                Kind::Symlink => all,
+                Kind::Dir | Kind::Symlink | Kind::Other => all,
                 Kind::File => self.owned(&self.path.join(&entry.path)),
             };
             if !owned {
+                // Not aidc's, where aidc would write: refused, never overwritten.
+                if self.files.contains_key(&entry.path) {
+                    changes.conflicts.push(entry.path.clone());
+                }
                 changes.kept.push(entry);
                 continue;
             }
@@ -85,6 +92,24 @@ impl OutputDir {
     }
 }
 
+/// The first line of a file (without `\r\n` or `\n`: a checkout may have
+/// turned the line ends), read no further than 4 KiB.
+fn first_line(path: &Path) -> Option<String> {
+    let mut head = vec![0; 4096];
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+    head.truncate(read);
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8(line.to_vec()).ok()
+}
+
 /// What writing one [`OutputDir`] changes.
 #[derive(Debug, Default)]
 pub struct Changes {
@@ -96,6 +121,9 @@ pub struct Changes {
     pub unchanged: BTreeSet<String>,
     /// What is not aidc's (directories, other files), kept as it is.
     pub kept: Vec<Entry>,
+    /// Paths aidc would write that hold something not aidc's: a hand-written
+    /// file, another recipe's, a link. Nothing is written while there are any.
+    pub conflicts: Vec<String>,
 }
 
 impl Changes {
@@ -109,6 +137,8 @@ pub enum Kind {
     File,
     Dir,
     Symlink,
+    /// A FIFO, socket or device: never opened, only linked over.
+    Other,
 }
 
 /// An entry under a directory, by relative `/`-separated path.
@@ -131,7 +161,8 @@ pub fn walk(dir: &Path) -> Vec<Entry> {
             let kind = match e.file_type() {
                 Ok(t) if t.is_symlink() => Kind::Symlink,
                 Ok(t) if t.is_dir() => Kind::Dir,
-                Ok(_) => Kind::File,
+                Ok(t) if t.is_file() => Kind::File,
+                Ok(_) => Kind::Other,
                 Err(_) => continue,
             };
             if kind == Kind::Dir {
@@ -161,25 +192,46 @@ pub fn stale(dirs: &[OutputDir]) -> Vec<(usize, String)> {
 mod tests {
     use super::*;
 
+    fn header(recipe: &str) -> String {
+        crate::konflux::header(&crate::konflux::RepoLayout {
+            recipe_dir: recipe.rsplit_once('/').map_or(".", |(d, _)| d).into(),
+            recipe_file: recipe.rsplit('/').next().unwrap_or(recipe).into(),
+        })
+    }
+
     #[test]
-    fn marked_files_are_owned_and_others_kept() {
+    fn generated_files_are_owned_and_others_kept() {
         let holder = tempfile::tempdir().unwrap();
-        let tmp = holder.path().to_path_buf();
+        let root = holder.path().to_path_buf();
+        let tmp = root.join(".tekton");
         std::fs::create_dir_all(tmp.join("sub")).unwrap();
-        std::fs::write(tmp.join("mine.yaml"), "# made by me\nold\n").unwrap();
-        std::fs::write(tmp.join("gone.yaml"), "# made by me\n").unwrap();
-        std::fs::write(tmp.join("theirs.yaml"), "# made by someone else\n").unwrap();
-        std::fs::write(tmp.join("sub/x"), "# made by me, not quite\n").unwrap();
+        std::fs::create_dir_all(root.join("b")).unwrap();
+        std::fs::write(root.join("b/image.aid"), "").unwrap();
+        let mine = header("a/image.aid");
+        std::fs::write(tmp.join("mine.yaml"), format!("{mine}old\n")).unwrap();
+        std::fs::write(tmp.join("gone.yaml"), &mine).unwrap();
+        // Another recipe's, which exists: kept. One of a recipe that is gone: an orphan, aidc's.
+        std::fs::write(tmp.join("theirs.yaml"), header("b/image.aid")).unwrap();
+        std::fs::write(tmp.join("orphan.yaml"), header("c/image.aid")).unwrap();
+        std::fs::write(tmp.join("hand.yaml"), "# written by hand\n").unwrap();
+        std::fs::write(tmp.join("sub/x"), format!("#{mine}")).unwrap();
+        std::fs::write(tmp.join("crlf.yaml"), format!("{}\r\nx\r\n", mine.trim_end())).unwrap();
+        let owns = || Ownership::Generated { header: mine.trim_end().to_string(), root: root.clone() };
         let dir = OutputDir {
             path: tmp.clone(),
-            files: [("mine.yaml".to_string(), "# made by me\nnew\n".to_string())].into(),
-            owns: Ownership::Marked("# made by me".into()),
+            files: [("mine.yaml".to_string(), format!("{mine}new\n"))].into(),
+            owns: owns(),
         };
         let c = dir.changes();
         assert_eq!(c.changed, ["mine.yaml"]);
-        assert_eq!(c.removed, ["gone.yaml"]);
+        assert_eq!(c.removed, ["crlf.yaml", "gone.yaml", "orphan.yaml"]);
         let kept: Vec<&str> = c.kept.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(kept, ["sub", "sub/x", "theirs.yaml"]);
+        assert_eq!(kept, ["hand.yaml", "sub", "sub/x", "theirs.yaml"]);
+        assert!(c.conflicts.is_empty());
+        // Something not aidc's where aidc would write is a conflict.
+        let files = [("theirs.yaml".to_string(), mine.clone()), ("hand.yaml".to_string(), mine.clone())].into();
+        let clash = OutputDir { path: tmp, files, owns: owns() };
+        assert_eq!(clash.changes().conflicts, ["hand.yaml", "theirs.yaml"]);
     }
 
     #[test]

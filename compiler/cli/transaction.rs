@@ -5,9 +5,9 @@
 //! are not aidc's linked over as they are), then swapped in with one
 //! `renameat2(RENAME_EXCHANGE)`. One directory is one atomic swap. Several
 //! (the output directory, `.tekton/`, `konflux/`) cannot be swapped in one
-//! step, so the swaps are a transaction: a journal naming every staged tree
-//! (by path and inode) is written first, atomically, and is the commit
-//! point. Killed before it, the old outputs stand untouched; killed after
+//! step, nor one where the file system lacks the exchange, so the swaps are
+//! a transaction: a journal naming every staged tree (by path and inode) is
+//! written first, atomically, and is the commit point. Killed before it, the old outputs stand untouched; killed after
 //! it, the next compile finishes the swaps the journal names before it does
 //! anything else. A lock on the repository root keeps two compiles from
 //! interleaving.
@@ -48,13 +48,24 @@ struct Journal {
     swaps: Vec<Swap>,
 }
 
+const JOURNAL_VERSION: u32 = 1;
+
 /// One staged tree: where it goes, where it is, and its inode (which tells,
-/// after a kill, whether the swap happened).
+/// after a kill, whether the swap happened). Paths are bytes (a path need
+/// not be UTF-8), relative to the journal's directory when inside it.
 #[derive(Serialize, Deserialize)]
 struct Swap {
-    target: String,
-    staged: String,
+    target: Vec<u8>,
+    staged: Vec<u8>,
     inode: u64,
+}
+
+fn encode(root: &Path, path: &Path) -> Vec<u8> {
+    path.strip_prefix(root).unwrap_or(path).as_os_str().as_bytes().to_vec()
+}
+
+fn decode(root: &Path, bytes: &[u8]) -> PathBuf {
+    root.join(std::ffi::OsStr::from_bytes(bytes))
 }
 
 /// A staged directory, ready to swap in.
@@ -71,6 +82,7 @@ pub fn interrupted(root: &Path) -> bool {
 /// Finishes the commit a killed compile left under `root`, if any; returns
 /// whether there was one.
 pub fn recover(root: &Path) -> io::Result<bool> {
+    remove_temporary_journals(root);
     let path = root.join(JOURNAL);
     let text = match std::fs::read(&path) {
         Ok(t) => t,
@@ -80,9 +92,16 @@ pub fn recover(root: &Path) -> io::Result<bool> {
     // Written whole through a rename: it is complete or absent.
     let journal: Journal = serde_json::from_slice(&text)
         .map_err(|e| io::Error::other(format!("{} is not a journal aidc wrote: {e}", path.display())))?;
+    if journal.version != JOURNAL_VERSION {
+        return Err(io::Error::other(format!(
+            "{} was written by another version of aidc (journal version {}); finish with that version, or remove it",
+            path.display(),
+            journal.version
+        )));
+    }
     for swap in &journal.swaps {
-        let target = root.join(&swap.target);
-        let staged = root.join(&swap.staged);
+        let target = decode(root, &swap.target);
+        let staged = decode(root, &swap.staged);
         if inode(&target) != Some(swap.inode) {
             if inode(&staged) != Some(swap.inode) {
                 return Err(io::Error::other(format!(
@@ -98,6 +117,36 @@ pub fn recover(root: &Path) -> io::Result<bool> {
     }
     std::fs::remove_file(&path)?;
     Ok(true)
+}
+
+/// Journals a killed compile was still writing (before the commit point).
+fn remove_temporary_journals(root: &Path) {
+    let prefix = format!("{JOURNAL}.aidc-new-");
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Where a directory really is: a symbolic link (`.tekton -> ci/tekton`)
+/// is followed, so that the link stays and what it points to is replaced.
+pub fn resolve_links(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        let Ok(dest) = std::fs::read_link(&path) else { break };
+        path = match path.parent() {
+            Some(parent) if dest.is_relative() => parent.join(dest),
+            _ => dest,
+        };
+    }
+    path
 }
 
 fn inode(path: &Path) -> Option<u64> {
@@ -133,39 +182,56 @@ fn remove_leftovers(target: &Path) {
     }
 }
 
-/// Builds the new tree of `dir` beside it.
+/// Builds the new tree of `dir` beside it (beside what a link points to,
+/// when `dir` is one). `changes` must have no conflicts.
 pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
-    remove_leftovers(&dir.path);
-    let staged = staging_path(&dir.path, "new");
+    let target = resolve_links(&dir.path);
+    remove_leftovers(&target);
+    let staged = staging_path(&target, "new");
     let result = (|| {
         std::fs::create_dir_all(&staged)?;
-        // What is not aidc's goes over as it is.
-        for entry in &changes.kept {
-            let (from, to) = (dir.path.join(&entry.path), staged.join(&entry.path));
-            match entry.kind {
-                Kind::Dir => std::fs::create_dir_all(&to)?,
-                Kind::Symlink => std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?,
-                Kind::File => link_or_copy(&from, &to)?,
-            }
+        if let Ok(meta) = std::fs::metadata(&target) {
+            std::fs::set_permissions(&staged, meta.permissions())?;
         }
+        // aidc's files first, each made new (never written through a link,
+        // or into a hard link of someone else's file); then what is not
+        // aidc's, as it is.
         for (path, content) in &dir.files {
             let to = staged.join(path);
             if let Some(p) = to.parent() {
                 std::fs::create_dir_all(p)?;
             }
-            if changes.unchanged.contains(path) && std::fs::hard_link(dir.path.join(path), &to).is_ok() {
+            if changes.unchanged.contains(path) && std::fs::hard_link(target.join(path), &to).is_ok() {
                 continue;
             }
-            std::fs::write(&to, content)?;
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&to)?;
+            io::Write::write_all(&mut file, content.as_bytes())?;
             if path.ends_with(".sh") {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755))?;
+                file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
             }
+        }
+        let mut dirs = Vec::new();
+        for entry in &changes.kept {
+            let (from, to) = (target.join(&entry.path), staged.join(&entry.path));
+            match entry.kind {
+                Kind::Dir => {
+                    std::fs::create_dir_all(&to)?;
+                    dirs.push((to, std::fs::symlink_metadata(&from)?.permissions()));
+                }
+                Kind::Symlink => std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?,
+                Kind::File => link_or_copy(&from, &to)?,
+                Kind::Other => std::fs::hard_link(&from, &to)?,
+            }
+        }
+        // Modes last, deepest first: a read-only directory is filled before it is closed.
+        for (dir, mode) in dirs.into_iter().rev() {
+            std::fs::set_permissions(dir, mode)?;
         }
         Ok(())
     })();
     match result {
-        Ok(()) => Ok(Staged { target: dir.path.clone(), staged }),
+        Ok(()) => Ok(Staged { target, staged }),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staged);
             Err(e)
@@ -187,25 +253,20 @@ pub fn abandon(staged: Vec<Staged>) {
     }
 }
 
-/// Swaps every staged tree in: directly for one, through a journal under
-/// `root` for several (see the module documentation).
+/// Swaps every staged tree in, through a journal under `root` (see the
+/// module documentation). One tree would need no journal where the file
+/// system exchanges directories atomically, but the fallback of three
+/// renames does, and a journal costs one small file.
 pub fn commit(root: &Path, staged: Vec<Staged>) -> io::Result<()> {
-    if staged.len() == 1 {
-        let s = &staged[0];
-        swap_in(&s.staged, &s.target)?;
-        return remove_tree(&s.staged);
-    }
     let mut swaps = Vec::new();
     for s in &staged {
-        let relative = |p: &Path| {
-            p.strip_prefix(root)
-                .map(|r| r.to_string_lossy().into_owned())
-                .map_err(|_| io::Error::other(format!("`{}` is outside `{}`", p.display(), root.display())))
+        let Some(inode) = inode(&s.staged) else {
+            abandon(staged);
+            return Err(io::Error::other("a staged tree vanished"));
         };
-        let inode = inode(&s.staged).ok_or_else(|| io::Error::other("a staged tree vanished"))?;
-        swaps.push(Swap { target: relative(&s.target)?, staged: relative(&s.staged)?, inode });
+        swaps.push(Swap { target: encode(root, &s.target), staged: encode(root, &s.staged), inode });
     }
-    let journal = serde_json::to_vec_pretty(&Journal { version: 1, swaps }).map_err(io::Error::other)?;
+    let journal = serde_json::to_vec_pretty(&Journal { version: JOURNAL_VERSION, swaps }).map_err(io::Error::other)?;
     let tmp = root.join(format!("{JOURNAL}.aidc-new-{}", std::process::id()));
     if let Err(e) = std::fs::write(&tmp, &journal).and_then(|()| std::fs::rename(&tmp, root.join(JOURNAL))) {
         let _ = std::fs::remove_file(&tmp);

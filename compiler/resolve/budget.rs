@@ -37,15 +37,17 @@ pub const MAX_CHAIN: usize = 64;
 pub const MAX_COMPONENTS: usize = 10_000;
 
 /// Work allowed per byte of source (recipes and the modules they import).
-pub const WORK_PER_BYTE: u64 = 64;
+pub const WORK_PER_BYTE: u64 = 1024;
 
 /// Work allowed on top, so that a tiny recipe using large stdlib tables fits.
 pub const BASE_WORK: u64 = 1 << 26;
 
-/// Work allowed at most, however large the sources: about a second, and a
-/// few GiB of memory for values that are kept (a project of 1,000 images
-/// like the flagship needs a hundredth of it).
-pub const MAX_WORK: u64 = 1 << 30;
+/// Work allowed at most, however large the sources: about 4 s and 1.2 GiB
+/// of memory at worst (values that double, kept in `let`s), while a project
+/// of 1,000 images like the flagship needs 2% of it. Below the cap, the
+/// limit grows with the text, so that one list of 2,000 packages used by
+/// 1,500 images (3 million package names from 112 KB) still fits.
+pub const MAX_WORK: u64 = 1 << 29;
 
 /// What is left of a resolve's work and how deep it is now.
 pub struct Budget {
@@ -89,7 +91,8 @@ impl Budget {
 
     /// How much work copying `value` is: [`NODE_WORK`] per value and one per
     /// string byte, counted no further than what is left (so that measuring
-    /// costs no more than the copy would).
+    /// costs no more than the copy would). Instances are shared: copying one
+    /// is a reference count.
     pub fn weight(&self, value: &Value) -> u64 {
         let cap = self.left.saturating_add(1);
         let mut seen = 0;
@@ -118,7 +121,6 @@ fn weigh(value: &Value, cap: u64, seen: &mut u64) {
                 weigh(item, cap, seen);
             }
         }
-        // Shared: a copy is a reference count.
         Value::Instance(_)
         | Value::Int(_)
         | Value::Bool(_)
@@ -126,6 +128,25 @@ fn weigh(value: &Value, cap: u64, seen: &mut u64) {
         | Value::Symbol(_)
         | Value::Image(_)
         | Value::Module(_) => {}
+    }
+}
+
+/// How much work walking `value` whole is (comparing it with an equal
+/// value, say): like [`Budget::weight`], with every instance's arguments
+/// unfolded (instances know their own, so this is linear in the value).
+pub fn unfolded(value: &Value) -> u64 {
+    match value {
+        Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
+            NODE_WORK.saturating_add(s.len() as u64)
+        }
+        Value::List(items) => items.iter().fold(NODE_WORK, |sum, v| sum.saturating_add(unfolded(v))),
+        Value::Map(entries) => {
+            entries.iter().fold(NODE_WORK, |sum, (k, v)| sum.saturating_add(k.len() as u64).saturating_add(unfolded(v)))
+        }
+        Value::Instance(inst) => NODE_WORK.saturating_add(inst.unfolded()),
+        Value::Int(_) | Value::Bool(_) | Value::Duration(_) | Value::Symbol(_) | Value::Image(_) | Value::Module(_) => {
+            NODE_WORK
+        }
     }
 }
 
@@ -138,7 +159,7 @@ pub fn depth<'v>(values: impl IntoIterator<Item = &'v Value>) -> usize {
             1 + match v {
                 Value::List(items) => depth(items),
                 Value::Map(entries) => depth(entries.values()),
-                Value::Instance(inst) => depth(inst.args.values()),
+                Value::Instance(inst) => inst.depth(),
                 _ => 0,
             }
         })

@@ -536,6 +536,8 @@ impl<'p> Evaluator<'p> {
     fn compare(&mut self, a: &'p Expr, op: CmpOp, b: &'p Expr, env: &Env<'_, 'p>) -> Eval {
         let left = self.eval(a, env)?;
         let right = self.eval(b, env)?;
+        // `==` walks both values, instances unfolded, up to the first difference.
+        self.charge(budget::unfolded(&left).min(budget::unfolded(&right)), a.span.to(b.span))?;
         let as_version = |v: &Value| -> Option<String> {
             match v {
                 Value::Str(s) if Version::parse(s).is_some() => Some(s.clone()),
@@ -840,7 +842,7 @@ impl<'p> Evaluator<'p> {
         }
         self.charge(NODE_WORK * values.len() as u64, span)?;
         self.check_value_depth(values.values(), span)?;
-        Ok(Value::Instance(Rc::new(Instance { def, kind: d.kind, name: qualified, args: values, call: span })))
+        Ok(Value::Instance(Rc::new(Instance::new(def, d.kind, qualified, values, span))))
     }
 }
 

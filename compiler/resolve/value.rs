@@ -31,21 +31,56 @@ pub struct Instance {
     pub args: IndexMap<String, Value>,
     /// Where it was called (or named, for a definition used without `()`).
     pub call: Span,
+    /// Worked out once, when the instance is made: instances are shared, so
+    /// an instance may hold another twice, and that one another twice, and a
+    /// walk over the arguments unfolded would take 2^depth steps.
+    summary: Summary,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Summary {
+    depth: usize,
+    fingerprint: u64,
+    unfolded: u64,
 }
 
 impl Instance {
-    /// Two uses of the same definition with the same arguments are one component.
+    pub fn new(def: DefId, kind: DefKind, name: String, args: IndexMap<String, Value>, call: Span) -> Instance {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&def, &mut h);
+        std::hash::Hasher::write_u64(&mut h, map_fingerprint(&args));
+        let summary = Summary {
+            depth: super::budget::depth(args.values()),
+            fingerprint: std::hash::Hasher::finish(&h),
+            unfolded: args.values().fold(0, |sum: u64, v| sum.saturating_add(super::budget::unfolded(v))),
+        };
+        Instance { def, kind, name, args, call, summary }
+    }
+
+    /// Two uses of the same definition with the same arguments are one
+    /// component. Costs up to [`Instance::unfolded`] when the two are equal
+    /// but not the same instance; callers pay for that first.
     pub fn same_as(&self, other: &Instance) -> bool {
-        self.def == other.def && self.args == other.args
+        std::ptr::eq(self, other)
+            || (self.summary.fingerprint == other.summary.fingerprint
+                && self.def == other.def
+                && self.args == other.args)
     }
 
     /// A hash that agrees with [`Instance::same_as`]: equal instances have
     /// equal fingerprints. For lookups only; it never reaches the output.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = std::hash::DefaultHasher::new();
-        std::hash::Hash::hash(&self.def, &mut h);
-        std::hash::Hasher::write_u64(&mut h, map_fingerprint(&self.args));
-        std::hash::Hasher::finish(&h)
+        self.summary.fingerprint
+    }
+
+    /// How deep the arguments nest.
+    pub fn depth(&self) -> usize {
+        self.summary.depth
+    }
+
+    /// The work of walking every argument, nested instances unfolded.
+    pub fn unfolded(&self) -> u64 {
+        self.summary.unfolded
     }
 }
 
@@ -108,7 +143,7 @@ impl PartialEq for Value {
             (List(a), List(b)) => a == b,
             (Map(a), Map(b)) => a == b,
             (Symbol(a), Symbol(b)) => a == b,
-            (Instance(a), Instance(b)) => a.same_as(b),
+            (Instance(a), Instance(b)) => Rc::ptr_eq(a, b) || a.same_as(b),
             (Image(a), Image(b)) => a.image == b.image && a.variant == b.variant,
             (Module(a), Module(b)) => a == b,
             _ => false,

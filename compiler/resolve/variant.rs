@@ -504,9 +504,19 @@ fn add<'p>(
         );
     };
     let fingerprint = inst.fingerprint();
-    let existing = asm.by_instance.get(&fingerprint).and_then(|candidates| {
-        candidates.iter().copied().find(|c| asm.components[*c].instance.as_ref().is_some_and(|i| i.same_as(&inst)))
-    });
+    // An equal instance built apart is compared whole: paid for first.
+    let candidates = asm.by_instance.get(&fingerprint).cloned().unwrap_or_default();
+    let mut existing = None;
+    for c in candidates {
+        let Some(other) = asm.components[c].instance.clone() else { continue };
+        if !Rc::ptr_eq(&other, &inst) && ev.charge(inst.unfolded(), inst.call).is_err() {
+            return None;
+        }
+        if other.same_as(&inst) {
+            existing = Some(c);
+            break;
+        }
+    }
     if let Some(existing) = existing {
         if ancestors.contains(&existing) {
             cycle(ev, &mut chain);
