@@ -64,8 +64,8 @@ done
 
 echo "target    executions  cov    ft      crashes/timeouts saved"
 for t in "${targets[@]}"; do
-  last=$(grep -E '^#[0-9]+:? .*cov: ' "logs/$t.log" | tail -1)
-  execs=$(grep -E '^stat::number_of_executed_units' "logs/$t.log" | awk '{print $2}')
+  last=$(grep -E '^#[0-9]+.*cov: ' "logs/$t.log" | tail -1 || true)
+  execs=$(grep -E '^stat::number_of_executed_units' "logs/$t.log" | awk '{print $2}' || true)
   [ -n "$execs" ] || execs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$last")
   cov=$(sed -E 's/.* cov: ([0-9]+).*/\1/' <<<"$last")
   ft=$(sed -E 's/.* ft: ([0-9]+).*/\1/' <<<"$last")

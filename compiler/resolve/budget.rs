@@ -40,7 +40,7 @@ pub const MAX_COMPONENTS: usize = 10_000;
 pub const WORK_PER_BYTE: u64 = 1024;
 
 /// Work allowed on top, so that a tiny recipe using large stdlib tables fits.
-pub const BASE_WORK: u64 = 1 << 26;
+pub const BASE_WORK: u64 = 1 << 23;
 
 /// Work allowed at most, however large the sources: about 4 s and 1.2 GiB
 /// of memory at worst (values that double, kept in `let`s), while a project
