@@ -165,11 +165,16 @@ pub fn run(args: &CompileArgs) -> i32 {
         for (dir, path) in &stale {
             eprintln!("stale: {}", shown(*dir, path));
         }
-        eprintln!(
-            "aidc: {} output file{} differ from what the recipe gives; run `aidc compile`",
-            stale.len(),
-            if stale.len() == 1 { "" } else { "s" }
-        );
+        if !stale.is_empty() {
+            eprintln!(
+                "aidc: {} output file{} differ from what the recipe gives; run `aidc compile`",
+                stale.len(),
+                if stale.len() == 1 { "" } else { "s" }
+            );
+        }
+        if !conflicts.is_empty() {
+            eprintln!("aidc: move the conflicting files away before `aidc compile`: it does not overwrite them");
+        }
         return 1;
     }
     let summary = match write_all(&repo_root, &dirs) {
