@@ -37,7 +37,9 @@ if [ "${1:-}" = "--minimize" ]; then
     tmp=$(mktemp -d)
     find "corpus-work/$t" "corpus/$t" -type f -size -3k -exec cp {} "$tmp/" \;
     rm -rf "corpus/$t" && mkdir -p "corpus/$t"
-    "$bin/$t" -merge=1 -max_len="$(max_len "$t")" "corpus/$t" "$tmp" >/dev/null 2>&1
+    # The smallest set of inputs with every feature of the whole (a set cover,
+    # where -merge=1 keeps every input that added a feature when it came).
+    "$bin/$t" -set_cover_merge=1 -max_len="$(max_len "$t")" "corpus/$t" "$tmp" >/dev/null 2>&1
     rm -rf "$tmp"
     echo "$t: $(find "corpus/$t" -type f | wc -l) files, $(du -sh "corpus/$t" | cut -f1)"
   done
