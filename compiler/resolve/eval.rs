@@ -68,6 +68,8 @@ pub struct Evaluator<'p> {
 enum Resolved {
     Def(DefId),
     Value(Value),
+    /// A `let`'s value, shared with the cache: copied out only when used whole.
+    Shared(Rc<Value>),
     Target,
 }
 
@@ -230,15 +232,12 @@ impl<'p> Evaluator<'p> {
                 self.check_value_depth(out.values(), expr.span)?;
                 Ok(Value::Map(out))
             }
-            ExprKind::Name(_) | ExprKind::Field(..) => match self.resolve(expr, env, expect)? {
-                Resolved::Value(v) => Ok(v),
-                Resolved::Def(def) => self.instantiate(def, &[], expr.span, None, env),
-                Resolved::Target => Err(self.error(
-                    Diagnostic::error(Code::TypeMismatch, "`target` alone is not a value")
-                        .label(expr.span, "read one fact, like `target.release`")
-                        .help("facts are read one at a time: `target.NAME`"),
-                )),
-            },
+            ExprKind::Name(_) | ExprKind::Field(..) => {
+                let resolved = self.resolve(expr, env, expect)?;
+                let value = self.resolved_value(resolved, expr, env)?;
+                // A `let`'s value stays in the cache: copying it out is paid for.
+                Rc::try_unwrap(value).or_else(|shared| self.copy(&shared, expr.span))
+            }
             ExprKind::Index(table, key) => self.index(table, key, expr.span, env),
             ExprKind::Call(callee, args) => self.call(callee, args, expr.span, env, expect),
             ExprKind::Compare(a, op, b) => self.compare(a, *op, b, env),
@@ -317,13 +316,30 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// The value a resolved name or path stands for; a `let`'s is shared.
+    fn resolved_value(&mut self, resolved: Resolved, expr: &'p Expr, env: &Env<'_, 'p>) -> Eval<Rc<Value>> {
+        match resolved {
+            Resolved::Shared(v) => Ok(v),
+            Resolved::Value(v) => Ok(Rc::new(v)),
+            Resolved::Def(def) => self.instantiate(def, &[], expr.span, None, env).map(Rc::new),
+            Resolved::Target => Err(self.error(
+                Diagnostic::error(Code::TypeMismatch, "`target` alone is not a value")
+                    .label(expr.span, "read one fact, like `target.release`")
+                    .help("facts are read one at a time: `target.NAME`"),
+            )),
+        }
+    }
+
     /// Resolves a name or a path `a.b.c`.
     fn resolve(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval<Resolved> {
         match &expr.kind {
             ExprKind::Name(name) => self.resolve_name(name, expr.span, env, expect),
             ExprKind::Field(inner, field) => {
                 let base = self.resolve(inner, env, None)?;
-                match base {
+                let value = match &base {
+                    Resolved::Value(v) => v,
+                    // Fields are read off a `let`'s value in place.
+                    Resolved::Shared(v) => &**v,
                     Resolved::Target => {
                         let facts = match env.facts {
                             Some(f) => f,
@@ -336,10 +352,28 @@ impl<'p> Evaluator<'p> {
                             }
                         };
                         Self::record_read(env, &field.name);
-                        facts.get(self, &field.name, field.span).map(Resolved::Value)
+                        return facts.get(self, &field.name, field.span).map(Resolved::Value);
                     }
-                    Resolved::Value(Value::Module(m)) => self.member(m, field, expr.span, expect),
-                    Resolved::Value(Value::Image(r)) if r.variant.is_none() => {
+                    Resolved::Def(def) => {
+                        let info = &self.program.defs[def.0];
+                        return Err(self.error(
+                            Diagnostic::error(
+                                Code::TypeMismatch,
+                                format!(
+                                    "the {} `{}` has no field `{}`",
+                                    info.def.kind.keyword(),
+                                    info.qualified,
+                                    field.name
+                                ),
+                            )
+                            .label(field.span, "no such field")
+                            .help("definitions are used whole: `use x()`, not `x.field`"),
+                        ));
+                    }
+                };
+                match value {
+                    Value::Module(m) => self.member(*m, field, expr.span, expect),
+                    Value::Image(r) if r.variant.is_none() => {
                         let info = &self.program.images[r.image.0];
                         let variants = variant_names(info.image);
                         if variants.iter().any(|v| *v == field.name) {
@@ -359,19 +393,11 @@ impl<'p> Evaluator<'p> {
                             Err(self.error(d))
                         }
                     }
-                    Resolved::Value(other) => Err(self.error(
+                    other => Err(self.error(
                         Diagnostic::error(Code::TypeMismatch, format!("{} has no field `{}`", other.describe(), field.name))
                             .label(field.span, "no such field")
                             .help("fields are read from modules (`cuda.runtime`), images (`desktop.cuda-toolkit`) and `target`; read map entries with `map[\"key\"]`"),
                     )),
-                    Resolved::Def(def) => {
-                        let info = &self.program.defs[def.0];
-                        Err(self.error(
-                            Diagnostic::error(Code::TypeMismatch, format!("the {} `{}` has no field `{}`", info.def.kind.keyword(), info.qualified, field.name))
-                                .label(field.span, "no such field")
-                                .help("definitions are used whole: `use x()`, not `x.field`"),
-                        ))
-                    }
                 }
             }
             _ => Ok(Resolved::Value(self.eval(expr, env)?)),
@@ -409,7 +435,7 @@ impl<'p> Evaluator<'p> {
             Binding::Module(m) => Resolved::Value(Value::Module(m)),
             Binding::Def(d) => Resolved::Def(d),
             Binding::Image(i) => Resolved::Value(Value::Image(ImageRef { image: i, variant: None, span })),
-            Binding::Let(index) => Resolved::Value(self.let_value(module, index, span)?),
+            Binding::Let(index) => Resolved::Shared(self.let_shared(module, index)?),
         })
     }
 
@@ -422,11 +448,6 @@ impl<'p> Evaluator<'p> {
             return self.binding(*binding, module, span);
         }
         Err(self.error(super::names::unknown_member(self.program, module, field, expect)))
-    }
-
-    fn let_value(&mut self, module: ModuleId, index: usize, span: Span) -> Eval {
-        let shared = self.let_shared(module, index)?;
-        self.copy(&shared, span)
     }
 
     /// The value of a `let`, evaluated on first use and then shared.
@@ -453,27 +474,11 @@ impl<'p> Evaluator<'p> {
     /// A table about to be indexed: a `let` (`t`, or `module.t`) is read in
     /// place instead of copied whole; anything else is evaluated.
     fn table(&mut self, table: &'p Expr, env: &Env<'_, 'p>) -> Eval<Rc<Value>> {
-        let binding = match &table.kind {
-            ExprKind::Name(name) if !env.params.as_ref().is_some_and(|p| p.contains_key(name)) => {
-                self.program.scopes[env.module.0].get(name).map(|(b, _)| (*b, env.module))
-            }
-            ExprKind::Field(inner, field) => match &inner.kind {
-                ExprKind::Name(m) if !env.params.as_ref().is_some_and(|p| p.contains_key(m)) => {
-                    match self.program.scopes[env.module.0].get(m) {
-                        Some((Binding::Module(module), _)) => {
-                            self.program.scopes[module.0].get(&field.name).map(|(b, _)| (*b, *module))
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            },
-            _ => None,
-        };
-        match binding {
-            Some((Binding::Let(index), module)) => {
+        match &table.kind {
+            ExprKind::Name(_) | ExprKind::Field(..) => {
                 self.charge(STEP_WORK, table.span)?;
-                self.let_shared(module, index)
+                let resolved = self.resolve(table, env, None)?;
+                self.resolved_value(resolved, table, env)
             }
             _ => self.eval(table, env).map(Rc::new),
         }
@@ -612,15 +617,21 @@ impl<'p> Evaluator<'p> {
         }
         match self.resolve(callee, env, expect)? {
             Resolved::Def(def) => self.instantiate(def, args, span, Some(callee.span), env),
-            Resolved::Value(v) => Err(self.error(
-                Diagnostic::error(Code::NotCallable, format!("{} cannot be called", v.describe()))
-                    .label(callee.span, "not a definition or function")
-                    .help("only definitions (`base`, `repo`, `kernel`, `kmod`, `layer`) and the built-in functions can be called"),
-            )),
+            Resolved::Value(v) => Err(self.not_callable(&v, callee.span)),
+            Resolved::Shared(v) => Err(self.not_callable(&v, callee.span)),
             Resolved::Target => Err(self.error(
-                Diagnostic::error(Code::NotCallable, "`target` cannot be called").label(callee.span, "read a fact with `target.NAME`"),
+                Diagnostic::error(Code::NotCallable, "`target` cannot be called")
+                    .label(callee.span, "read a fact with `target.NAME`"),
             )),
         }
+    }
+
+    fn not_callable(&mut self, v: &Value, callee: Span) -> Reported {
+        self.error(
+            Diagnostic::error(Code::NotCallable, format!("{} cannot be called", v.describe()))
+                .label(callee, "not a definition or function")
+                .help("only definitions (`base`, `repo`, `kernel`, `kmod`, `layer`) and the built-in functions can be called"),
+        )
     }
 
     fn builtin(&mut self, name: &str, name_span: Span, args: &'p [Arg], span: Span, env: &Env<'_, 'p>) -> Eval {
