@@ -94,33 +94,43 @@ impl Budget {
     /// costs no more than the copy would). Instances are shared: copying one
     /// is a reference count.
     pub fn weight(&self, value: &Value) -> u64 {
-        let cap = self.left.saturating_add(1);
-        let mut seen = 0;
-        weigh(value, cap, &mut seen);
-        seen
+        work(value, self.left.saturating_add(1), false)
     }
 }
 
-fn weigh(value: &Value, cap: u64, seen: &mut u64) {
-    if *seen >= cap {
-        return;
-    }
-    *seen += NODE_WORK;
+/// How much work walking `value` whole is (comparing it with an equal
+/// value, say): like [`Budget::weight`], with every instance's arguments
+/// unfolded (instances know their own, so this is linear in the value).
+pub fn unfolded(value: &Value) -> u64 {
+    work(value, u64::MAX, true)
+}
+
+/// [`NODE_WORK`] per value and one per string byte (and key byte), with
+/// instances unfolded or not; the count stops once it reaches `cap`.
+fn work(value: &Value, cap: u64, unfold: bool) -> u64 {
+    let mut sum = NODE_WORK;
     match value {
         Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
-            *seen += s.len() as u64;
+            sum = sum.saturating_add(s.len() as u64);
         }
         Value::List(items) => {
             for item in items {
-                weigh(item, cap, seen);
+                if sum >= cap {
+                    break;
+                }
+                sum = sum.saturating_add(work(item, cap - sum, unfold));
             }
         }
         Value::Map(entries) => {
             for (key, item) in entries {
-                *seen += key.len() as u64;
-                weigh(item, cap, seen);
+                if sum >= cap {
+                    break;
+                }
+                sum = sum.saturating_add(key.len() as u64);
+                sum = sum.saturating_add(work(item, cap.saturating_sub(sum), unfold));
             }
         }
+        Value::Instance(inst) if unfold => sum = sum.saturating_add(inst.unfolded()),
         Value::Instance(_)
         | Value::Int(_)
         | Value::Bool(_)
@@ -129,25 +139,7 @@ fn weigh(value: &Value, cap: u64, seen: &mut u64) {
         | Value::Image(_)
         | Value::Module(_) => {}
     }
-}
-
-/// How much work walking `value` whole is (comparing it with an equal
-/// value, say): like [`Budget::weight`], with every instance's arguments
-/// unfolded (instances know their own, so this is linear in the value).
-pub fn unfolded(value: &Value) -> u64 {
-    match value {
-        Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
-            NODE_WORK.saturating_add(s.len() as u64)
-        }
-        Value::List(items) => items.iter().fold(NODE_WORK, |sum, v| sum.saturating_add(unfolded(v))),
-        Value::Map(entries) => {
-            entries.iter().fold(NODE_WORK, |sum, (k, v)| sum.saturating_add(k.len() as u64).saturating_add(unfolded(v)))
-        }
-        Value::Instance(inst) => NODE_WORK.saturating_add(inst.unfolded()),
-        Value::Int(_) | Value::Bool(_) | Value::Duration(_) | Value::Symbol(_) | Value::Image(_) | Value::Module(_) => {
-            NODE_WORK
-        }
-    }
+    sum
 }
 
 /// How deep `value` nests (a string is 1, a list of strings 2). Values are
@@ -188,6 +180,21 @@ mod tests {
         let small = Budget { left: 2 * NODE_WORK, total: 2 * NODE_WORK, depth: 0, exhausted: false };
         let big = Value::List((0..1000).map(Value::Int).collect());
         assert_eq!(small.weight(&big), 3 * NODE_WORK);
+    }
+
+    #[test]
+    fn walks_unfold_instances_and_copies_do_not() {
+        use crate::source::{SourceId, Span};
+        let inner = Value::Instance(std::rc::Rc::new(super::super::value::Instance::new(
+            super::super::value::DefId(0),
+            crate::syntax::ast::DefKind::Layer,
+            "l".into(),
+            [("a".to_string(), Value::Str("x".repeat(100)))].into_iter().collect(),
+            Span::new(SourceId(0), 0, 0),
+        )));
+        let twice = Value::List(vec![inner.clone(), inner]);
+        assert_eq!(Budget::for_source_bytes(0).weight(&twice), 3 * NODE_WORK);
+        assert_eq!(unfolded(&twice), NODE_WORK + 2 * (NODE_WORK + NODE_WORK + 100));
     }
 
     #[test]

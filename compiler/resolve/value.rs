@@ -143,7 +143,7 @@ impl PartialEq for Value {
             (List(a), List(b)) => a == b,
             (Map(a), Map(b)) => a == b,
             (Symbol(a), Symbol(b)) => a == b,
-            (Instance(a), Instance(b)) => Rc::ptr_eq(a, b) || a.same_as(b),
+            (Instance(a), Instance(b)) => a.same_as(b),
             (Image(a), Image(b)) => a.image == b.image && a.variant == b.variant,
             (Module(a), Module(b)) => a == b,
             _ => false,
