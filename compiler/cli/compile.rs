@@ -153,11 +153,12 @@ pub fn run(args: &CompileArgs) -> i32 {
             );
             return 1;
         }
-        let conflicts = conflicts(&dirs);
+        let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
+        let conflicts = outputs::conflicts(&changes);
         for (dir, path) in &conflicts {
             eprintln!("conflict: {} is not aidc's, and the recipe gives a file there", shown(*dir, path));
         }
-        let stale = outputs::stale(&dirs);
+        let stale = outputs::stale(&changes);
         if stale.is_empty() && conflicts.is_empty() {
             eprintln!("outputs are up to date");
             return 0;
@@ -230,15 +231,6 @@ pub fn run(args: &CompileArgs) -> i32 {
     0
 }
 
-/// The paths aidc would write that hold files not aidc's, by directory.
-fn conflicts(dirs: &[outputs::OutputDir]) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for (i, d) in dirs.iter().enumerate() {
-        out.extend(d.changes().conflicts.into_iter().map(|p| (i, p)));
-    }
-    out
-}
-
 /// What [`write_all`] did.
 struct Summary {
     /// Whether it first finished the commit of a compile that was killed.
@@ -262,8 +254,7 @@ fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteE
     let _lock = transaction::lock(root).map_err(|e| io(format!("cannot lock `{}`: {e}", root.display())))?;
     let recovered = transaction::recover(root).map_err(|e| io(format!("cannot finish an interrupted compile: {e}")))?;
     let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
-    let conflicts: Vec<(usize, String)> =
-        changes.iter().enumerate().flat_map(|(i, c)| c.conflicts.iter().map(move |p| (i, p.clone()))).collect();
+    let conflicts = outputs::conflicts(&changes);
     if !conflicts.is_empty() {
         return Err(WriteError::Conflicts(conflicts));
     }

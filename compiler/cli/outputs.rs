@@ -175,17 +175,22 @@ pub fn walk(dir: &Path) -> Vec<Entry> {
     out
 }
 
-/// The files of `dirs` that differ from what they should hold (changed or
-/// to be removed), as paths under each directory.
-pub fn stale(dirs: &[OutputDir]) -> Vec<(usize, String)> {
+/// The files that differ from what their directory should hold (changed or
+/// to be removed), by index of the directory in `changes`.
+pub fn stale(changes: &[Changes]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for (i, dir) in dirs.iter().enumerate() {
-        let changes = dir.changes();
-        let mut paths: Vec<String> = changes.changed.into_iter().chain(changes.removed).collect();
+    for (i, c) in changes.iter().enumerate() {
+        let mut paths: Vec<&String> = c.changed.iter().chain(&c.removed).collect();
         paths.sort();
-        out.extend(paths.into_iter().map(|p| (i, p)));
+        out.extend(paths.into_iter().map(|p| (i, p.clone())));
     }
     out
+}
+
+/// The paths aidc would write that hold something not aidc's, by index of
+/// the directory in `changes`.
+pub fn conflicts(changes: &[Changes]) -> Vec<(usize, String)> {
+    changes.iter().enumerate().flat_map(|(i, c)| c.conflicts.iter().map(move |p| (i, p.clone()))).collect()
 }
 
 #[cfg(test)]
