@@ -87,6 +87,36 @@ fn staging(ctx: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `aidc compile image.aid` in `ctx`, running, for a test to kill.
+fn spawn_compile(ctx: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_aidc"))
+        .args(["compile", "image.aid"])
+        .current_dir(ctx)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("aidc starts")
+}
+
+/// `aidc compile image.aid` in `ctx` with `AIDC_FAILPOINT=swap:N`: it must
+/// kill itself right after the Nth swap.
+fn compile_killed_after_swap(ctx: &Path, n: usize) {
+    use std::os::unix::process::ExitStatusExt;
+    let status = Command::new(env!("CARGO_BIN_EXE_aidc"))
+        .args(["compile", "image.aid"])
+        .current_dir(ctx)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AIDC_FAILPOINT", format!("swap:{n}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("aidc runs");
+    assert_eq!(status.signal(), Some(9), "swap {n}: aidc did not kill itself: {status:?}");
+}
+
 fn compile_ok(ctx: &Path) {
     let out = aidc(ctx, &["compile", "image.aid"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -139,15 +169,7 @@ fn a_killed_compile_leaves_the_old_tree_or_the_new_one() {
         assert_eq!(tree(&ctx.join("out")).as_ref(), Some(&old));
 
         std::fs::write(ctx.join("image.aid"), recipe("v2")).expect("write");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aidc"))
-            .args(["compile", "image.aid"])
-            .current_dir(&ctx)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aidc starts");
+        let mut child = spawn_compile(&ctx);
         std::thread::sleep(delay);
         let finished = child.try_wait().expect("try_wait").is_some();
         child.kill().expect("SIGKILL"); // SIGKILL on Unix
@@ -326,15 +348,7 @@ fn a_killed_compile_leaves_all_old_or_all_new_konflux_files() {
         compile_ok(&ctx);
         assert_eq!(written(&ctx), old);
         std::fs::write(ctx.join("image.aid"), recipe_with("v2", Some("release"))).expect("write");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aidc"))
-            .args(["compile", "image.aid"])
-            .current_dir(&ctx)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aidc starts");
+        let mut child = spawn_compile(&ctx);
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL");
         child.wait().expect("wait");
@@ -373,17 +387,7 @@ fn a_compile_killed_between_its_swaps_is_finished_by_the_next() {
         compile_ok(&ctx);
         assert_eq!(written(&ctx), old);
         std::fs::write(ctx.join("image.aid"), recipe_with("v2", Some("release"))).expect("write");
-        let status = Command::new(env!("CARGO_BIN_EXE_aidc"))
-            .args(["compile", "image.aid"])
-            .current_dir(&ctx)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AIDC_FAILPOINT", format!("swap:{n}"))
-            .stderr(Stdio::null())
-            .status()
-            .expect("aidc runs");
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9), "swap {n}: aidc did not kill itself: {status:?}");
+        compile_killed_after_swap(&ctx, n);
         assert!(journal(&ctx), "swap {n}: no journal");
         let now = written(&ctx);
         match n {
@@ -518,19 +522,28 @@ fn a_single_directory_commit_is_finished_too() {
     std::fs::write(ctx.join("image.aid"), recipe("v1")).expect("write");
     compile_ok(ctx);
     std::fs::write(ctx.join("image.aid"), recipe("v2")).expect("write");
-    let status = Command::new(env!("CARGO_BIN_EXE_aidc"))
-        .args(["compile", "image.aid"])
-        .current_dir(ctx)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AIDC_FAILPOINT", "swap:1")
-        .stderr(Stdio::null())
-        .status()
-        .expect("aidc runs");
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(9));
+    compile_killed_after_swap(ctx, 1);
     assert!(journal(ctx));
     let new = written(ctx);
     recover_to(ctx, &new, "one directory");
     assert!(staging(ctx).is_empty(), "left: {:?}", staging(ctx));
+}
+
+/// A journal another version of aidc wrote is not guessed at: the compile
+/// stops (exit 2) and says so, and changes nothing.
+#[test]
+fn a_journal_of_another_version_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = tmp.path();
+    std::fs::write(ctx.join("image.aid"), recipe("v1")).expect("write");
+    compile_ok(ctx);
+    let before = stamps(&ctx.join("out"));
+    std::fs::write(ctx.join(".aidc-journal.json"), r#"{"version": 99, "swaps": []}"#).expect("write");
+    std::fs::write(ctx.join("image.aid"), recipe("v2")).expect("write");
+    let out = aidc(ctx, &["compile", "image.aid"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("written by another version of aidc (journal version 99)"), "{err}");
+    assert_eq!(stamps(&ctx.join("out")), before);
+    assert!(journal(ctx));
 }
