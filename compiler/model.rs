@@ -210,14 +210,16 @@ pub struct Repo {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum RepoSource {
-    /// A `.repo` file to download.
-    File { url: String },
+    /// A `.repo` file: its text as the recipe gives it (`file`), written by
+    /// aidc, or downloaded from `url` and checked against `sha256`.
+    File { url: String, sha256: Option<String>, content: Option<String> },
     /// A repository written from a base URL.
     BaseUrl { url: String, gpgkey: Option<String> },
     /// A Fedora COPR project.
     Copr { owner: String, project: String },
-    /// A Flatpak remote (`.flatpakrepo`).
-    Flatpak { url: String },
+    /// A Flatpak remote (`.flatpakrepo`): its text (`file`), or downloaded
+    /// from `url` and checked against `sha256`.
+    Flatpak { url: String, sha256: Option<String>, content: Option<String> },
     /// A repository the base image already has, enabled by id.
     Existing,
 }

@@ -5,6 +5,11 @@
 //! the `RUN` reads from a bind mount has its digest in the `RUN` line,
 //! because buildah does not hash bind-mounted files (buildah 1.28 reuses the
 //! cached layer after such a file changed).
+//!
+//! The kernel and kmod procedures (after ublue-os/akmods and ublue-os/main,
+//! docs/fedora.md) add layers of their own: the kernel signature (signed in
+//! a builder stage), each kmod's builder stage, and the finishing step every
+//! variant ends with (initramfs, `/usr/local`, `/boot` and `/var`).
 
 use super::support::{Files, SupportFile, slug};
 use super::{Input, Inputs, Instruction, InstructionKind, quote, toml_string};
@@ -17,6 +22,17 @@ const DNF_CACHE: &str = "type=cache,target=/var/cache/libdnf5,sharing=locked";
 const VAR_LOG: &str = "type=tmpfs,target=/var/log";
 /// Scratch space for downloads and repository files; gone after the step.
 const TMP: &str = "type=tmpfs,target=/run/aid/tmp";
+/// dnf5's default repository directories. `--setopt=reposdir=` replaces the
+/// list, so aidc's own directory is added to all three: Fedora 45 moves the
+/// distribution's files to `/usr/share/dnf5/repos.d` (Fedora Change
+/// RelocateRpmRepoConfigsToUsr; dnf5 `reposdir` default, dnf5#2758).
+const REPO_DIRS: &str = "/etc/yum.repos.d,/etc/distro.repos.d,/usr/share/dnf5/repos.d";
+/// Where a builder stage sees the kernel stage's `/usr/lib/modules`.
+const KERNEL_MODULES: &str = "/run/aid/kernel";
+/// Where a builder stage sees the recipe's certificate (DER).
+const CERT: &str = "/run/aid/cert.der";
+/// Where a builder stage sees the signing key (a build secret, 0400 root).
+const KEY: &str = "/run/aid/secret/key";
 
 /// A planned layer.
 #[derive(Clone, Debug)]
@@ -25,25 +41,34 @@ pub struct Layer {
     /// The digest of everything that makes this layer: its instructions and inputs.
     pub key: String,
     pub instructions: Vec<Instruction>,
-    /// The kernel layer: kmod builder stages start from here.
+    /// The kernel layer: builder stages read its `/usr/lib/modules`.
     pub is_kernel: bool,
-    /// A kmod's builder stage, built from the state right after the kernel layer.
+    /// A builder stage this layer installs the output of.
     pub builder: Option<Builder>,
     pub labels: Vec<(String, String)>,
     pub secrets: Vec<String>,
 }
 
-/// A kmod builder stage. Its instructions use the secret; the layer that
-/// installs its output refers to it as [`BUILDER`] until stages are named.
+/// A builder stage: a throwaway stage (a plain Fedora image) that builds or
+/// signs something and leaves it in `/out`. Its instructions use the secret
+/// and read the kernel stage as [`KERNEL_STAGE`]; the layer that installs its
+/// output refers to it as [`BUILDER`] until stages are named.
 #[derive(Clone, Debug)]
 pub struct Builder {
+    /// What it makes, for the stage name: `nvidia`, `kernel`.
     pub module: String,
+    /// `kmod` (builds a module) or `sign` (signs the kernel).
+    pub role: &'static str,
+    /// The image it starts from.
+    pub from: String,
     pub key: String,
     pub instructions: Vec<Instruction>,
 }
 
 /// Placeholder for the builder stage's name in a mount; replaced when stages are named.
 pub const BUILDER: &str = "@aid-builder@";
+/// Placeholder for the kernel stage's name in a builder's mount.
+pub const KERNEL_STAGE: &str = "@aid-kernel-stage@";
 
 /// Accumulates one `RUN`.
 #[derive(Default)]
@@ -97,6 +122,15 @@ impl Run {
         target
     }
 
+    /// Downloads `url` to `to` and checks it against `sha256` in the same
+    /// `RUN`, so the digest is in the line that uses the file.
+    fn download(&mut self, url: &str, sha256: &str, to: &str) {
+        self.commands.push(format!("curl -fsSL --retry 3 -o {} {}", quote(to), quote(url)));
+        // A checksum file rather than a pipe: a failed `echo` cannot hide behind `sha256sum`.
+        self.commands.push(format!("printf '%s  %s\\n' {} {} > {}", quote(sha256), quote(to), quote(&format!("{to}.sha256"))));
+        self.commands.push(format!("sha256sum -c {}", quote(&format!("{to}.sha256"))));
+    }
+
     fn into_instruction(self, comment: String) -> Option<Instruction> {
         if self.commands.is_empty() {
             return None;
@@ -114,14 +148,15 @@ struct RepoSetup {
     options: Vec<String>,
 }
 
-/// Makes the component's repositories available to its package steps:
-/// generated `.repo` files are bind-mounted, `.repo` URLs downloaded to the
-/// tmpfs, existing repositories enabled by id; only for this `RUN`, unless
-/// the repository is marked `keep`.
-fn repositories(run: &mut Run, c: &Component, variant: &Variant, image: &str, files: &mut Files) -> RepoSetup {
+/// Makes the repositories `repos` (indexes into the variant's) available to
+/// the package steps of one `RUN`: every repository file is written by aidc
+/// (or downloaded and checked against its SHA-256 in that `RUN`) and
+/// bind-mounted, existing repositories are enabled by id; only for this
+/// `RUN`, unless the repository is marked `keep`.
+fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, files: &mut Files) -> RepoSetup {
     let mut options = Vec::new();
     let mut dirs: Vec<&str> = Vec::new();
-    for r in c.repos.iter().map(|i| &variant.repos[*i]) {
+    for r in repos.iter().map(|i| &variant.repos[*i]) {
         let file_name = format!("{}.repo", slug(&r.id));
         match &r.source {
             RepoSource::Copr { owner, project } => {
@@ -143,26 +178,32 @@ fn repositories(run: &mut Run, c: &Component, variant: &Variant, image: &str, fi
                 let file = files.add(&format!("{image}/repos/{file_name}"), content);
                 install_repo(run, &file, &file_name, r.keep, &mut dirs);
             }
-            RepoSource::File { url } => {
-                if r.keep {
-                    run.commands.push(format!(
-                        "curl -fsSL --retry 3 -o {} {}",
-                        quote(&format!("/etc/yum.repos.d/{file_name}")),
-                        quote(url)
-                    ));
-                } else {
+            RepoSource::File { url, sha256, content } => match content {
+                Some(text) => {
+                    let mut text = text.clone();
+                    if !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    let file = files.add(&format!("{image}/repos/{file_name}"), text);
+                    install_repo(run, &file, &file_name, r.keep, &mut dirs);
+                }
+                None => {
+                    // Validation requires a checksum for a downloaded file.
+                    let sum = sha256.as_deref().unwrap_or("");
                     run.mount(TMP.to_string());
                     run.commands.push("mkdir -p /run/aid/tmp/repos".to_string());
-                    run.commands.push(format!(
-                        "curl -fsSL --retry 3 -o {} {}",
-                        quote(&format!("/run/aid/tmp/repos/{file_name}")),
-                        quote(url)
-                    ));
-                    if !dirs.contains(&"/run/aid/tmp/repos") {
-                        dirs.push("/run/aid/tmp/repos");
+                    let at = format!("/run/aid/tmp/repos/{file_name}");
+                    run.download(url, sum, &at);
+                    if r.keep {
+                        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/yum.repos.d/{file_name}"))));
+                    } else {
+                        run.commands.push(format!("rm -f {at}.sha256"));
+                        if !dirs.contains(&"/run/aid/tmp/repos") {
+                            dirs.push("/run/aid/tmp/repos");
+                        }
                     }
                 }
-            }
+            },
             RepoSource::Existing => {
                 if r.keep {
                     run.commands.push(format!("dnf5 config-manager setopt {}", quote(&format!("{}.enabled=1", r.id))));
@@ -174,7 +215,7 @@ fn repositories(run: &mut Run, c: &Component, variant: &Variant, image: &str, fi
         }
     }
     if !dirs.is_empty() {
-        let mut all = vec!["/etc/yum.repos.d"];
+        let mut all = vec![REPO_DIRS];
         all.extend(dirs);
         options.insert(0, format!("--setopt=reposdir={}", all.join(",")));
     }
@@ -205,7 +246,20 @@ fn dnf(action: &str, setup: &RepoSetup, names: &[String]) -> String {
     words.join(" ")
 }
 
-/// The layers of a variant, in the given order.
+/// The image a builder stage starts from: Fedora's plain container image of
+/// the target's release, which has no kernel (ublue-os/akmods builds its
+/// kmods in `quay.io/fedora/fedora:<release>`: Containerfile.in,
+/// build_files/prep/build-prep.sh).
+fn builder_image(variant: &Variant) -> String {
+    let release = match variant.facts.get("release").map(|f| &f.value) {
+        Some(model::Property::Int(n)) => n.to_string(),
+        Some(model::Property::Str(s)) => s.clone(),
+        _ => "latest".to_string(),
+    };
+    format!("quay.io/fedora/fedora:{release}")
+}
+
+/// The layers of a variant, in the given order, then the finishing step.
 pub fn layers(
     image: &model::Image,
     variant: &Variant,
@@ -225,7 +279,13 @@ pub fn layers(
         {
             out.push(layer);
         }
+        if c.kind == ComponentKind::Kernel
+            && let Some(layer) = kernel_signature(image, variant, c, inputs, files, diagnostics)
+        {
+            out.push(layer);
+        }
     }
+    out.push(finish(variant, files));
     out
 }
 
@@ -238,6 +298,192 @@ fn describe(c: &Component) -> String {
         _ => format!("{}({})", c.name, args.join(", ")),
     }
 }
+
+fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builder>, is_kernel: bool) -> Layer {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    parts.push(serde_json::to_vec(&instructions).unwrap_or_default());
+    if let Some(b) = &builder {
+        parts.push(b.key.as_bytes().to_vec());
+    }
+    let key = crate::hash::digest_parts(parts.iter().map(Vec::as_slice));
+    let secrets = if builder.as_ref().is_some_and(|b| b.instructions.iter().any(uses_secret)) {
+        builder_secret(&builder)
+    } else {
+        Vec::new()
+    };
+    Layer { component: c_name.to_string(), key, instructions, is_kernel, builder, labels: Vec::new(), secrets }
+}
+
+fn uses_secret(i: &Instruction) -> bool {
+    matches!(&i.kind, InstructionKind::Run { mounts, .. } if mounts.iter().any(|m| m.starts_with("type=secret,")))
+}
+
+fn builder_secret(builder: &Option<Builder>) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in builder.iter().flat_map(|b| &b.instructions) {
+        if let InstructionKind::Run { mounts, .. } = &i.kind {
+            for m in mounts {
+                if let Some(rest) = m.strip_prefix("type=secret,id=") {
+                    out.push(rest.split(',').next().unwrap_or(rest).to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The kernel's name (`kernel`, `kernel-longterm`) in a variant, if it pins one.
+fn kernel_name(variant: &Variant) -> Option<String> {
+    variant
+        .kernel()
+        .map(|k| k.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string())
+}
+
+/// Mounts the recipe's signing key and certificate into a builder `RUN`.
+fn signing_mounts(run: &mut Run, variant: &Variant, inputs: &Inputs, diagnostics: &mut Diagnostics) -> Option<bool> {
+    let Some(s) = &variant.signing else { return Some(false) };
+    let Some(cert) = inputs.entries.get(&s.cert) else {
+        diagnostics.push(missing_input(&s.cert, s.span));
+        return None;
+    };
+    run.mount(format!("type=bind,source={},target={CERT}", s.cert));
+    run.input(&s.cert, &cert.digest);
+    // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
+    let id = crate::konflux::secret_mount_id(&s.key);
+    run.mount(format!("type=secret,id={id},target={KEY},required=true"));
+    Some(true)
+}
+
+/// Installs the recipe's public certificate in the image, for `mokutil
+/// --import` on the target machine (ublue ships its own the same way:
+/// ublue-os-akmods-addons.spec, /etc/pki/akmods/certs).
+fn install_cert(run: &mut Run, image: &model::Image, variant: &Variant, inputs: &Inputs) {
+    if let Some(s) = &variant.signing
+        && let Some(cert) = inputs.entries.get(&s.cert)
+    {
+        let at = run.context(&s.cert, cert);
+        let name = format!("{}.der", slug(&image.name));
+        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/pki/akmods/certs/{name}"))));
+    }
+}
+
+/// Secure Boot for a replaced kernel: a builder stage signs the image's
+/// `vmlinuz` with the recipe's key (`sbsign`) and checks it against the
+/// recipe's certificate (`sbverify --cert`); this layer puts the signed
+/// file in place and checks it is the one the builder verified. After
+/// ublue-os/akmods fetch-kernel.sh, which signs every kernel it ships.
+fn kernel_signature(
+    image: &model::Image,
+    variant: &Variant,
+    kernel: &Component,
+    inputs: &Inputs,
+    files: &mut Files,
+    diagnostics: &mut Diagnostics,
+) -> Option<Layer> {
+    variant.signing.as_ref()?;
+    // A kernel its vendor signed (Fedora's) keeps that signature next to
+    // the recipe's; any other signature is removed first, as ublue does for
+    // kernels that are not Fedora's.
+    let keep = matches!(kernel.properties.get("vendor-signed"), Some(model::Property::Bool(true)));
+    let script = files.script("aid-kernel-sign.sh");
+
+    let mut b = Run::default();
+    b.mount(DNF_CACHE.to_string());
+    b.mount(VAR_LOG.to_string());
+    b.mount(TMP.to_string());
+    let at = b.script(&script);
+    b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));
+    signing_mounts(&mut b, variant, inputs, diagnostics)?;
+    b.commands.push(format!(
+        "sh {at} sign {KERNEL_MODULES} {CERT} {KEY} /out {}",
+        if keep { "keep-signatures" } else { "replace-signatures" }
+    ));
+    let sign = b.into_instruction(format!("sign the kernel of {} with the recipe's key", describe(kernel)))?;
+    let builder_key = crate::hash::digest(&serde_json::to_vec(&sign).unwrap_or_default());
+    let builder = Builder {
+        module: "kernel".to_string(),
+        role: "sign",
+        from: builder_image(variant),
+        key: builder_key.clone(),
+        instructions: vec![sign],
+    };
+
+    let mut r = Run::default();
+    let at = r.script(&script);
+    r.mount(format!("type=bind,from={BUILDER},source=/out,target=/run/aid/signed"));
+    r.input(&format!("stage:{BUILDER}"), &builder_key);
+    r.commands.push(format!("sh {at} install /run/aid/signed"));
+    install_cert(&mut r, image, variant, inputs);
+    let install = r.into_instruction(format!("{}: the kernel signed for Secure Boot", describe(kernel)))?;
+    Some(layer_of(&format!("{} signature", kernel.name), vec![install], Some(builder), false))
+}
+
+/// The step every variant ends with, right before `bootc container lint`
+/// (ublue-os/main build_files/initramfs.sh and post-install.sh): make
+/// `/usr/local` and `/opt` directories of the image, regenerate the
+/// initramfs when the variant changes the kernel or its modules (after
+/// every module and modprobe file is in place), and empty `/boot` and `/var`.
+fn finish(variant: &Variant, files: &mut Files) -> Layer {
+    let script = files.script("aid-finalize.sh");
+    let mut r = Run::default();
+    let at = r.script(&script);
+    let initramfs = variant.components.iter().any(|c| matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod));
+    r.commands.push(format!("sh {at} {}", if initramfs { "initramfs" } else { "keep-initramfs" }));
+    let comment = if initramfs {
+        "the initramfs for the image's kernel, /usr/local, /boot and /var made right for bootc"
+    } else {
+        "/usr/local, /boot and /var made right for bootc"
+    };
+    let instruction = r.into_instruction(comment.to_string()).expect("a command was added");
+    layer_of("finish", vec![instruction], None, false)
+}
+
+/// The `.flatpakrepo` and preinstall service of a Flatpak step.
+fn flatpak_remote(run: &mut Run, r: &model::Repo, image: &str, files: &mut Files) {
+    let target = format!("/etc/flatpak/remotes.d/{}.flatpakrepo", slug(&r.id));
+    let RepoSource::Flatpak { url, sha256, content } = &r.source else { return };
+    match content {
+        Some(text) => {
+            let mut text = text.clone();
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            let file = files.add(&format!("{image}/flatpak/{}.flatpakrepo", slug(&r.id)), text);
+            let at = run.support(&file);
+            run.commands.push(format!("install -D -m 0644 {at} {}", quote(&target)));
+        }
+        None => {
+            run.mount(TMP.to_string());
+            let at = format!("/run/aid/tmp/{}.flatpakrepo", slug(&r.id));
+            run.download(url, sha256.as_deref().unwrap_or(""), &at);
+            run.commands.push(format!("install -D -m 0644 {} {}", quote(&at), quote(&target)));
+        }
+    }
+}
+
+/// The unit that runs `flatpak preinstall -y` at boot: the preinstall.d
+/// files take effect only when it runs ("the OS runs `flatpak preinstall
+/// -y` on system startup", flatpak-preinstall(1)), and Fedora ships no unit
+/// for it.
+const PREINSTALL_UNIT: &str = "aid-flatpak-preinstall.service";
+const PREINSTALL_SERVICE: &str = "\
+[Unit]
+Description=Install the Flatpaks listed in /usr/share/flatpak/preinstall.d
+Documentation=man:flatpak-preinstall(1)
+Wants=network-online.target
+After=network-online.target
+ConditionPathExists=/usr/bin/flatpak
+ConditionDirectoryNotEmpty=/usr/share/flatpak/preinstall.d
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/flatpak preinstall -y
+Restart=on-failure
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+";
 
 fn component(
     image: &model::Image,
@@ -252,7 +498,6 @@ fn component(
     let mut run = Run::default();
     let mut envs = Vec::new();
     let mut labels = Vec::new();
-    let mut secrets = Vec::new();
     let mut builder = None;
     let needs_dnf = c.steps.iter().any(|s| matches!(s.kind, StepKind::Packages { .. } | StepKind::Remove { .. }))
         || matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod);
@@ -260,8 +505,9 @@ fn component(
         run.mount(DNF_CACHE.to_string());
         run.mount(VAR_LOG.to_string());
     }
-    let setup = repositories(&mut run, c, variant, image_name, files);
+    let setup = repositories(&mut run, &c.repos, variant, image_name, files);
 
+    // Phase 1: the kernel or kmod procedure, when the component is one.
     match c.kind {
         ComponentKind::Kernel => {
             let name = c.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string();
@@ -280,30 +526,26 @@ fn component(
         ComponentKind::Kmod => {
             let (b, install) = kmod(image, variant, c, &setup, inputs, files, diagnostics)?;
             builder = Some(b);
-            secrets.extend(variant.signing.as_ref().map(|s| crate::konflux::secret_mount_id(&s.key)));
-            let Instruction { kind: InstructionKind::Run { mounts, inputs: ins, commands }, .. } = install else {
-                return None;
-            };
-            for m in mounts {
+            for m in install.mounts {
                 run.mount(m);
             }
-            for (w, d) in ins {
+            for (w, d) in install.inputs {
                 run.input(&w, &d);
             }
-            run.commands.extend(commands);
+            run.commands.extend(install.commands);
+            install_cert(&mut run, image, variant, inputs);
         }
         _ => {}
     }
 
+    // Phase 2: the component's own steps, in the order written.
     let mut remotes_done: Vec<String> = Vec::new();
+    let mut unit_done = false;
     for (n, step) in c.steps.iter().enumerate() {
         match &step.kind {
             StepKind::Packages { names } => {
-                if c.kind == ComponentKind::Kernel {
-                    continue; // installed by the kernel procedure
-                }
-                if c.kind == ComponentKind::Kmod {
-                    continue; // installed with the built kmod
+                if matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod) {
+                    continue; // installed by the kernel or kmod procedure
                 }
                 run.commands.push(dnf("install", &setup, names));
             }
@@ -312,14 +554,19 @@ fn component(
                 run.mount(TMP.to_string());
                 let download = format!("/run/aid/tmp/fetch-{n}");
                 let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
-                run.commands.push(format!("curl -fsSL --retry 3 -o {download} {}", quote(url)));
-                // A checksum file rather than a pipe: a failed `echo` cannot hide behind `sha256sum`.
-                run.commands.push(format!("printf '%s  %s\\n' {} {download} > {download}.sha256", quote(sum)));
-                run.commands.push(format!("sha256sum -c {download}.sha256"));
+                run.download(url, sum, &download);
                 let mode = mode.as_deref().unwrap_or("0755");
                 match extract {
                     Some(member) => {
                         let dir = format!("/run/aid/tmp/extract-{n}");
+                        // GNU tar runs `bzip2` for a .tar.bz2 (the Goose
+                        // release archives are; block/goose build-cli.yml);
+                        // not every base has it.
+                        if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
+                            run.mount(DNF_CACHE.to_string());
+                            run.mount(VAR_LOG.to_string());
+                            run.commands.push("command -v bzip2 >/dev/null || dnf5 -y install bzip2".to_string());
+                        }
                         run.commands.push(format!("mkdir -p {dir}"));
                         run.commands.push(format!("tar -xf {download} -C {dir} {}", quote(member)));
                         run.commands.push(format!(
@@ -393,13 +640,9 @@ fn component(
             }
             StepKind::Flatpak { app } => {
                 for r in c.repos.iter().map(|i| &variant.repos[*i]) {
-                    if let RepoSource::Flatpak { url } = &r.source
-                        && !remotes_done.contains(&r.id)
-                    {
+                    if matches!(r.source, RepoSource::Flatpak { .. }) && !remotes_done.contains(&r.id) {
                         remotes_done.push(r.id.clone());
-                        let target = format!("/etc/flatpak/remotes.d/{}.flatpakrepo", slug(&r.id));
-                        run.commands.push("mkdir -p /etc/flatpak/remotes.d".to_string());
-                        run.commands.push(format!("curl -fsSL --retry 3 -o {} {}", quote(&target), quote(url)));
+                        flatpak_remote(&mut run, r, image_name, files);
                     }
                 }
                 let content = format!("[Flatpak Preinstall {app}]\nBranch=stable\n");
@@ -409,6 +652,13 @@ fn component(
                     "install -D -m 0644 {at} {}",
                     quote(&format!("/usr/share/flatpak/preinstall.d/{app}.preinstall"))
                 ));
+                if !unit_done {
+                    unit_done = true;
+                    let unit = files.add(&format!("{image_name}/systemd/{PREINSTALL_UNIT}"), PREINSTALL_SERVICE.to_string());
+                    let at = run.support(&unit);
+                    run.commands.push(format!("install -D -m 0644 {at} /usr/lib/systemd/system/{PREINSTALL_UNIT}"));
+                    run.commands.push(format!("systemctl enable {PREINSTALL_UNIT}"));
+                }
             }
             StepKind::Env { name, value } => envs.push(Instruction {
                 comment: None,
@@ -438,21 +688,9 @@ fn component(
         instructions.push(i);
     }
     instructions.extend(envs);
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    parts.push(serde_json::to_vec(&instructions).unwrap_or_default());
-    if let Some(b) = &builder {
-        parts.push(b.key.as_bytes().to_vec());
-    }
-    let key = crate::hash::digest_parts(parts.iter().map(Vec::as_slice));
-    Some(Layer {
-        component: c.name.clone(),
-        key,
-        instructions,
-        is_kernel: c.kind == ComponentKind::Kernel,
-        builder,
-        labels,
-        secrets,
-    })
+    let mut layer = layer_of(&c.name, instructions, builder, c.kind == ComponentKind::Kernel);
+    layer.labels = labels;
+    Some(layer)
 }
 
 /// Every package a component's `packages` statements name, in order (the
@@ -474,7 +712,22 @@ fn missing_input(path: &str, span: crate::source::Span) -> Diagnostic {
         .help("paths are relative to the recipe's directory; create the file or fix the path")
 }
 
-/// A kmod: its builder stage and the `RUN` that installs what it built.
+/// The install half of a kmod, merged into the component's `RUN`.
+struct KmodInstall {
+    mounts: Vec<String>,
+    inputs: Vec<(String, String)>,
+    commands: Vec<String>,
+}
+
+/// A kmod: its builder stage and what installs its output in the image.
+///
+/// The builder is a plain Fedora image (ublue-os/akmods build-prep.sh), not
+/// the ostree image: `akmod-nvidia`'s `%post` runs `akmods-ostree-post` on
+/// ostree, whose `akmodsbuild` refuses root. It sees the kernel's
+/// repositories as well as the module's (the exact `-devel` and
+/// `-devel-matched` packages of a COPR kernel exist only in its COPR:
+/// ublue-os/akmods fetch-kernel.sh) and reads the kernel release from the
+/// kernel stage.
 fn kmod(
     image: &model::Image,
     variant: &Variant,
@@ -483,47 +736,70 @@ fn kmod(
     inputs: &Inputs,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
-) -> Option<(Builder, Instruction)> {
-    let kernel = variant.kernel();
-    let kname =
-        kernel.and_then(|k| k.properties.get("package")).and_then(|p| p.as_str()).unwrap_or("kernel").to_string();
-    let module = c.properties.get("module").and_then(|p| p.as_str()).unwrap_or("kmod").to_string();
-    let version = c.properties.get("version").and_then(|p| p.as_str()).unwrap_or("").to_string();
+) -> Option<(Builder, KmodInstall)> {
+    let kname = kernel_name(variant).unwrap_or_else(|| "kernel".to_string());
+    let text = |key: &str, default: &str| c.properties.get(key).and_then(|p| p.as_str()).unwrap_or(default).to_string();
+    let module = text("module", "kmod");
+    let version = text("version", "");
+    let akmod = text("akmod", &format!("akmod-{module}"));
+    let variant_conf = text("module-variant", "-");
     let build_packages: Vec<String> = match c.properties.get("build-packages") {
         Some(model::Property::List(items)) => items.iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     };
     let userspace = package_names(c);
 
-    // The builder: same repositories, the build script, the key as a secret.
+    // The builder: the kernel's and the module's repositories, the key.
     let mut b = Run::default();
     b.mount(DNF_CACHE.to_string());
-    let b_setup = repositories(&mut b, c, variant, &image.name, files);
+    b.mount(VAR_LOG.to_string());
+    let mut repos: Vec<usize> = variant.kernel().map(|k| k.repos.clone()).unwrap_or_default();
+    for r in &c.repos {
+        if !repos.contains(r) {
+            repos.push(*r);
+        }
+    }
+    let b_setup = repositories(&mut b, &repos, variant, &image.name, files);
     let script = files.script("aid-kmod-build.sh");
     let at = b.script(&script);
-    if let Some(s) = &variant.signing {
-        let Some(cert) = inputs.entries.get(&s.cert) else {
-            diagnostics.push(missing_input(&s.cert, s.span));
-            return None;
-        };
-        b.mount(format!("type=bind,source={},target=/etc/pki/akmods/certs/public_key.der", s.cert));
-        b.input(&s.cert, &cert.digest);
-        // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
-        let id = crate::konflux::secret_mount_id(&s.key);
-        b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv,required=true"));
+    b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));
+    let signed = signing_mounts(&mut b, variant, inputs, diagnostics)?;
+    if signed {
+        // akmods builds as the unprivileged `akmods` user (runuser in
+        // akmods), and a build secret is mounted 0400 root: the script copies
+        // the key here, readable by that group, on a tmpfs so it is in no layer.
+        b.mount("type=tmpfs,target=/etc/pki/akmods/private".to_string());
     }
     if !b_setup.options.is_empty() {
         b.commands.push(format!("export DNF5_OPTS={}", quote(&b_setup.options.join(" "))));
     }
-    let mut words = vec!["sh".to_string(), at, quote(&kname), quote(&module), quote(&version)];
+    let (cert, key) = if signed { (CERT, KEY) } else { ("-", "-") };
+    let mut words = vec![
+        "sh".to_string(),
+        at,
+        quote(&kname),
+        quote(&module),
+        quote(&version),
+        quote(&akmod),
+        quote(&variant_conf),
+        KERNEL_MODULES.to_string(),
+        cert.to_string(),
+        key.to_string(),
+    ];
     words.extend(build_packages.iter().map(|p| quote(p)));
     b.commands.push(words.join(" "));
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
     let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());
-    let builder = Builder { module: module.clone(), key: builder_key.clone(), instructions: vec![builder_instruction] };
+    let builder = Builder {
+        module: module.clone(),
+        role: "kmod",
+        from: builder_image(variant),
+        key: builder_key.clone(),
+        instructions: vec![builder_instruction],
+    };
 
-    // The install: the builder's output, the userspace of the same version, the certificate.
+    // The install: the builder's output, the userspace of the same version.
     let mut r = Run::default();
     let script = files.script("aid-kmod-install.sh");
     let at = r.script(&script);
@@ -532,21 +808,16 @@ fn kmod(
     if !setup.options.is_empty() {
         r.commands.push(format!("export DNF5_OPTS={}", quote(&setup.options.join(" "))));
     }
-    let mut words =
-        vec!["sh".to_string(), at, "/run/aid/kmods".to_string(), quote(&kname), quote(&module), quote(&version)];
+    let mut words = vec![
+        "sh".to_string(),
+        at,
+        "/run/aid/kmods".to_string(),
+        quote(&kname),
+        quote(&module),
+        quote(&version),
+        quote(&akmod),
+    ];
     words.extend(userspace.iter().map(|p| quote(p)));
     r.commands.push(words.join(" "));
-    if let Some(s) = &variant.signing
-        && let Some(cert) = inputs.entries.get(&s.cert)
-    {
-        let at = r.context(&s.cert, cert);
-        let name = format!("{}.der", slug(&image.name));
-        // The public certificate, for `mokutil --import` on the target machine.
-        r.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/pki/akmods/certs/{name}"))));
-    }
-    let install = Instruction {
-        comment: None,
-        kind: InstructionKind::Run { mounts: r.mounts, inputs: r.inputs, commands: r.commands },
-    };
-    Some((builder, install))
+    Some((builder, KmodInstall { mounts: r.mounts, inputs: r.inputs, commands: r.commands }))
 }

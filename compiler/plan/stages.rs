@@ -2,11 +2,13 @@
 //! share every layer they have in common (same parent, same content) and
 //! each variant ends in a stage named after it. A stage boundary falls where
 //! the set of variants changes, where paths branch, and right after the
-//! kernel layer when a kmod is built on it (its builder starts there).
+//! kernel layer when a builder stage reads it (a kmod's, the kernel
+//! signer's: they start from a plain Fedora image and bind-mount the kernel
+//! stage's `/usr/lib/modules`).
 
 use std::collections::BTreeSet;
 
-use super::layer::{BUILDER, Layer};
+use super::layer::{BUILDER, KERNEL_STAGE, Layer};
 use super::{ImagePlan, Instruction, InstructionKind, Stage, StageRole, Target, containerfile_string};
 use crate::model::{self, Variant};
 
@@ -78,7 +80,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
         paths.push(path);
     }
 
-    // A kernel node needs a stage boundary after it when a kmod below it has a builder.
+    // A kernel node needs a stage boundary after it when a layer below it has a builder.
     let forced: Vec<bool> = (0..nodes.len())
         .map(|n| {
             nodes[n].layer.is_kernel
@@ -160,25 +162,36 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
                     .and_then(|m| stage_of[*m])
                     .map(|k| stages[k].name.clone())
                     .unwrap_or_else(|| base_reference(variant, options));
-                let existing = stages.iter().position(|st| {
-                    st.role == StageRole::Builder && st.from == kernel_stage && st.about.last() == Some(&b.key)
-                });
+                // Builders start from a plain image and read the kernel
+                // stage through a bind mount; one per (content, kernel stage).
+                let identity = format!("{}@{kernel_stage}", b.key);
+                let existing = stages
+                    .iter()
+                    .position(|st| st.role == StageRole::Builder && st.about.last() == Some(&identity));
                 let builder_name = match existing {
                     Some(e) => stages[e].name.clone(),
                     None => {
-                        let name = unique(
-                            format!("{}-kmod-{}", image.name, super::support::stage_slug(&b.module)),
-                            &mut taken,
-                        );
+                        let (wanted, what) = match b.role {
+                            "sign" => (
+                                format!("{}-sign-{}", image.name, super::support::stage_slug(&b.module)),
+                                format!("Signs the `{}` for Secure Boot; only its /out is used.", b.module),
+                            ),
+                            _ => (
+                                format!("{}-kmod-{}", image.name, super::support::stage_slug(&b.module)),
+                                format!("Builds the `{}` kernel module; only its /out is used.", b.module),
+                            ),
+                        };
+                        let name = unique(wanted, &mut taken);
+                        let mut builder_instructions = b.instructions.clone();
+                        for ins in &mut builder_instructions {
+                            replace_placeholder(ins, KERNEL_STAGE, &kernel_stage);
+                        }
                         let builder = Stage {
                             name: name.clone(),
-                            from: kernel_stage,
+                            from: b.from.clone(),
                             role: StageRole::Builder,
-                            about: vec![
-                                format!("Builds the `{}` kernel module; only its /out is used.", b.module),
-                                b.key.clone(),
-                            ],
-                            instructions: b.instructions.clone(),
+                            about: vec![what, identity],
+                            instructions: builder_instructions,
                             layers: vec![b.key.clone()],
                         };
                         stages.insert(s, builder);
@@ -193,7 +206,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
                     }
                 };
                 for ins in &mut instructions {
-                    replace_builder(ins, &builder_name);
+                    replace_placeholder(ins, BUILDER, &builder_name);
                 }
             }
             let s = current.expect("a stage is open");
@@ -254,13 +267,13 @@ fn segment_end(nodes: &[Node], forced: &[bool], n: usize) -> usize {
     cur
 }
 
-fn replace_builder(ins: &mut Instruction, name: &str) {
+fn replace_placeholder(ins: &mut Instruction, placeholder: &str, name: &str) {
     if let InstructionKind::Run { mounts, inputs, .. } = &mut ins.kind {
         for m in mounts {
-            *m = m.replace(BUILDER, name);
+            *m = m.replace(placeholder, name);
         }
         for (what, _) in inputs {
-            *what = what.replace(BUILDER, name);
+            *what = what.replace(placeholder, name);
         }
     }
 }

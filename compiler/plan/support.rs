@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 /// aidc's helper scripts: (file name, content). Written to `<out>/scripts/`.
 pub const SCRIPTS: &[(&str, &str)] = &[
+    ("aid-finalize.sh", include_str!("../emit/scripts/aid-finalize.sh")),
+    ("aid-kernel-sign.sh", include_str!("../emit/scripts/aid-kernel-sign.sh")),
     ("aid-kernel.sh", include_str!("../emit/scripts/aid-kernel.sh")),
     ("aid-kmod-build.sh", include_str!("../emit/scripts/aid-kmod-build.sh")),
     ("aid-kmod-install.sh", include_str!("../emit/scripts/aid-kmod-install.sh")),

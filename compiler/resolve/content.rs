@@ -344,6 +344,8 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
     let flatpak = text(ev, &props, "flatpakrepo").ok()?;
     let gpgkey = text(ev, &props, "gpgkey").ok()?;
     let id = text(ev, &props, "id").ok()?;
+    let sha256 = text(ev, &props, "sha256").ok()?;
+    let content = text(ev, &props, "file").ok()?;
     let given: Vec<&str> = [("url", &url), ("baseurl", &baseurl), ("copr", &copr), ("flatpakrepo", &flatpak)]
         .iter()
         .filter(|(_, v)| v.is_some())
@@ -362,8 +364,53 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
             failed = true;
         }
     }
+    // A repository file is either given (`file`, written by aidc) or
+    // downloaded and checked (`sha256` in the step that downloads it); an
+    // unchecked download would be neither verified nor in the input digests.
+    let sha = match &sha256 {
+        None => None,
+        Some((s, span)) => match validate::sha256(s) {
+            Ok(h) => Some(h),
+            Err(reason) => {
+                ev.error(
+                    Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest")
+                        .label(*span, reason)
+                        .help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
+                );
+                return None;
+            }
+        },
+    };
+    let downloaded = url.as_ref().or(flatpak.as_ref());
+    if let Some((_, span)) = downloaded
+        && sha.is_none()
+        && content.is_none()
+    {
+        ev.error(
+            Diagnostic::error(
+                Code::MissingProperty,
+                format!("the repo `{}` downloads its repository file without a checksum", inst.name),
+            )
+            .label(*span, "fetched at build time, unverified")
+            .help("give the file's text as `file = \"\"\"...\"\"\"` (aidc writes it and hashes it) or add `sha256 = \"<64 hex digits>\"`"),
+        );
+        return None;
+    }
+    if (sha.is_some() || content.is_some()) && downloaded.is_none() {
+        let (what, span) = match (&sha256, &content) {
+            (Some((_, s)), _) => ("sha256", *s),
+            (_, Some((_, s))) => ("file", *s),
+            _ => ("file", info.def.name.span),
+        };
+        ev.error(
+            Diagnostic::error(Code::InvalidValue, format!("`{what}` belongs to a repository file (`url` or `flatpakrepo`)"))
+                .label(span, "no repository file to check or write")
+                .help("`baseurl` and `copr` repositories are written by aidc; remove this property"),
+        );
+        return None;
+    }
     let source = if let Some((u, _)) = url {
-        RepoSource::File { url: u }
+        RepoSource::File { url: u, sha256: sha.clone(), content: content.clone().map(|(c, _)| c) }
     } else if let Some((u, _)) = baseurl {
         RepoSource::BaseUrl { url: u, gpgkey: gpgkey.map(|(g, _)| g) }
     } else if let Some((c, span)) = copr {
@@ -381,7 +428,7 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
             }
         }
     } else if let Some((u, _)) = flatpak {
-        RepoSource::Flatpak { url: u }
+        RepoSource::Flatpak { url: u, sha256: sha, content: content.map(|(c, _)| c) }
     } else {
         RepoSource::Existing
     };

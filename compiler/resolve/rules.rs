@@ -105,11 +105,18 @@ pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
             ("gpgkey", PropType::Str),
             ("copr", PropType::Str),
             ("flatpakrepo", PropType::Str),
+            ("sha256", PropType::Str),
+            ("file", PropType::Str),
             ("keep", PropType::Bool),
         ],
-        B::Def(D::Kernel) => &[("package", PropType::Str)],
+        B::Def(D::Kernel) => &[("package", PropType::Str), ("vendor-signed", PropType::Bool)],
         B::Def(D::Kmod) => {
-            &[("module", PropType::Str), ("akmod", PropType::Str), ("build-packages", PropType::StrList)]
+            &[
+                ("module", PropType::Str),
+                ("akmod", PropType::Str),
+                ("module-variant", PropType::Str),
+                ("build-packages", PropType::StrList),
+            ]
         }
         B::Def(D::Layer) => &[],
         B::Image | B::Variant => &[("description", PropType::Str)],

@@ -3,10 +3,12 @@
 # Written by aidc; runs inside a container build. Usage:
 #   aid-kernel.sh NAME PACKAGE...
 # NAME is the kernel's package name (`kernel`, `kernel-longterm`); PACKAGE...
-# are the packages to install. Follows the procedure of ublue-os/main and
-# ucore (docs/domain notes): erase the stock kernel, stub the kernel-install
-# hooks that fail in a container build, install, version-lock, regenerate the
-# initramfs for the one kernel the image ships, and check that it is one.
+# are the packages to install. Follows ublue-os/main build_files/install.sh
+# and ucore install-ucore-minimal.sh (docs/fedora.md): erase the stock
+# kernel, stub the kernel-install hooks that fail in a container build,
+# install, version-lock, and keep one directory under /usr/lib/modules. The
+# initramfs is made by aid-finalize.sh, after every module and modprobe file
+# of the image is installed.
 set -eu
 name=$1
 shift
@@ -39,15 +41,16 @@ done
 # 3. Later package steps must not move the kernel.
 dnf5 versionlock add "$@"
 
-# 4. The initramfs for the image's kernel, not the build host's (`uname -r`).
+# 4. The image's kernel (from the package, not the build host's `uname -r`),
+#    and only it: bootc's `kernel` lint allows one directory.
 kver=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\n' "$name-core" | head -n 1)
+if [ ! -e "/usr/lib/modules/$kver/vmlinuz" ]; then
+  echo "aid-kernel: $name-core $kver has no /usr/lib/modules/$kver/vmlinuz" >&2
+  exit 1
+fi
 for dir in /usr/lib/modules/*; do
   [ "$dir" = "/usr/lib/modules/$kver" ] || rm -rf "$dir"
 done
-DRACUT_NO_XATTR=1 dracut --no-hostonly --kver "$kver" --reproducible --add ostree -f "/usr/lib/modules/$kver/initramfs.img"
-chmod 0600 "/usr/lib/modules/$kver/initramfs.img"
-
-# 5. bootc allows exactly one kernel.
 count=$(find /usr/lib/modules -mindepth 1 -maxdepth 1 -type d | wc -l)
 if [ "$count" -ne 1 ]; then
   echo "aid-kernel: expected one kernel in /usr/lib/modules, found $count" >&2
