@@ -125,10 +125,12 @@ impl Run {
     /// Downloads `url` to `to` and checks it against `sha256` in the same
     /// `RUN`, so the digest is in the line that uses the file.
     fn download(&mut self, url: &str, sha256: &str, to: &str) {
+        let name = to.rsplit('/').next().unwrap_or("download");
+        let sum = format!("/run/aid/tmp/{name}.sha256");
         self.commands.push(format!("curl -fsSL --retry 3 -o {} {}", quote(to), quote(url)));
         // A checksum file rather than a pipe: a failed `echo` cannot hide behind `sha256sum`.
-        self.commands.push(format!("printf '%s  %s\\n' {} {} > {}", quote(sha256), quote(to), quote(&format!("{to}.sha256"))));
-        self.commands.push(format!("sha256sum -c {}", quote(&format!("{to}.sha256"))));
+        self.commands.push(format!("printf '%s  %s\\n' {} {} > {}", quote(sha256), quote(to), quote(&sum)));
+        self.commands.push(format!("sha256sum -c {}", quote(&sum)));
     }
 
     fn into_instruction(self, comment: String) -> Option<Instruction> {
@@ -195,9 +197,11 @@ fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, 
                     let at = format!("/run/aid/tmp/repos/{file_name}");
                     run.download(url, sum, &at);
                     if r.keep {
-                        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/yum.repos.d/{file_name}"))));
+                        run.commands.push(format!(
+                            "install -D -m 0644 {at} {}",
+                            quote(&format!("/etc/yum.repos.d/{file_name}"))
+                        ));
                     } else {
-                        run.commands.push(format!("rm -f {at}.sha256"));
                         if !dirs.contains(&"/run/aid/tmp/repos") {
                             dirs.push("/run/aid/tmp/repos");
                         }
@@ -246,17 +250,24 @@ fn dnf(action: &str, setup: &RepoSetup, names: &[String]) -> String {
     words.join(" ")
 }
 
-/// The image a builder stage starts from: Fedora's plain container image of
-/// the target's release, which has no kernel (ublue-os/akmods builds its
-/// kmods in `quay.io/fedora/fedora:<release>`: Containerfile.in,
-/// build_files/prep/build-prep.sh).
+/// The image a builder stage starts from: the base's `builder` (the Fedora
+/// bases name Fedora's plain container image of their release, which has
+/// no kernel and no ostree, as ublue-os/akmods builds its kmods in
+/// `quay.io/fedora/fedora:<release>`: Containerfile.in,
+/// build_files/prep/build-prep.sh); for a base that names none, the base
+/// image itself.
 fn builder_image(variant: &Variant) -> String {
-    let release = match variant.facts.get("release").map(|f| &f.value) {
-        Some(model::Property::Int(n)) => n.to_string(),
-        Some(model::Property::Str(s)) => s.clone(),
-        _ => "latest".to_string(),
+    let builder = match &variant.from {
+        model::From::Base { component, .. } => {
+            variant.components[*component].properties.get("builder").and_then(|p| p.as_str()).map(str::to_string)
+        }
+        _ => None,
     };
-    format!("quay.io/fedora/fedora:{release}")
+    builder.unwrap_or_else(|| match &variant.from {
+        model::From::Base { reference, .. }
+        | model::From::Project { reference, .. }
+        | model::From::Reference { reference, .. } => reference.clone(),
+    })
 }
 
 /// The layers of a variant, in the given order, then the finishing step.
@@ -334,9 +345,7 @@ fn builder_secret(builder: &Option<Builder>) -> Vec<String> {
 
 /// The kernel's name (`kernel`, `kernel-longterm`) in a variant, if it pins one.
 fn kernel_name(variant: &Variant) -> Option<String> {
-    variant
-        .kernel()
-        .map(|k| k.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string())
+    variant.kernel().map(|k| k.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string())
 }
 
 /// Mounts the recipe's signing key and certificate into a builder `RUN`.
@@ -414,7 +423,7 @@ fn kernel_signature(
     r.input(&format!("stage:{BUILDER}"), &builder_key);
     r.commands.push(format!("sh {at} install /run/aid/signed"));
     install_cert(&mut r, image, variant, inputs);
-    let install = r.into_instruction(format!("{}: the kernel signed for Secure Boot", describe(kernel)))?;
+    let install = r.into_instruction(format!("the kernel of {} signed for Secure Boot", describe(kernel)))?;
     Some(layer_of(&format!("{} signature", kernel.name), vec![install], Some(builder), false))
 }
 
@@ -654,7 +663,8 @@ fn component(
                 ));
                 if !unit_done {
                     unit_done = true;
-                    let unit = files.add(&format!("{image_name}/systemd/{PREINSTALL_UNIT}"), PREINSTALL_SERVICE.to_string());
+                    let unit =
+                        files.add(&format!("{image_name}/systemd/{PREINSTALL_UNIT}"), PREINSTALL_SERVICE.to_string());
                     let at = run.support(&unit);
                     run.commands.push(format!("install -D -m 0644 {at} /usr/lib/systemd/system/{PREINSTALL_UNIT}"));
                     run.commands.push(format!("systemctl enable {PREINSTALL_UNIT}"));

@@ -165,9 +165,8 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
                 // Builders start from a plain image and read the kernel
                 // stage through a bind mount; one per (content, kernel stage).
                 let identity = format!("{}@{kernel_stage}", b.key);
-                let existing = stages
-                    .iter()
-                    .position(|st| st.role == StageRole::Builder && st.about.last() == Some(&identity));
+                let existing =
+                    stages.iter().position(|st| st.role == StageRole::Builder && st.about.last() == Some(&identity));
                 let builder_name = match existing {
                     Some(e) => stages[e].name.clone(),
                     None => {

@@ -248,18 +248,21 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 .help("a base names the image it stands for: `image = \"quay.io/fedora/fedora-bootc:${release}\"`"),
         );
     }
-    if let Some(model::Property::Str(image)) = meta.properties.get("image")
-        && c.kind == model::ComponentKind::Base
-        && let Err(reason) = validate::image_reference(image)
-    {
-        ev.error(
-            Diagnostic::error(
-                Code::ImageReference,
-                format!("\"{}\" is not a valid image reference", image.escape_debug()),
-            )
-            .label(c.span, reason)
-            .help("write `registry/name:tag` or `registry/name@sha256:...`"),
-        );
+    // `builder`: the image kmod builders and the kernel signer start from.
+    for key in ["image", "builder"] {
+        if let Some(model::Property::Str(image)) = meta.properties.get(key)
+            && c.kind == model::ComponentKind::Base
+            && let Err(reason) = validate::image_reference(image)
+        {
+            ev.error(
+                Diagnostic::error(
+                    Code::ImageReference,
+                    format!("\"{}\" is not a valid image reference", image.escape_debug()),
+                )
+                .label(c.span, reason)
+                .help("write `registry/name:tag` or `registry/name@sha256:...`"),
+            );
+        }
     }
     if c.kind == model::ComponentKind::Kmod {
         for needed in ["module", "version"] {
@@ -403,9 +406,12 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
             _ => ("file", info.def.name.span),
         };
         ev.error(
-            Diagnostic::error(Code::InvalidValue, format!("`{what}` belongs to a repository file (`url` or `flatpakrepo`)"))
-                .label(span, "no repository file to check or write")
-                .help("`baseurl` and `copr` repositories are written by aidc; remove this property"),
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`{what}` belongs to a repository file (`url` or `flatpakrepo`)"),
+            )
+            .label(span, "no repository file to check or write")
+            .help("`baseurl` and `copr` repositories are written by aidc; remove this property"),
         );
         return None;
     }
@@ -842,7 +848,7 @@ pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::
                 ev.error(
                     Diagnostic::error(Code::TypeMismatch, format!("the signing key must be a build secret, found {}", other.describe()))
                         .label(e.value.span, "not `secret(...)`")
-                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID,src=FILE`"),
+                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID/key,src=FILE`"),
                 );
             }
             ("cert", Value::File(path)) => {

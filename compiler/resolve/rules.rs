@@ -97,7 +97,7 @@ const METADATA: &[(&str, PropType)] = &[
 /// The properties a body kind accepts, beyond the metadata every definition has.
 pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
     let own: &[(&str, PropType)] = match kind {
-        B::Def(D::Base) => &[("image", PropType::Str), ("arch", PropType::Str)],
+        B::Def(D::Base) => &[("image", PropType::Str), ("builder", PropType::Str), ("arch", PropType::Str)],
         B::Def(D::Repo) => &[
             ("id", PropType::Str),
             ("url", PropType::Str),
@@ -110,14 +110,12 @@ pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
             ("keep", PropType::Bool),
         ],
         B::Def(D::Kernel) => &[("package", PropType::Str), ("vendor-signed", PropType::Bool)],
-        B::Def(D::Kmod) => {
-            &[
-                ("module", PropType::Str),
-                ("akmod", PropType::Str),
-                ("module-variant", PropType::Str),
-                ("build-packages", PropType::StrList),
-            ]
-        }
+        B::Def(D::Kmod) => &[
+            ("module", PropType::Str),
+            ("akmod", PropType::Str),
+            ("module-variant", PropType::Str),
+            ("build-packages", PropType::StrList),
+        ],
         B::Def(D::Layer) => &[],
         B::Image | B::Variant => &[("description", PropType::Str)],
         B::Pipeline => &[

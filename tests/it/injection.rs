@@ -290,6 +290,9 @@ fn shells() -> &'static [Vec<String>] {
     })
 }
 
+/// dnf5's default repository directories, which aidc's `reposdir` keeps.
+const REPO_DIRS: &str = "/etc/yum.repos.d,/etc/distro.repos.d,/usr/share/dnf5/repos.d";
+
 /// Every command aidc's `RUN` lines call; each is replaced by a stub.
 const STUBS: &[&str] =
     &["dnf5", "install", "systemctl", "sh", "curl", "printf", "sha256sum", "mkdir", "tar", "cp", "chmod", "bootc"];
@@ -368,7 +371,8 @@ pub struct Call {
 }
 
 /// What the builder would do with one Containerfile: its instructions, and
-/// every stubbed call of its `RUN`s but bootc's final lint.
+/// every stubbed call of its `RUN`s but bootc's final lint and aidc's
+/// finishing step (`aid-finalize.sh`, the same in every image).
 #[derive(Debug)]
 pub struct Build {
     pub instrs: Vec<Instr>,
@@ -428,7 +432,8 @@ pub fn build(containerfile: &str) -> Result<Build, String> {
     for i in &instrs {
         if let Instr::Run { shell, .. } = i {
             for argv in run_stubbed(shell).map_err(|e| format!("{e}\nin RUN {shell:?}"))? {
-                if argv != ["bootc", "container", "lint"] {
+                let finishing = argv.len() == 3 && argv[0] == "sh" && argv[1] == "/run/aid/aid-finalize.sh";
+                if argv != ["bootc", "container", "lint"] && !finishing {
                     calls.push(Call { argv, run });
                 }
             }
@@ -663,7 +668,7 @@ impl Pos {
                 image("  repo r\n  packages [\"htop\"]\n")
             ),
             Pos::RepoFileUrl => format!(
-                "repo r {{\n  url = {}\n  license = \"MIT\"\n}}\n{}",
+                "repo r {{\n  url = {}\n  sha256 = \"{SHA}\"\n  license = \"MIT\"\n}}\n{}",
                 lit(s),
                 image("  repo r\n  packages [\"htop\"]\n")
             ),
@@ -679,7 +684,7 @@ impl Pos {
             ),
             Pos::ImageDoc => format!("/// {s}\n{}", image("")),
             Pos::FlatpakRemote => format!(
-                "repo r {{\n  flatpakrepo = {}\n  license = \"MIT\"\n}}\n{}",
+                "repo r {{\n  flatpakrepo = {}\n  sha256 = \"{SHA}\"\n  license = \"MIT\"\n}}\n{}",
                 lit(s),
                 image("  repo r\n  flatpak \"org.example.App\"\n")
             ),
@@ -727,10 +732,39 @@ impl Pos {
         };
         let install =
             |src: Arg, mode: &str, dest: &str| vec![is("install"), is("-D"), is("-m"), is(mode), src, is(dest)];
+        // A signed kmod on a pinned kernel: the kernel step, the kernel
+        // signer and the kmod builder (builder stages come before the stage
+        // that reads them), the signed kernel and the certificate, the kmod
+        // install and the certificate again.
+        let cert = install(Arg::Mounted(b"certificate\n".to_vec()), "0644", "/etc/pki/akmods/certs/x.der");
         let kmod = |package: &str, module: &str, version: &str, build: &str| -> Vec<Vec<Arg>> {
             vec![
                 vec![is("sh"), is("/run/aid/aid-kernel.sh"), is(package), is(package), is(&format!("{package}-core"))],
-                vec![is("sh"), is("/run/aid/aid-kmod-build.sh"), is(package), is(module), is(version), is(build)],
+                vec![
+                    is("sh"),
+                    is("/run/aid/aid-kernel-sign.sh"),
+                    is("sign"),
+                    is("/run/aid/kernel"),
+                    is("/run/aid/cert.der"),
+                    is("/run/aid/secret/key"),
+                    is("/out"),
+                    is("replace-signatures"),
+                ],
+                vec![
+                    is("sh"),
+                    is("/run/aid/aid-kmod-build.sh"),
+                    is(package),
+                    is(module),
+                    is(version),
+                    is(&format!("akmod-{module}")),
+                    is("-"),
+                    is("/run/aid/kernel"),
+                    is("/run/aid/cert.der"),
+                    is("/run/aid/secret/key"),
+                    is(build),
+                ],
+                vec![is("sh"), is("/run/aid/aid-kernel-sign.sh"), is("install"), is("/run/aid/signed")],
+                cert.clone(),
                 vec![
                     is("sh"),
                     is("/run/aid/aid-kmod-install.sh"),
@@ -738,19 +772,35 @@ impl Pos {
                     is(package),
                     is(module),
                     is(version),
+                    is(&format!("akmod-{module}")),
                 ],
-                install(Arg::Mounted(b"certificate\n".to_vec()), "0644", "/etc/pki/akmods/certs/x.der"),
+                cert.clone(),
+            ]
+        };
+        // The unit that runs `flatpak preinstall` at boot, after the first Flatpak.
+        let preinstall_unit = || -> Vec<Vec<Arg>> {
+            vec![
+                install(
+                    Arg::Mounted(file("x/systemd/aid-flatpak-preinstall.service").into_bytes()),
+                    "0644",
+                    "/usr/lib/systemd/system/aid-flatpak-preinstall.service",
+                ),
+                vec![is("systemctl"), is("enable"), is("aid-flatpak-preinstall.service")],
             ]
         };
         let expected: Vec<Vec<Arg>> = match self {
             Pos::Package => vec![dnf(&[], &[s])],
             Pos::Remove => vec![vec![is("dnf5"), is("-y"), is("remove"), is(s)]],
             Pos::Unit => vec![vec![is("systemctl"), is("enable"), is(s)]],
-            Pos::Flatpak => vec![install(
-                Arg::Mounted(format!("[Flatpak Preinstall {s}]\nBranch=stable\n").into_bytes()),
-                "0644",
-                &format!("/usr/share/flatpak/preinstall.d/{s}.preinstall"),
-            )],
+            Pos::Flatpak => {
+                let mut v = vec![install(
+                    Arg::Mounted(format!("[Flatpak Preinstall {s}]\nBranch=stable\n").into_bytes()),
+                    "0644",
+                    &format!("/usr/share/flatpak/preinstall.d/{s}.preinstall"),
+                )];
+                v.extend(preinstall_unit());
+                v
+            }
             Pos::WriteDest => vec![install(Arg::Mounted(b"hello\n".to_vec()), "0644", s)],
             Pos::CopySource => {
                 let p = context(s).ok_or("accepted a source that is not a context path")?;
@@ -818,37 +868,46 @@ impl Pos {
                 let mut v = kmod("kernel", "mod", "1.0", "gcc");
                 if self == Pos::CertPath {
                     let p = context(s).ok_or("accepted a cert that is not a context path")?;
-                    v[3] = install(Arg::MountOf(p), "0644", "/etc/pki/akmods/certs/x.der");
+                    v[4] = install(Arg::MountOf(p.clone()), "0644", "/etc/pki/akmods/certs/x.der");
+                    v[6] = install(Arg::MountOf(p), "0644", "/etc/pki/akmods/certs/x.der");
                 }
                 v
             }
             Pos::RepoBaseUrl | Pos::Copr => {
-                vec![dnf(&["--setopt=reposdir=/etc/yum.repos.d,/run/aid/repos"], &["htop"])]
+                vec![dnf(&[&format!("--setopt=reposdir={REPO_DIRS},/run/aid/repos")], &["htop"])]
             }
             Pos::RepoFileUrl => vec![
                 vec![is("mkdir"), is("-p"), is("/run/aid/tmp/repos")],
                 vec![is("curl"), is("-fsSL"), is("--retry"), is("3"), is("-o"), is("/run/aid/tmp/repos/r.repo"), is(s)],
-                dnf(&["--setopt=reposdir=/etc/yum.repos.d,/run/aid/tmp/repos"], &["htop"]),
+                vec![is("printf"), is("%s  %s\\n"), is(SHA), is("/run/aid/tmp/repos/r.repo")],
+                vec![is("sha256sum"), is("-c"), is("/run/aid/tmp/r.repo.sha256")],
+                dnf(&[&format!("--setopt=reposdir={REPO_DIRS},/run/aid/tmp/repos")], &["htop"]),
             ],
             Pos::RepoId => vec![dnf(&[&format!("--enablerepo={s}")], &["htop"])],
-            Pos::FlatpakRemote => vec![
-                vec![is("mkdir"), is("-p"), is("/etc/flatpak/remotes.d")],
-                vec![
-                    is("curl"),
-                    is("-fsSL"),
-                    is("--retry"),
-                    is("3"),
-                    is("-o"),
-                    is("/etc/flatpak/remotes.d/r.flatpakrepo"),
-                    is(s),
-                ],
-                install(
-                    Arg::Mounted(b"[Flatpak Preinstall org.example.App]\nBranch=stable\n".to_vec()),
-                    "0644",
-                    "/usr/share/flatpak/preinstall.d/org.example.App.preinstall",
-                ),
-            ],
-            Pos::GpgKey => vec![dnf(&["--setopt=reposdir=/etc/yum.repos.d,/run/aid/repos"], &["htop"])],
+            Pos::FlatpakRemote => {
+                let mut v = vec![
+                    vec![
+                        is("curl"),
+                        is("-fsSL"),
+                        is("--retry"),
+                        is("3"),
+                        is("-o"),
+                        is("/run/aid/tmp/r.flatpakrepo"),
+                        is(s),
+                    ],
+                    vec![is("printf"), is("%s  %s\\n"), is(SHA), is("/run/aid/tmp/r.flatpakrepo")],
+                    vec![is("sha256sum"), is("-c"), is("/run/aid/tmp/r.flatpakrepo.sha256")],
+                    install(is("/run/aid/tmp/r.flatpakrepo"), "0644", "/etc/flatpak/remotes.d/r.flatpakrepo"),
+                    install(
+                        Arg::Mounted(b"[Flatpak Preinstall org.example.App]\nBranch=stable\n".to_vec()),
+                        "0644",
+                        "/usr/share/flatpak/preinstall.d/org.example.App.preinstall",
+                    ),
+                ];
+                v.extend(preinstall_unit());
+                v
+            }
+            Pos::GpgKey => vec![dnf(&[&format!("--setopt=reposdir={REPO_DIRS},/run/aid/repos")], &["htop"])],
             Pos::KeptRepoId => vec![
                 vec![is("dnf5"), is("config-manager"), is("setopt"), is(&format!("{s}.enabled=1"))],
                 dnf(&[], &["htop"]),
