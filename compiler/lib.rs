@@ -16,3 +16,4 @@ pub mod source;
 pub mod stdlib;
 pub mod stdlib_docs;
 pub mod syntax;
+pub mod validate;

@@ -62,7 +62,7 @@ pub fn parse_lock(text: &str) -> Result<BTreeMap<String, String>, (usize, String
         let Some((name, digest)) = line.split_once('@') else {
             return Err((n + 1, format!("`{line}` has no `@sha256:` digest")));
         };
-        if let Err(reason) = crate::resolve::validate::image_reference(line) {
+        if let Err(reason) = crate::validate::image_reference(line) {
             return Err((n + 1, reason));
         }
         pins.insert(repository(name).to_string(), digest.to_string());

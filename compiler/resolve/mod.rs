@@ -3,21 +3,9 @@
 //! variant. Resolution reports every error it can and builds the model only
 //! when there are none.
 
-mod budget;
-mod content;
-mod eval;
-mod facts;
+mod image;
+mod lang;
 pub mod loader;
-mod names;
-mod policy;
-mod project;
-mod rules;
-mod scope;
-mod structure;
-pub mod validate;
-mod value;
-mod variant;
-pub mod version;
 
 use std::path::PathBuf;
 
@@ -27,9 +15,11 @@ pub use project::component_name;
 use crate::diag::Diagnostics;
 use crate::model::{self, Model};
 use crate::syntax::ast::StmtKind;
-use eval::Evaluator;
-use scope::Program;
-use value::ImageId;
+use image::{project, variant};
+use lang::eval::{self, Evaluator};
+use lang::scope::Program;
+use lang::value::{self, ImageId};
+use lang::{budget, names, structure};
 
 /// The result of resolving: every file read, the model when there were no
 /// errors, and every diagnostic.

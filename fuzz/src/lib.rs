@@ -593,7 +593,7 @@ impl Gen {
         if raw.is_empty() {
             raw = default.to_string();
         }
-        if let Ok(p) = aidc::resolve::validate::context_path(&raw) {
+        if let Ok(p) = aidc::validate::context_path(&raw) {
             self.files.entry(p.clone()).or_insert_with(|| format!("content of {p}\n").into_bytes());
         }
         raw

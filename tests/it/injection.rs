@@ -565,7 +565,7 @@ fn kmod_recipe(package: &str, module: &str, version: &str, build: &str, secret: 
 
 /// Normalised context path, as the compiler would name it (when valid).
 fn context(p: &str) -> Option<String> {
-    aidc::resolve::validate::context_path(p).ok()
+    aidc::validate::context_path(p).ok()
 }
 
 impl Pos {
