@@ -54,8 +54,8 @@ pub fn compile(recipe: &str, files: &BTreeMap<String, Vec<u8>>) -> Outcome {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
     let loader = Mem(map);
-    let hash = aidc::pipeline::hash_with_loader(&loader, PathBuf::from(DIR));
-    let compiled = aidc::pipeline::compile(
+    let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
+    let compiled = aidc::driver::compile(
         &Path::new(DIR).join("image.aid"),
         &loader,
         &aidc::resolve::SearchPath::default(),
