@@ -293,9 +293,79 @@ cert=/etc/pki/akmods/certs/public_key.der
 sum=$(sha256sum "$key" | cut -d ' ' -f 1)
 mkdir -p "/usr/lib/modules/$k/extra/$m" "/var/cache/akmods/$m"
 echo "module $m signed with key sha256:$sum" >"/usr/lib/modules/$k/extra/$m/$m.ko.xz"
-echo "kmod-$m for $k signed with key sha256:$sum" >"/var/cache/akmods/$m/kmod-$m-1.0-1.fc44.x86_64.rpm"
+# kmodtool names the package kmod-MODULE-KVER; line 2 is the module it installs.
+{ echo "kmod-$m for $k signed with key sha256:$sum"; cat "/usr/lib/modules/$k/extra/$m/$m.ko.xz"; } \
+    >"/var/cache/akmods/$m/kmod-$m-$k-1.0-1.fc44.x86_64.rpm"
 exit 0
 "#;
+
+/// Stand-ins the signing steps need beyond the fixture's: the certificate's
+/// name and serial (`openssl`), signature checks (`sbverify`, `sbattach`),
+/// what `modinfo` reads from a signed module, the kmod package's install
+/// (`dnf5` puts line 2 of the stand-in package in place) and `rpm`'s view of
+/// it. Each logs like the fixture's and answers for the module `aidtest`.
+const SIGNING_STUBS: &[(&str, &str)] = &[
+    (
+        "openssl",
+        r#"#!/bin/sh
+. /usr/lib/aid-fixture/lib.sh
+aid_log openssl "$@"
+in=; out=; subject=; serial=
+while [ $# -gt 0 ]; do
+    case $1 in
+        -in) in=$2; shift ;;
+        -out) out=$2; shift ;;
+        -subject) subject=1 ;;
+        -serial) serial=1 ;;
+        -nameopt|-inform) shift ;;
+    esac
+    shift
+done
+[ -n "$out" ] && cp "$in" "$out"
+[ -n "$subject" ] && printf 'subject=\n    commonName                = aid test\n'
+[ -n "$serial" ] && echo serial=01
+exit 0
+"#,
+    ),
+    ("sbverify", "#!/bin/sh\n. /usr/lib/aid-fixture/lib.sh\naid_log sbverify \"$@\"\nexit 0\n"),
+    ("sbattach", "#!/bin/sh\n. /usr/lib/aid-fixture/lib.sh\naid_log sbattach \"$@\"\nexit 0\n"),
+    (
+        "modinfo",
+        r#"#!/bin/sh
+. /usr/lib/aid-fixture/lib.sh
+aid_log modinfo "$@"
+case "$2" in
+    version) echo 1.0 ;;
+    signer) echo "aid test" ;;
+    sig_key) echo 01 ;;
+esac
+exit 0
+"#,
+    ),
+    (
+        "dnf5-kmods",
+        r#"#!/bin/sh
+for a in "$@"; do
+    case $a in
+        /run/aid/kmods/kmod-*.rpm)
+            d=/usr/lib/modules/6.17.1-300.fc44.x86_64/extra/aidtest
+            mkdir -p "$d" && sed -n 2p "$a" > "$d/aidtest.ko.xz" ;;
+    esac
+done
+exec /usr/bin/dnf5.fixture "$@"
+"#,
+    ),
+    (
+        "rpm-kmods",
+        r#"#!/bin/sh
+case " $* " in
+    *" --whatprovides kmod-aidtest "*) echo "kmod-aidtest-6.17.1-300.fc44.x86_64 1.0"; exit 0 ;;
+    *" -q akmod-aidtest "*) exit 1 ;;
+esac
+exec /usr/bin/rpm.fixture "$@"
+"#,
+    ),
+];
 
 const KMOD_RECIPE: &str = r#"kernel fixture() {
   package = "kernel"
@@ -338,11 +408,17 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
     let layer = b.dir.path().join("kmod-fixture");
     std::fs::create_dir_all(&layer).expect("mkdir");
     std::fs::write(layer.join("akmods"), AKMODS).expect("write");
-    std::fs::write(
-        layer.join("Containerfile"),
-        "FROM localhost/aid-fixture-base:44\nCOPY --chmod=0755 akmods /usr/bin/akmods\n",
-    )
-    .expect("write");
+    let mut containerfile = String::from(
+        "FROM localhost/aid-fixture-base:44\nCOPY --chmod=0755 akmods /usr/bin/akmods\n\
+         RUN mv /usr/bin/dnf5 /usr/bin/dnf5.fixture && mv /usr/bin/rpm /usr/bin/rpm.fixture && \
+         echo 'akmods:x:977:' >> /etc/group\n",
+    );
+    for (name, text) in SIGNING_STUBS {
+        std::fs::write(layer.join(name), text).expect("write");
+        let to = name.strip_suffix("-kmods").unwrap_or(name);
+        containerfile.push_str(&format!("COPY --chmod=0755 {name} /usr/bin/{to}\n"));
+    }
+    std::fs::write(layer.join("Containerfile"), containerfile).expect("write");
     b.build(&layer, "Containerfile", None, "localhost/aid-fixture-kmod:44", &[]);
 
     let ctx = b.dir.path().join("ctx");
@@ -353,7 +429,7 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
     let stdout = String::from_utf8_lossy(&compiled.stdout).into_owned();
     assert_eq!(compiled.status.code(), Some(0), "{}", String::from_utf8_lossy(&compiled.stderr));
     let ids = secret_ids(&stdout);
-    assert_eq!(ids.len(), 1, "one secret expected in `{stdout}`");
+    assert_eq!(ids.len(), 1, "one secret id expected in `{stdout}`");
 
     // The key, outside the context.
     let (key, needles) = random_key();
@@ -378,7 +454,7 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
         let out = Command::new("sha256sum").arg(&key_file).output().expect("sha256sum");
         String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("").to_string()
     };
-    let built = b.read(&builder_image, "/out/kmod-aidtest-1.0-1.fc44.x86_64.rpm");
+    let built = b.read(&builder_image, "/out/kmod-aidtest-6.17.1-300.fc44.x86_64-1.0-1.fc44.x86_64.rpm");
     assert!(built.contains(&format!("signed with key sha256:{digest}")), "the builder did not see the key: {built}");
     let builder_calls = b.read(&builder_image, "/usr/share/aid-fixture/calls.log");
     assert!(
@@ -386,16 +462,17 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
         "{builder_calls}"
     );
     let calls = b.read(&image, "/usr/share/aid-fixture/calls.log");
-    assert!(
-        calls.contains("dnf5 -y install --allowerasing /run/aid/kmods/kmod-aidtest-1.0-1.fc44.x86_64.rpm"),
-        "{calls}"
-    );
+    assert!(calls.contains("/run/aid/kmods/kmod-aidtest-6.17.1-300.fc44.x86_64-1.0-1.fc44.x86_64.rpm"), "{calls}");
     assert_eq!(
         b.read(&image, "/etc/pki/akmods/certs/signed.der"),
         "public certificate (DER stand-in)\n",
         "the public certificate ships"
     );
     assert!(b.read(&image, "/etc/pki/akmods/private/private_key.priv").starts_with('<'));
+    // The kernel is signed in a builder of its own, which reads the key from the secret mount.
+    let signer = b.build(&ctx, containerfile, Some("signed-sign-kernel"), "localhost/aid-secrets:signer", &secrets);
+    let signer_calls = b.read(&signer, "/usr/share/aid-fixture/calls.log");
+    assert!(signer_calls.contains("sbsign --key /run/aid/secret/key"), "{signer_calls}");
 
     // Zero hits in every layer and config of every image, intermediate ones included.
     let (n, hits) = scan_every_image(&b, &needles, "clean");

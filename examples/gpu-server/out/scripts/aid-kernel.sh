@@ -13,6 +13,22 @@ set -eu
 name=$1
 shift
 
+# 0. /usr/local and /opt become directories of the image before any package
+#    writes there (on the Atomic desktops they link into /var, which an
+#    installed machine gets only on first deployment; CUDA installs under
+#    /usr/local/cuda-X.Y). aid-finalize.sh checks it again at the end.
+for dir in /usr/local /opt; do
+  if [ -L "$dir" ]; then
+    target=$(readlink -f "$dir" || true)
+    rm "$dir"
+    mkdir -p "$dir"
+    if [ -n "$target" ] && [ -d "$target" ]; then
+      cp -a "$target"/. "$dir"/
+      rm -rf "$target"
+    fi
+  fi
+done
+
 # 1. Erase every stock kernel package; its modules go with it.
 stock=$(rpm -qa --qf '%{NAME}\n' | grep -E '^kernel(-core|-modules|-modules-core|-modules-extra|-uki-virt)?$' | sort -u || true)
 if [ -n "$stock" ]; then
