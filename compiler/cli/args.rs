@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// aidc compiles .aid recipes into Containerfiles and Konflux pipelines for
 /// bootable Fedora (bootc / Atomic) images.
 #[derive(Debug, Parser)]
-#[command(name = "aidc", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(name = "aidc", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +24,25 @@ pub enum Command {
     /// Show the documentation of a stdlib module (`cuda`), definition
     /// (`cuda.runtime`) or diagnostic code (`aid::parse::syntax`).
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh or fish) on standard output.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on standard output.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `aidc completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 mod args;
 mod check;
 mod compile;
+mod completions;
 mod digests;
 mod fs;
 mod ignore;
@@ -59,6 +60,8 @@ pub fn run(cli: Cli) -> i32 {
                 2
             }
         },
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     });
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,

@@ -14,3 +14,4 @@ mod secrets;
 mod stdlib;
 mod support;
 mod ui;
+mod verbs;

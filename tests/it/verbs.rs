@@ -1,0 +1,95 @@
+//! Data-driven CLI tests of the verbs, with literal expected output (as
+//! `just` tests its CLI). Each case is a directory `tests/cli/NAME/`:
+//!
+//! * `cmd`: the arguments, one per line (so that an argument may hold spaces);
+//! * `in/` (optional): files copied into an empty temporary directory, where
+//!   `aidc` runs; a `.git` directory is made there so that it is a repository;
+//! * `expected`: the exit code, standard output, standard error, then every
+//!   file the command created or changed in the directory, in full.
+//!
+//! Adding a case needs no Rust: write `cmd` and `in/`, run
+//! `UPDATE_EXPECT=1 cargo test verbs`, and read the `expected` it wrote.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::{aidc, all_files, expect_file, root};
+
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    all_files(dir)
+        .into_iter()
+        .filter(|p| !p.strip_prefix(dir).expect("inside").starts_with(".git"))
+        .map(|p| {
+            let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read(&p).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for file in all_files(from) {
+        let rel = file.strip_prefix(from).expect("inside");
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&file, &dest).expect("copy");
+    }
+}
+
+fn run_case(case: &Path) -> String {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(work.path().join(".git")).expect("mkdir .git");
+    if case.join("in").is_dir() {
+        copy_tree(&case.join("in"), work.path());
+    }
+    let before = snapshot(work.path());
+    let cmd = std::fs::read_to_string(case.join("cmd")).expect("cmd");
+    let args: Vec<&str> = cmd.lines().filter(|l| !l.is_empty()).collect();
+    let out = aidc(work.path(), &args);
+    let code = out.status.code().map_or("signal".to_string(), |c| c.to_string());
+    let mut result = format!("exit: {code}\n--- stdout\n{}", String::from_utf8_lossy(&out.stdout));
+    result.push_str(&format!("--- stderr\n{}", String::from_utf8_lossy(&out.stderr)));
+    for (name, bytes) in snapshot(work.path()) {
+        if before.get(&name) != Some(&bytes) {
+            result.push_str(&format!("--- file {name}\n{}", String::from_utf8_lossy(&bytes)));
+        }
+    }
+    for name in before.keys() {
+        if !work.path().join(name).exists() {
+            result.push_str(&format!("--- removed {name}\n"));
+        }
+    }
+    // Paths of the temporary directory never reach the expected files.
+    result.replace(&work.path().display().to_string(), "$DIR")
+}
+
+#[test]
+fn verb_cases_match_their_expected_output() {
+    let mut cases: Vec<_> = std::fs::read_dir(root().join("tests/cli"))
+        .expect("tests/cli")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("cmd").is_file())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "no cases under tests/cli");
+    let failures: Vec<String> =
+        cases.iter().filter_map(|case| expect_file(&case.join("expected"), &run_case(case))).collect();
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_bash_completion_script_loads_and_completes_verbs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = aidc(dir.path(), &["completions", "bash"]);
+    assert_eq!(script.status.code(), Some(0));
+    let path = dir.path().join("aidc.bash");
+    std::fs::write(&path, &script.stdout).expect("write");
+    // Ask the loaded completion function for the words after `aidc c`.
+    let probe = format!(
+        "source {}; COMP_WORDS=(aidc c); COMP_CWORD=1; COMP_LINE='aidc c'; COMP_POINT=6; _aidc aidc c aidc; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        path.display()
+    );
+    let out = std::process::Command::new("bash").args(["--norc", "-c", &probe]).output().expect("bash runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "check\ncompile\ncompletions\n");
+}
