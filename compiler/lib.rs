@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod diag;
 pub mod emit;
+pub mod format;
 pub mod hash;
 pub mod konflux;
 pub mod model;

@@ -24,10 +24,23 @@ pub enum Command {
     /// Show the documentation of a stdlib module (`cuda`), definition
     /// (`cuda.runtime`) or diagnostic code (`aid::parse::syntax`).
     Explain(ExplainArgs),
+    /// Rewrite recipes in the one canonical layout (comments kept, meaning
+    /// unchanged); with `--check`, write nothing and exit 1 naming the files
+    /// that are not formatted.
+    Fmt(FmtArgs),
     /// Print a shell completion script (bash, zsh or fish) on standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on standard output.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Recipe files; default: the `*.aid` files of the current directory.
+    pub files: Vec<PathBuf>,
+    /// Write nothing; exit 1 when a file is not in the canonical layout.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -279,7 +279,7 @@ fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteE
 
 /// The repository root: the nearest directory above the recipe holding
 /// `.git`, else the recipe's directory.
-fn repository_root(context: &Path) -> PathBuf {
+pub(super) fn repository_root(context: &Path) -> PathBuf {
     let start = digests::absolute(context);
     let mut dir: Option<&Path> = Some(&start);
     while let Some(d) = dir {

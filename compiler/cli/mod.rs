@@ -10,6 +10,7 @@ mod check;
 mod compile;
 mod completions;
 mod digests;
+mod fmt;
 mod fs;
 mod ignore;
 mod outputs;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> i32 {
                 2
             }
         },
+        Command::Fmt(args) => fmt::run(&args),
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
     });

@@ -5,6 +5,7 @@ mod cli;
 mod determinism;
 mod e2e;
 mod examples;
+mod fmt;
 mod golden;
 mod hostile;
 mod injection;
