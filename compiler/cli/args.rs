@@ -28,6 +28,9 @@ pub enum Command {
     /// unchanged); with `--check`, write nothing and exit 1 naming the files
     /// that are not formatted.
     Fmt(FmtArgs),
+    /// Show the components of each image, what orders them (`after`, `use`,
+    /// facts read, change rates) and the stages they land in.
+    Graph(GraphArgs),
     /// Print a shell completion script (bash, zsh or fish) on standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on standard output.
@@ -41,6 +44,31 @@ pub struct FmtArgs {
     /// Write nothing; exit 1 when a file is not in the canonical layout.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The recipe; default: the one `*.aid` file of the current directory.
+    pub file: Option<PathBuf>,
+    /// Text for people, or DOT for graphviz (`aidc graph --format dot | dot -Tsvg`).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+    /// Read `std/NAME` imports from DIR/NAME.aid instead of the embedded stdlib.
+    #[arg(long, value_name = "DIR")]
+    pub stdlib: Option<PathBuf>,
+    /// A directory to look up library imports in; repeatable.
+    #[arg(long = "lib", value_name = "DIR")]
+    pub lib: Vec<PathBuf>,
+}
+
+/// What `aidc graph` prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Stages and build orders with their reasons, for people.
+    #[default]
+    Text,
+    /// A graphviz digraph: a cluster per stage, an edge per dependency.
+    Dot,
 }
 
 #[derive(Debug, Args)]

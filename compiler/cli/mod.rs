@@ -12,6 +12,7 @@ mod completions;
 mod digests;
 mod fmt;
 mod fs;
+mod graph;
 mod ignore;
 mod outputs;
 pub mod render;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> i32 {
             }
         },
         Command::Fmt(args) => fmt::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
     });

@@ -93,3 +93,39 @@ fn the_bash_completion_script_loads_and_completes_verbs() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "check\ncompile\ncompletions\n");
 }
+
+#[test]
+fn graph_dot_of_every_example_renders_with_graphviz() {
+    if std::process::Command::new("dot").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("AID_REQUIRE_TOOLS").is_none(),
+            "graphviz's `dot` is required (tests/run installs it)"
+        );
+        return;
+    }
+    for example in ["ai-desktop", "ai-workstation", "gpu-server", "kde-ai"] {
+        let dir = root().join("examples").join(example);
+        let graph = aidc(&dir, &["graph", "--format", "dot", "image.aid"]);
+        assert_eq!(graph.status.code(), Some(0), "{example}: {}", String::from_utf8_lossy(&graph.stderr));
+        let mut dot = std::process::Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("dot runs");
+        use std::io::Write;
+        dot.stdin.take().expect("stdin").write_all(&graph.stdout).expect("write");
+        let svg = dot.wait_with_output().expect("dot ends");
+        assert!(svg.status.success() && svg.stderr.is_empty(), "{example}: {}", String::from_utf8_lossy(&svg.stderr));
+        let svg = String::from_utf8_lossy(&svg.stdout);
+        // Every stage is a cluster, and the image's own body is a node.
+        let stages = String::from_utf8_lossy(&graph.stdout).matches("subgraph \"cluster_").count();
+        assert!(svg.matches("class=\"cluster\"").count() == stages && stages > 1, "{example}: {stages} clusters");
+        let nodes = String::from_utf8_lossy(&graph.stdout)
+            .lines()
+            .filter(|l| l.contains(" [label=") && !l.contains("->"))
+            .count();
+        assert_eq!(svg.matches("class=\"node\"").count(), nodes, "{example}: every node is drawn");
+    }
+}
