@@ -217,7 +217,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         }
         let context =
             if layout.context.as_os_str() == "." { ".".to_string() } else { layout.context.display().to_string() };
-        for image in &planned.images {
+        for image in planned.images.iter().filter(|_| !args.quiet) {
             for t in &image.targets {
                 let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={s},src=FILE")).collect();
                 println!(

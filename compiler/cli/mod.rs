@@ -6,6 +6,7 @@
 //! 1 errors in the input, 2 usage or IO errors, 70 an internal error.
 
 mod args;
+mod build;
 mod check;
 mod compile;
 mod completions;
@@ -14,6 +15,7 @@ mod fmt;
 mod fs;
 mod graph;
 mod ignore;
+mod init;
 mod outputs;
 pub mod render;
 mod transaction;
@@ -64,6 +66,8 @@ pub fn run(cli: Cli) -> i32 {
         },
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Build(args) => build::run(&args),
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
     });

@@ -1,6 +1,7 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
 mod atomic;
+mod build;
 mod cli;
 mod determinism;
 mod e2e;

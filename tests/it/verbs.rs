@@ -129,3 +129,41 @@ fn graph_dot_of_every_example_renders_with_graphviz() {
         assert_eq!(svg.matches("class=\"node\"").count(), nodes, "{example}: every node is drawn");
     }
 }
+
+#[test]
+fn init_signing_makes_a_key_the_recipe_uses_and_keeps_it_out_of_git_and_the_image() {
+    use std::os::unix::fs::PermissionsExt;
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join(".git")).expect("repository");
+    let init = aidc(dir.path(), &["init", "lab", "--signing"]);
+    assert_eq!(init.status.code(), Some(0), "{}", String::from_utf8_lossy(&init.stderr));
+    let said = String::from_utf8_lossy(&init.stdout);
+    assert!(said.contains("sudo mokutil --import /etc/pki/akmods/certs/lab.der"), "{said}");
+    assert!(said.contains("aidc build lab lab/image.aid --secret-file lab/keys/private/lab.priv"), "{said}");
+    let project = dir.path().join("lab");
+    let key = project.join("keys/private/lab.priv");
+    assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&key).expect("pem").starts_with("-----BEGIN PRIVATE KEY-----"));
+    // The certificate is DER X.509 for code signing.
+    let x509 = std::process::Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-noout", "-subject", "-ext", "extendedKeyUsage", "-in"])
+        .arg(project.join("keys/lab.der"))
+        .output()
+        .expect("openssl");
+    let shown = String::from_utf8_lossy(&x509.stdout);
+    assert!(shown.contains("lab kernel module signing key") && shown.contains("Code Signing"), "{shown}");
+    assert!(std::fs::read_to_string(project.join(".gitignore")).expect("gitignore").contains("/keys/private/"));
+    assert!(std::fs::read_to_string(project.join(".containerignore")).expect("ignore").contains("keys/private/"));
+    // The recipe checks and compiles, formatted as `aidc fmt` would.
+    for args in [["check", "lab/image.aid"], ["compile", "lab/image.aid"], ["fmt", "--check"]] {
+        let args: Vec<&str> = if args[0] == "fmt" { vec!["fmt", "--check", "lab/image.aid"] } else { args.to_vec() };
+        let out = aidc(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // A second init refuses to overwrite anything.
+    let again = aidc(dir.path(), &["init", "lab", "--signing"]);
+    assert_eq!(again.status.code(), Some(2));
+}
