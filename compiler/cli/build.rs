@@ -13,9 +13,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::args::{BuildArgs, CompileArgs, Engine, InputArgs};
-use super::{Format, digests, fs, render};
+use super::{Format, digests, fs, layout, render};
+use crate::driver::Mode;
 use crate::model;
-use crate::plan::{self, quote};
+use crate::plan::quote;
 
 /// The environment variable that can hold the secret `id` (`akmods-key/key`
 /// -> `AID_SECRET_AKMODS_KEY`).
@@ -40,12 +41,12 @@ pub fn run(args: &BuildArgs) -> i32 {
             Err(e) => return render::usage_error(human, &format!("cannot list the current directory: {e}")),
         },
     };
-    let context = recipe.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let input = InputArgs { stdlib: args.stdlib.clone(), lib: args.lib.clone(), format: human, deny_warnings: false };
-    let search = fs::search_path(&input);
-    let hash = |uses: &[plan::InputUse]| digests::hash_inputs(&context, uses);
-    let options = plan::Options { out_dir: "out".into(), ..Default::default() };
-    let compiled = match crate::pipeline::compile_with(&recipe, &fs::FsLoader, &search, &options, &hash) {
+    let layout = match layout::Layout::new(&recipe, None) {
+        Ok(l) => l,
+        Err(message) => return render::usage_error(human, &message),
+    };
+    let compiled = match layout::drive(&layout, &input, Mode::Compile) {
         Ok(c) => c,
         Err(message) => return render::usage_error(human, &message),
     };
@@ -57,6 +58,7 @@ pub fn run(args: &BuildArgs) -> i32 {
         render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
         return 1;
     }
+    let context = layout.context.clone();
 
     // The target, its image and its variant.
     let found = planned.images.iter().zip(&model.images).find_map(|(ip, image)| {
@@ -133,7 +135,7 @@ pub fn run(args: &BuildArgs) -> i32 {
     }
 
     // --local: the Containerfile with other recipes' images taken from localhost/.
-    let containerfile_rel = Path::new(&options.out_dir).join(&image_plan.containerfile);
+    let containerfile_rel = Path::new(&layout.out_in_context).join(&image_plan.containerfile);
     let mut stdin_text = None;
     let mut remapped: Vec<(String, String)> = Vec::new();
     if args.local {

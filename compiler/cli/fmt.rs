@@ -23,7 +23,7 @@ pub fn run(args: &FmtArgs) -> i32 {
         args.files.clone()
     };
     let cwd = std::env::current_dir().unwrap_or_default();
-    let root = super::compile::repository_root(&cwd);
+    let root = super::layout::repository_root(&super::digests::absolute(&cwd));
     let root = root.canonicalize().unwrap_or(root);
 
     let mut sources = SourceMap::default();

@@ -2,11 +2,10 @@
 //! dependencies and the stages of every image of a recipe (`crate::graph`),
 //! on standard output. `aidc graph --format dot | dot -Tsvg > graph.svg`.
 
-use std::path::Path;
-
 use super::args::{GraphArgs, GraphFormat, InputArgs};
-use super::{Format, digests, fs, render};
-use crate::{graph, pipeline, plan};
+use super::{Format, digests, fs, layout, render};
+use crate::driver::Mode;
+use crate::{graph, plan};
 
 pub fn run(args: &GraphArgs) -> i32 {
     let human = Format::Human;
@@ -21,12 +20,12 @@ pub fn run(args: &GraphArgs) -> i32 {
             Err(e) => return render::usage_error(human, &format!("cannot list the current directory: {e}")),
         },
     };
-    let context = recipe.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let input = InputArgs { stdlib: args.stdlib.clone(), lib: args.lib.clone(), format: human, deny_warnings: false };
-    let search = fs::search_path(&input);
-    let hash = |uses: &[plan::InputUse]| digests::hash_inputs(&context, uses);
-    let options = plan::Options { out_dir: "out".into(), ..Default::default() };
-    let compiled = match pipeline::compile_with(&recipe, &fs::FsLoader, &search, &options, &hash) {
+    let layout = match layout::Layout::new(&recipe, None) {
+        Ok(l) => l,
+        Err(message) => return render::usage_error(human, &message),
+    };
+    let compiled = match layout::drive(&layout, &input, Mode::Check) {
         Ok(c) => c,
         Err(message) => return render::usage_error(human, &message),
     };
@@ -34,7 +33,12 @@ pub fn run(args: &GraphArgs) -> i32 {
         render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
         return 1;
     };
-    let (inputs, _) = hash(&plan::input_uses(model));
+    if compiled.diagnostics.has_errors() {
+        render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
+        return 1;
+    }
+    let (inputs, _) = digests::hash_inputs(&layout.context, &plan::input_uses(model));
+    let options = plan::Options { out_dir: layout.out_in_context.clone(), ..Default::default() };
     let owners = plan::layer_owners(model, &inputs, &options);
     let text = match args.format {
         GraphFormat::Text => graph::text(model, planned, &owners),

@@ -76,7 +76,7 @@ pub fn run(args: &InitArgs) -> i32 {
     let human = Format::Human;
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let cwd = std::env::current_dir().unwrap_or_default();
-    let root = super::compile::repository_root(&cwd);
+    let root = super::layout::repository_root(&super::digests::absolute(&cwd));
     let root = root.canonicalize().unwrap_or(root);
     let absolute = super::digests::absolute(&dir);
     if !absolute.starts_with(&root) {

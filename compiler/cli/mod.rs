@@ -16,6 +16,7 @@ mod fs;
 mod graph;
 mod ignore;
 mod init;
+mod layout;
 mod outputs;
 pub mod render;
 mod transaction;

@@ -110,9 +110,9 @@ fn compile(dir: &Path, recipe: &str, stdlib: &BTreeMap<String, String>) -> Strin
         map.insert(Path::new("std").join(format!("{name}.aid")), text.as_bytes().to_vec());
     }
     let loader = MemLoader(map);
-    let hash = aidc::pipeline::hash_with_loader(&loader, context);
+    let hash = aidc::driver::hash_with_loader(&loader, context);
     let search = aidc::resolve::SearchPath { stdlib_dir: Some(PathBuf::from("std")), lib_dirs: vec![] };
-    let compiled = aidc::pipeline::compile(&entry, &loader, &search, "out", &hash).expect("readable");
+    let compiled = aidc::driver::compile(&entry, &loader, &search, "out", &hash).expect("readable");
     assert!(!compiled.diagnostics.has_errors(), "{:#?}", compiled.diagnostics.into_sorted());
     let mut outputs = compiled.outputs.expect("outputs");
     // The manifest records each module's digest, which a new layout changes
