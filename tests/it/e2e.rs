@@ -575,7 +575,13 @@ fn flagship_builds_on_the_fedora_stand_in() {
         .collect();
     let secrets: Vec<(&str, &Path)> = ids.iter().map(|id| (id.as_str(), key.as_path())).collect();
     let mut failures = Vec::new();
-    for target in ["clean", "cuda-runtime", "cuda-toolkit"] {
+    // cuda-toolkit first, into the fresh store: buildah 1.28 mounts a stage
+    // that came from the layer cache as that stage's base image in
+    // `RUN --mount=type=bind,from=STAGE` (README.md), so no step that binds a
+    // stage may run after that stage was cached. Built first, cuda-toolkit
+    // builds every stage; the other two then reuse those layers and add only
+    // steps without such mounts.
+    for target in ["cuda-toolkit", "cuda-runtime", "clean"] {
         let started = std::time::Instant::now();
         let built = fx.build(&ctx, "out/ai-desktop/Containerfile", Some(target), &secrets);
         eprintln!("flagship {target}: {:.1} s", started.elapsed().as_secs_f64());
