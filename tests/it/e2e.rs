@@ -362,11 +362,6 @@ fn tool(program: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
-/// Whether `needle` occurs in `hay`.
-fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Pieces of the private key that must appear in no layer: lines of its PEM
 /// text and windows of its DER bytes.
 fn key_needles(key_pem: &Path) -> Vec<Vec<u8>> {
@@ -513,14 +508,8 @@ fn check_flagship_image(
     let dir = fx.b.tmp.join(format!("layers-{target}"));
     let _ = std::fs::remove_dir_all(&dir);
     fx.b.run(&["push", "--quiet", "--disable-compression", image, &format!("dir:{}", dir.display())], Path::new("/"));
-    for blob in std::fs::read_dir(&dir).expect("pushed").flatten() {
-        let bytes = std::fs::read(blob.path()).unwrap_or_default();
-        if needles.iter().any(|n| contains_bytes(&bytes, n)) {
-            bad.push(format!(
-                "{target}: a layer ({}) holds bytes of the private key",
-                blob.file_name().to_string_lossy()
-            ));
-        }
+    for hit in crate::secrets::scan(&dir, needles) {
+        bad.push(format!("{target}: bytes of the private key in a layer: {hit}"));
     }
     let _ = std::fs::remove_dir_all(&dir);
     bad
