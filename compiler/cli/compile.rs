@@ -164,7 +164,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         let context = layout.shown_context();
         for image in &planned.images {
             for t in &image.targets {
-                let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={s},src=FILE")).collect();
+                let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={},src=FILE", s.id)).collect();
                 println!(
                     "podman build -f {} --target {}{secrets} {context}",
                     Path::new(&context).join(&layout.out_in_context).join(&image.containerfile).display(),

@@ -63,29 +63,6 @@ fn join(a: &str, b: &str) -> String {
 /// Konflux's default of one hour.
 pub const DEFAULT_TIMEOUT: u64 = 4 * 3600;
 
-/// The file every build secret holds in its Kubernetes secret.
-///
-/// Konflux's buildah tasks mount the Kubernetes secret named by their
-/// `ADDITIONAL_SECRET` param and pass each of its files to the build as
-/// `--secret id=<secret>/<file>` (build-definitions `task/buildah*/`, the
-/// `--secret-dirs` of konflux-build-cli). So the recipe's `secret("ID")` is
-/// the Kubernetes secret `ID`, holding the key in the file `key`, and the
-/// Containerfile mounts it with `--mount=type=secret,id=ID/key`.
-pub const SECRET_FILE: &str = "key";
-
-/// The build secret id a Containerfile must mount for the recipe's
-/// `secret("ID")`, so that Konflux's buildah finds it: `ID/key`. Local builds
-/// pass the same id: `podman build --secret id=ID/key,src=FILE`.
-pub fn secret_mount_id(secret: &str) -> String {
-    format!("{}/{SECRET_FILE}", secret_name(secret))
-}
-
-/// The Kubernetes secret a build secret id names: the part before the first
-/// `/` (so `akmods-key` and `akmods-key/key` both give `akmods-key`).
-pub fn secret_name(id: &str) -> &str {
-    id.split('/').next().unwrap_or(id)
-}
-
 /// One Konflux component: one image variant, its Containerfile and target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Component {
@@ -181,7 +158,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
                 );
                 continue;
             }
-            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| secret_name(s)).collect();
+            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| s.name.as_str()).collect();
             secrets.sort_unstable();
             secrets.dedup();
             let signing = variant.signing.as_ref().map_or(variant.span, |s| s.span);
@@ -289,13 +266,6 @@ mod tests {
         assert_eq!(duration(5400), "1h30m");
         assert_eq!(duration(90), "1m30s");
         assert_eq!(duration(0), "0");
-    }
-
-    #[test]
-    fn secret_ids_follow_the_buildah_task() {
-        assert_eq!(secret_mount_id("akmods-key"), "akmods-key/key");
-        assert_eq!(secret_mount_id("akmods-key/key"), "akmods-key/key");
-        assert_eq!(secret_name("akmods-key/key"), "akmods-key");
     }
 
     #[test]

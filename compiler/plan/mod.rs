@@ -5,6 +5,7 @@
 
 mod layer;
 mod order;
+mod secrets;
 mod shell;
 mod stages;
 mod support;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use secrets::{SECRET_FILE, SecretMount};
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
@@ -105,8 +107,8 @@ pub struct Target {
     pub variant: String,
     /// Digest of this variant's own inputs (its layers), not the whole recipe's.
     pub inputs: String,
-    /// Build secret ids the target needs (`--secret id=ID,src=FILE`).
-    pub secrets: Vec<String>,
+    /// The build secrets the target mounts (`--secret id=ID,src=FILE`).
+    pub secrets: Vec<SecretMount>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

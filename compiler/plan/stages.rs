@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::layer::{BUILDER, Layer};
-use super::{ImagePlan, Instruction, InstructionKind, Stage, StageRole, Target, containerfile_string};
+use super::{ImagePlan, Instruction, InstructionKind, SecretMount, Stage, StageRole, Target, containerfile_string};
 use crate::model::{self, Variant};
 
 struct Node {
@@ -227,7 +227,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
                 commands: vec!["bootc container lint".to_string()],
             },
         });
-        let mut secrets: Vec<String> = sequences[v].1.iter().flat_map(|l| l.secrets.iter().cloned()).collect();
+        let mut secrets: Vec<SecretMount> = sequences[v].1.iter().flat_map(|l| l.secrets.iter().cloned()).collect();
         secrets.sort();
         secrets.dedup();
         targets.push(Target { variant: variant.name.clone(), inputs: digest, secrets });

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
+mod architecture;
 mod atomic;
 mod cli;
 mod determinism;
