@@ -72,14 +72,9 @@ pub fn parse_lock(text: &str) -> Result<BTreeMap<String, String>, (usize, String
     Ok(pins)
 }
 
-/// `quay.io/org/x:latest` -> `quay.io/org/x` (a tag follows the last `:` after the last `/`).
+/// `quay.io/org/x:latest` -> `quay.io/org/x`.
 pub fn repository(reference: &str) -> &str {
-    let name = reference.split('@').next().unwrap_or(reference);
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[slash..].rfind(':') {
-        Some(i) => &name[..slash + i],
-        None => name,
-    }
+    crate::validate::ImageReference::split(reference).repository
 }
 
 /// The build plan of every image.
