@@ -66,15 +66,6 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     all_files(dir).into_iter().filter(|p| p.extension().is_some_and(|x| x == ext)).collect()
 }
 
-/// An in-memory file system for the library's `Loader`.
-pub struct MemLoader(pub std::collections::BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for MemLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
-
 /// Compiles `recipe` (with `files` beside it, paths relative to `dir`) in
 /// memory and returns the plan; panics with the diagnostics on errors.
 pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc::plan::Plan {
@@ -83,7 +74,7 @@ pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc:
     for (p, bytes) in files {
         map.insert(Path::new(dir).join(p), bytes.to_vec());
     }
-    let loader = MemLoader(map);
+    let loader = aidc::resolve::MemLoader(map);
     let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(dir));
     let compiled = aidc::driver::compile(
         &Path::new(dir).join("image.aid"),
