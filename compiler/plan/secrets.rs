@@ -17,8 +17,9 @@ use serde::Serialize;
 /// `--mount=type=secret,id=ID/key`.
 pub const SECRET_FILE: &str = "key";
 
-/// One build secret a target mounts.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// One build secret a target mounts. It serializes as its `id`, the one
+/// thing the Containerfile template shows.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SecretMount {
     /// The Kubernetes secret: the part of the recipe's id before the first
     /// `/` (so `akmods-key` and `akmods-key/key` both give `akmods-key`).
@@ -26,6 +27,12 @@ pub struct SecretMount {
     /// The id the Containerfile mounts, `NAME/key`; local builds pass the
     /// same: `podman build --secret id=NAME/key,src=FILE`.
     pub id: String,
+}
+
+impl Serialize for SecretMount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.id)
+    }
 }
 
 impl SecretMount {

@@ -10,8 +10,11 @@ mod golden;
 mod hostile;
 mod injection;
 mod konflux;
+#[allow(dead_code)] // shared with tests/cases
+mod konflux_case;
 mod plans;
 mod secrets;
 mod stdlib;
+#[allow(dead_code)] // shared with tests/cases
 mod support;
 mod ui;
