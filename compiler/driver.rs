@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Outcome};
-use crate::emit::{self, Outputs};
+use crate::emit;
 use crate::konflux::{self, RepoLayout};
 use crate::model::Model;
 use crate::plan::{self, InputUse, Inputs, Plan};
@@ -72,7 +72,7 @@ pub struct Compiled {
     pub model: Option<Model>,
     pub plan: Option<Plan>,
     /// The output directory's files (Containerfiles, support files, manifest).
-    pub outputs: Option<Outputs>,
+    pub outputs: Option<emit::Files>,
     /// The Konflux files by path relative to the repository root; empty
     /// without a `pipeline` block.
     pub konflux: BTreeMap<String, String>,
@@ -101,7 +101,7 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
             let modules = module_digests(&compiled.loaded, request.entry);
             let outputs = emit::emit(&p, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
             if model.pipeline.is_some() {
-                let files = konflux::outputs(model, &p, &request.repo).into_value(&mut diagnostics);
+                let files = konflux::files(model, &p, &request.repo).into_value(&mut diagnostics);
                 if mode == Mode::Compile {
                     compiled.konflux = files.unwrap_or_default();
                 }

@@ -189,7 +189,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
 /// Every Konflux file: the PipelineRuns under `.tekton/` and
 /// `<recipe dir>/konflux/application.yaml`, by path relative to the
 /// repository root.
-pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
+pub fn files(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
     let files = pipelineruns(model, plan, layout).and_then(|mut files| {
         files.extend(application(model, plan, layout)?);
         Ok(files)

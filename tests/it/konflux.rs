@@ -111,7 +111,7 @@ fn refused(case: &Case, from: &str, to: &str) -> Vec<&'static str> {
         return compiled.diagnostics.into_sorted().iter().map(|d| d.code.as_str()).collect();
     }
     let (model, plan) = (compiled.model.expect("model"), compiled.plan.expect("plan"));
-    match konflux::outputs(&model, &plan, &layout(case)).into_result() {
+    match konflux::files(&model, &plan, &layout(case)).into_result() {
         Ok(files) => panic!("expected diagnostics, got {:?}", files.keys().collect::<Vec<_>>()),
         Err(d) => d.into_sorted().iter().map(|d| d.code.as_str()).collect(),
     }
