@@ -10,6 +10,7 @@ pub mod emit;
 pub mod hash;
 pub mod konflux;
 pub mod model;
+pub mod paths;
 pub mod plan;
 pub mod resolve;
 pub mod source;

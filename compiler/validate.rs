@@ -215,22 +215,14 @@ pub fn context_path(path: &str) -> Result<String, String> {
             shown(c)
         ));
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err("the path leaves the build context (the recipe's directory)".into());
-                }
-            }
-            s => parts.push(s),
-        }
+    let normal = crate::paths::normalize(std::path::Path::new(path));
+    if normal.starts_with("..") {
+        return Err("the path leaves the build context (the recipe's directory)".into());
     }
-    if parts.is_empty() {
+    if normal == std::path::Path::new(".") {
         return Err("the path names the build context itself; name a file or directory in it".into());
     }
-    Ok(parts.join("/"))
+    Ok(crate::paths::display_path(&normal))
 }
 
 /// An `https://` URL without white space, quotes or shell characters.

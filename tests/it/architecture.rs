@@ -11,8 +11,8 @@ use crate::support::{files, root};
 /// The layers, lowest first. A module may use the modules of the layers
 /// below its own, nothing else.
 const LAYERS: &[&[&str]] = &[
-    &["source", "hash", "validate", "stdlib"],
-    &["diag"],
+    &["source", "hash", "stdlib", "paths"],
+    &["diag", "validate"],
     &["syntax"],
     &["model"],
     &["resolve"],

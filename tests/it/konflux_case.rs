@@ -7,7 +7,7 @@
 //! (`tests/cases`) and the Konflux tests (`tests/it/konflux.rs`).
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use aidc::konflux::RepoLayout;
 
@@ -27,17 +27,7 @@ impl aidc::resolve::Loader for RepoLoader {
         {
             return Ok(text.clone().into_bytes());
         }
-        let mut clean = PathBuf::new();
-        for c in path.components() {
-            match c {
-                Component::ParentDir => {
-                    clean.pop();
-                }
-                Component::CurDir => {}
-                other => clean.push(other),
-            }
-        }
-        std::fs::read(root().join(clean))
+        std::fs::read(root().join(aidc::paths::normalize(path)))
     }
 }
 
