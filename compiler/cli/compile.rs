@@ -62,7 +62,7 @@ pub fn run(args: &CompileArgs) -> i32 {
     // Warnings after the write: a write error is the one message then.
     render::diagnostics(format, &compiled.loaded.sources, diagnostics);
     if format == Format::Human {
-        report(&layout, &planned, &summary, &shown);
+        report(&layout, &planned, &summary, &shown, args.quiet);
     }
     0
 }
@@ -187,8 +187,8 @@ fn check(layout: &Layout, dirs: &[outputs::OutputDir], shown: &Shown<'_>) -> i32
     1
 }
 
-/// What a compile wrote, and the build command of every target.
-fn report(layout: &Layout, planned: &crate::plan::Plan, summary: &Summary, shown: &Shown<'_>) {
+/// What a compile wrote, and (unless `quiet`) the build command of every target.
+fn report(layout: &Layout, planned: &crate::plan::Plan, summary: &Summary, shown: &Shown<'_>, quiet: bool) {
     if summary.recovered {
         eprintln!("finished swapping in the outputs of a compile that was killed");
     }
@@ -206,7 +206,7 @@ fn report(layout: &Layout, planned: &crate::plan::Plan, summary: &Summary, shown
         }
     }
     let context = layout.shown_context();
-    for image in &planned.images {
+    for image in planned.images.iter().filter(|_| !quiet) {
         for t in &image.targets {
             let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={},src=FILE", s.id)).collect();
             println!(

@@ -14,10 +14,10 @@ const LAYERS: &[&[&str]] = &[
     &["source", "hash", "stdlib", "paths"],
     &["diag", "validate"],
     &["syntax"],
-    &["model"],
+    &["model", "format"],
     &["resolve"],
     &["plan"],
-    &["emit", "konflux"],
+    &["emit", "konflux", "graph"],
     &["driver", "stdlib_docs"],
     &["cli"],
 ];

@@ -2,10 +2,12 @@
 
 mod architecture;
 mod atomic;
+mod build;
 mod cli;
 mod determinism;
 mod e2e;
 mod examples;
+mod fmt;
 mod golden;
 mod hostile;
 mod injection;
@@ -18,3 +20,4 @@ mod stdlib;
 #[allow(dead_code)] // shared with tests/cases
 mod support;
 mod ui;
+mod verbs;
