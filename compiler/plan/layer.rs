@@ -12,7 +12,7 @@
 //! variant ends with (initramfs, `/usr/local`, `/boot` and `/var`).
 
 use super::support::{Files, SupportFile, slug};
-use super::{Input, Inputs, Instruction, InstructionKind, quote, toml_string};
+use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Component, ComponentKind, RepoSource, RunSource, StepKind, Variant};
 
@@ -46,7 +46,7 @@ pub struct Layer {
     /// A builder stage this layer installs the output of.
     pub builder: Option<Builder>,
     pub labels: Vec<(String, String)>,
-    pub secrets: Vec<String>,
+    pub secrets: Vec<SecretMount>,
 }
 
 /// A builder stage: a throwaway stage (a plain Fedora image) that builds or
@@ -329,13 +329,16 @@ fn uses_secret(i: &Instruction) -> bool {
     matches!(&i.kind, InstructionKind::Run { mounts, .. } if mounts.iter().any(|m| m.starts_with("type=secret,")))
 }
 
-fn builder_secret(builder: &Option<Builder>) -> Vec<String> {
+/// The build secrets a builder's steps mount. A mount's id is already
+/// `SecretMount::of(key).id`, and `SecretMount::of` of an id gives the
+/// same mount back.
+fn builder_secret(builder: &Option<Builder>) -> Vec<SecretMount> {
     let mut out = Vec::new();
     for i in builder.iter().flat_map(|b| &b.instructions) {
         if let InstructionKind::Run { mounts, .. } = &i.kind {
             for m in mounts {
                 if let Some(rest) = m.strip_prefix("type=secret,id=") {
-                    out.push(rest.split(',').next().unwrap_or(rest).to_string());
+                    out.push(SecretMount::of(rest.split(',').next().unwrap_or(rest)));
                 }
             }
         }
@@ -358,7 +361,7 @@ fn signing_mounts(run: &mut Run, variant: &Variant, inputs: &Inputs, diagnostics
     run.mount(format!("type=bind,source={},target={CERT}", s.cert));
     run.input(&s.cert, &cert.digest);
     // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
-    let id = crate::konflux::secret_mount_id(&s.key);
+    let id = SecretMount::of(&s.key).id;
     run.mount(format!("type=secret,id={id},target={KEY},required=true"));
     Some(true)
 }
