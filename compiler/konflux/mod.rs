@@ -53,6 +53,23 @@ impl RepoLayout {
     }
 }
 
+/// `rel` (which may start with `..`) taken from the directory `dir` (relative
+/// to the repository root, `.` for the root), normalised; `None` when it
+/// leaves the repository.
+fn join_normalized(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in dir.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() { ".".to_string() } else { parts.join("/") })
+}
+
 /// `a/b`, where `a` may be `.`.
 fn join(a: &str, b: &str) -> String {
     let b = b.trim_start_matches("./");
@@ -114,6 +131,12 @@ pub struct Upstream {
     pub repository: String,
     /// True when it is an image of the same recipe (so also a [`Component`]).
     pub same_file: bool,
+    /// The upstream image's name (its Containerfile is `<out>/<image>/Containerfile`).
+    pub image: String,
+    /// Where its file is built from, when another file's pipeline block says.
+    pub source: Option<model::UpstreamSource>,
+    /// The `from` that names it.
+    pub span: Span,
 }
 
 /// The pipeline block, required for Konflux output.
@@ -134,6 +157,14 @@ fn pipeline(model: &Model) -> Result<&model::Pipeline, Diagnostics> {
             Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `registry`")
                 .label(p.span, "no `registry` here")
                 .help("add `registry = \"quay.io/ORG\"`: where the images are pushed"),
+        );
+        return Err(d);
+    }
+    if p.repository.is_none() {
+        d.push(
+            Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `repository`")
+                .label(p.span, "no `repository` here")
+                .help("add `repository = \"https://github.com/ORG/REPO\"`: the git repository Konflux builds from"),
         );
         return Err(d);
     }
@@ -208,10 +239,13 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
                 continue;
             }
             let upstream = match &variant.from {
-                model::From::Project { component, reference, same_file, .. } => Some(Upstream {
+                model::From::Project { image, component, reference, same_file, upstream, span, .. } => Some(Upstream {
                     component: component.clone(),
                     repository: repository_of(reference),
                     same_file: *same_file,
+                    image: image.clone(),
+                    source: upstream.clone(),
+                    span: *span,
                 }),
                 _ => None,
             };
@@ -298,6 +332,14 @@ mod tests {
         assert_eq!(repository_of("quay.io/a/b:latest"), "quay.io/a/b");
         assert_eq!(repository_of("localhost:5000/a/b"), "localhost:5000/a/b");
         assert_eq!(repository_of("quay.io/a/b:1@sha256:00"), "quay.io/a/b");
+    }
+
+    #[test]
+    fn upstream_directories_stay_in_the_repository() {
+        assert_eq!(join_normalized("examples/a", "../b").as_deref(), Some("examples/b"));
+        assert_eq!(join_normalized(".", ".").as_deref(), Some("."));
+        assert_eq!(join_normalized("a", "..").as_deref(), Some("."));
+        assert_eq!(join_normalized("a", "../.."), None);
     }
 
     #[test]

@@ -276,7 +276,7 @@ fn build_timeout(total: u64) -> Option<String> {
 fn pipelinerun(p: &model::Pipeline, c: &Component, event: Event, file: &str, layout: &RepoLayout) -> PipelineRun {
     let flavour = Flavour::of(p);
     let registry = p.registry.as_deref().unwrap_or_default();
-    let repo_url = p.repository.clone().unwrap_or_else(|| "{{repo_url}}".to_string());
+    let repo_url = p.repository.clone().unwrap_or_default();
 
     let mut annotations = BTreeMap::new();
     annotations.insert("build.appstudio.openshift.io/repo", format!("{repo_url}?rev={{{{revision}}}}"));
