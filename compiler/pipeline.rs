@@ -77,6 +77,7 @@ pub fn compile_with(
                         (name, crate::hash::digest(f.text.as_bytes()))
                     })
                     .collect();
+                diagnostics.extend(plan::unpinned_bases(&model, options));
                 compiled.outputs = Some(emit::emit(&p, &inputs, &recipe, &modules));
                 compiled.plan = Some(p);
             }

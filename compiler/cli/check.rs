@@ -32,8 +32,19 @@ fn plan_model(loaded: &Loaded, model: &Model) -> Diagnostics {
     if diagnostics.has_errors() {
         return diagnostics;
     }
-    if let Err(d) = plan::plan(model, &inputs, &plan::Options { out_dir: "out".into(), ..Default::default() }) {
-        diagnostics.extend(d);
+    // `aid.lock` beside each recipe: the digests of project images it builds on.
+    let mut options = plan::Options { out_dir: "out".into(), ..Default::default() };
+    for module in loaded.roots.iter().map(|r| &loaded.modules[r.0]) {
+        let dir = if module.dir.as_os_str().is_empty() { PathBuf::from(".") } else { module.dir.clone() };
+        if let Ok(text) = std::fs::read_to_string(dir.join("aid.lock"))
+            && let Ok(pins) = plan::parse_lock(&text)
+        {
+            options.pins.extend(pins);
+        }
+    }
+    match plan::plan(model, &inputs, &options) {
+        Ok(_) => diagnostics.extend(plan::unpinned_bases(model, &options)),
+        Err(d) => diagnostics.extend(d),
     }
     diagnostics
 }

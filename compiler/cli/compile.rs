@@ -86,8 +86,13 @@ pub fn run(args: &CompileArgs) -> i32 {
         recipe_dir: if rel.is_empty() { ".".into() } else { rel },
         recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
     };
+    // The committed PipelineRuns are the lock for task bundles (a bot's updates stay).
+    let locked = konflux::bundles::Locked::from_files(&outputs::committed_runs(
+        &repo_root.join(".tekton"),
+        konflux::header(&repo_layout).trim_end(),
+    ));
     let konflux_files = match (&compiled.model, &compiled.model.as_ref().and_then(|m| m.pipeline.as_ref())) {
-        (Some(model), Some(_)) => match konflux::outputs(model, &planned, &repo_layout) {
+        (Some(model), Some(_)) => match konflux::outputs_locked(model, &planned, &repo_layout, &locked) {
             Ok(files) => files,
             Err(d) => {
                 render::diagnostics(format, resolved_sources, diagnostics.with(d));

@@ -201,17 +201,9 @@ fn upstream_source(up: &Upstream, layout: &RepoLayout, out_dir: &str, d: &mut Di
         );
         return None;
     };
-    let Some(context) = source.recipe_dir.as_deref().and_then(|rel| join_normalized(layout.dir(), rel)) else {
-        d.push(
-            Diagnostic::error(
-                Code::InvalidValue,
-                format!("cannot tell where the recipe of `{}` lies in its repository", up.component),
-            )
-            .label(up.span, "built from an image outside this repository's directory tree")
-            .help("import the upstream recipe by a relative path inside the repository"),
-        );
-        return None;
-    };
+    // A recipe found through the library path has no relation to this one's
+    // directory: its Component's context is then taken as the repository root.
+    let context = join_normalized(layout.dir(), source.recipe_dir.as_deref().unwrap_or("."));
     Some(Source {
         git: GitSource {
             context,

@@ -54,20 +54,21 @@ impl RepoLayout {
 }
 
 /// `rel` (which may start with `..`) taken from the directory `dir` (relative
-/// to the repository root, `.` for the root), normalised; `None` when it
-/// leaves the repository.
-fn join_normalized(dir: &str, rel: &str) -> Option<String> {
+/// to the repository root, `.` for the root), normalised. A `..` above the
+/// root is dropped: without a `.git` the CLI takes the recipe's directory as
+/// the root, and a sibling recipe then counts from the common parent.
+fn join_normalized(dir: &str, rel: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in dir.split('/').chain(rel.split('/')) {
         match part {
             "" | "." => {}
             ".." => {
-                parts.pop()?;
+                parts.pop();
             }
             p => parts.push(p),
         }
     }
-    Some(if parts.is_empty() { ".".to_string() } else { parts.join("/") })
+    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
 }
 
 /// `a/b`, where `a` may be `.`.
@@ -102,6 +103,15 @@ pub fn secret_mount_id(secret: &str) -> String {
 pub fn secret_name(id: &str) -> &str {
     id.split('/').next().unwrap_or(id)
 }
+
+/// The build argument that says whether kernel modules are signed: `signed`
+/// (the default: the build fails without the key) or `unsigned` (pull-request
+/// builds, which never receive the key; the image is labelled
+/// [`SIGNING_LABEL`]` = unsigned`). docs/konflux.md, "Keyless pull requests".
+pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
+
+/// The image label that records [`SIGNING_ARG`] in a variant with kmods.
+pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
 
 /// One Konflux component: one image variant, its Containerfile and target.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,7 +278,19 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
 /// `<recipe dir>/konflux/application.yaml`, by path relative to the
 /// repository root.
 pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BTreeMap<String, String>, Diagnostics> {
-    let mut files = pipelineruns(model, plan, layout)?;
+    outputs_locked(model, plan, layout, &bundles::Locked::default())
+}
+
+/// [`outputs`], keeping the task bundles of the committed PipelineRuns
+/// (`locked`, read by the CLI from `.tekton/`) that are not older in minor
+/// version than aidc's table.
+pub fn outputs_locked(
+    model: &Model,
+    plan: &Plan,
+    layout: &RepoLayout,
+    locked: &bundles::Locked,
+) -> Result<BTreeMap<String, String>, Diagnostics> {
+    let mut files = pipelineruns(model, plan, layout, locked)?;
     files.extend(application(model, plan, layout)?);
     Ok(files)
 }
@@ -336,10 +358,10 @@ mod tests {
 
     #[test]
     fn upstream_directories_stay_in_the_repository() {
-        assert_eq!(join_normalized("examples/a", "../b").as_deref(), Some("examples/b"));
-        assert_eq!(join_normalized(".", ".").as_deref(), Some("."));
-        assert_eq!(join_normalized("a", "..").as_deref(), Some("."));
-        assert_eq!(join_normalized("a", "../.."), None);
+        assert_eq!(join_normalized("examples/a", "../b"), "examples/b");
+        assert_eq!(join_normalized(".", "."), ".");
+        assert_eq!(join_normalized("a", ".."), ".");
+        assert_eq!(join_normalized(".", "../b"), "b");
     }
 
     #[test]

@@ -219,6 +219,17 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
         };
         let (labels, digest) = final_labels(image, variant, &sequences[v].1, &current_from);
         stages[final_index].instructions.extend(labels);
+        if variant.signing.is_some() && variant.kmods().next().is_some() {
+            // Whether this image's kernel modules are signed (pull-request builds are not).
+            stages[final_index].instructions.push(super::layer::signing_arg());
+            stages[final_index].instructions.push(Instruction {
+                comment: None,
+                kind: InstructionKind::Label {
+                    key: containerfile_string(crate::konflux::SIGNING_LABEL),
+                    value: format!("\"${{{}}}\"", crate::konflux::SIGNING_ARG),
+                },
+            });
+        }
         stages[final_index].instructions.push(Instruction {
             comment: Some("bootc's own checks of the image; the last step".to_string()),
             kind: InstructionKind::Run {

@@ -22,7 +22,7 @@ pub mod version;
 use std::path::PathBuf;
 
 pub use loader::{Loaded, Loader, SearchPath};
-pub use project::component_name;
+pub use project::{PUBLISHED_TAG, component_name};
 
 use crate::diag::Diagnostics;
 use crate::model::{self, Model};

@@ -77,8 +77,8 @@ pub fn reference(ev: &mut Evaluator<'_>, r: &ImageRef, current: ImageId, span: S
         _ => None,
     };
     let reference = match (published.registry, same_file) {
-        (Some(reg), _) => format!("{reg}/{component}:latest"),
-        (None, true) => format!("localhost/{component}:latest"),
+        (Some(reg), _) => format!("{reg}/{component}:{PUBLISHED_TAG}"),
+        (None, true) => format!("localhost/{component}:{PUBLISHED_TAG}"),
         (None, false) => {
             let file = ev.program.source_name(module).to_string();
             return Err(ev.error(
@@ -99,6 +99,11 @@ pub fn reference(ev: &mut Evaluator<'_>, r: &ImageRef, current: ImageId, span: S
         span,
     })
 }
+
+/// The tag an image of the project is built `from` until `aid.lock` pins its
+/// digest: the push PipelineRuns apply it (apply-tags' `ADDITIONAL_TAGS`), so
+/// it exists once the upstream's first push build has run.
+pub const PUBLISHED_TAG: &str = "latest";
 
 /// The branch push builds follow when the pipeline block names none.
 pub const DEFAULT_BRANCH: &str = "main";

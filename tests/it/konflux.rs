@@ -377,3 +377,68 @@ fn the_konflux_checkers_find_no_violations_in_committed_files() {
     check_tree(&repo, &runs, &manifests, "examples", &mut failures);
     assert!(failures.is_empty(), "the Konflux checkers report violations:\n{}", failures.join("\n"));
 }
+
+/// A bundle reference as MintMaker writes it: `task`'s bundle at `version`, another digest.
+fn bot_reference(task: &str, version: &str) -> String {
+    format!("quay.io/konflux-ci/tekton-catalog/task-{task}:{version}@sha256:{}", "ab".repeat(32))
+}
+
+/// `text` with the bundle reference of `task` replaced by `new`.
+fn with_bundle(text: &str, task: &str, new: &str) -> String {
+    let old = aidc::konflux::bundles::bundle(task);
+    assert!(text.contains(old), "no {old} in\n{text}");
+    text.replace(old, new)
+}
+
+#[test]
+fn a_bots_bundle_update_in_the_committed_files_is_kept() {
+    let case = case("ai-desktop");
+    let (model, plan) = compile(case);
+    let fresh = konflux::outputs(&model, &plan, &layout(case)).expect("outputs");
+    let file = ".tekton/ai-desktop-cuda-toolkit-push.yaml";
+    // A newer patch of the same minor (and the digest with it): kept, byte for byte.
+    let updated = with_bundle(&fresh[file], "buildah-oci-ta", &bot_reference("buildah-oci-ta", "0.10.9"));
+    let committed = BTreeMap::from([(file.to_string(), updated.clone())]);
+    let locked = konflux::bundles::Locked::from_files(&committed);
+    let again = konflux::outputs_locked(&model, &plan, &layout(case), &locked).expect("outputs");
+    assert_eq!(again[file], updated, "a recompile reverted the bot's update");
+    // Only that file keeps it; the others are as before.
+    let other = ".tekton/ai-desktop-clean-push.yaml";
+    assert_eq!(again[other], fresh[other]);
+    // An older minor version is replaced by aidc's table.
+    let older = with_bundle(&fresh[file], "init", &bot_reference("init", "0.3.1"));
+    let locked = konflux::bundles::Locked::from_files(&BTreeMap::from([(file.to_string(), older)]));
+    let again = konflux::outputs_locked(&model, &plan, &layout(case), &locked).expect("outputs");
+    assert_eq!(again[file], fresh[file], "an older minor version was kept");
+}
+
+#[test]
+fn compile_and_check_accept_a_bots_bundle_update() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path();
+    std::fs::create_dir(repo.join(".git")).expect("git dir");
+    std::fs::create_dir(repo.join("img")).expect("recipe dir");
+    std::fs::write(
+        repo.join("img/image.aid"),
+        "image img {\n  from \"quay.io/fedora/fedora-bootc:44\"\n}\n\n\
+         pipeline konflux {\n  application = \"img\"\n  registry = \"quay.io/example\"\n  \
+         repository = \"https://github.com/example/img\"\n}\n",
+    )
+    .expect("recipe");
+    let out = crate::support::aidc(repo, &["compile", "img/image.aid"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = repo.join(".tekton/img-push.yaml");
+    let text = std::fs::read_to_string(&run).expect("push run");
+    let updated = with_bundle(&text, "git-clone-oci-ta", &bot_reference("git-clone-oci-ta", "0.2.99"));
+    std::fs::write(&run, &updated).expect("bot edit");
+    let check = crate::support::aidc(repo, &["compile", "--check", "img/image.aid"]);
+    assert!(
+        check.status.success(),
+        "--check refused the bot's update:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = crate::support::aidc(repo, &["compile", "img/image.aid"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&run).expect("push run"), updated, "a recompile reverted the bot's update");
+}
