@@ -146,8 +146,8 @@ fn recipe_dir_from(ev: &Evaluator<'_>, from: ModuleId, module: ModuleId) -> Opti
         let name = ev.program.source_name(m);
         std::path::Path::new(name).parent().map(std::path::Path::to_path_buf).unwrap_or_default()
     };
-    let rel = super::loader::relative_to(&dir(from), &dir(module))?;
-    let text = super::loader::display_path(&rel);
+    let rel = crate::resolve::loader::relative_to(&dir(from), &dir(module))?;
+    let text = crate::resolve::loader::display_path(&rel);
     Some(if text.is_empty() { ".".to_string() } else { text })
 }
 
