@@ -104,7 +104,7 @@ pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode) -> Result<Compiled,
 
 /// The repository root: the nearest directory above `start` (absolute)
 /// holding `.git`, else `start`.
-fn repository_root(start: &Path) -> PathBuf {
+pub fn repository_root(start: &Path) -> PathBuf {
     let mut dir: Option<&Path> = Some(start);
     while let Some(d) = dir {
         if d.join(".git").exists() {
