@@ -56,7 +56,8 @@ pub fn run(args: &CheckArgs) -> i32 {
         args.files.clone()
     };
     let search = fs::search_path(&args.input);
-    let resolved = match resolve::resolve(&files, &fs::FsLoader, &search) {
+    let loader = fs::FsLoader::for_entries(&files, &search);
+    let resolved = match resolve::resolve(&files, &loader, &search) {
         Ok(r) => r,
         Err(message) => return render::usage_error(args.input.format, &message),
     };

@@ -67,7 +67,8 @@ pub fn run(args: &CompileArgs) -> i32 {
         Err(_) => Default::default(),
     };
     let options = plan::Options { out_dir: layout.out_in_context.clone(), pins };
-    let compiled = match pipeline::compile_with(&recipe, &fs::FsLoader, &search, &options, &hash) {
+    let loader = fs::FsLoader::for_entries(std::slice::from_ref(&recipe), &search);
+    let compiled = match pipeline::compile_with(&recipe, &loader, &search, &options, &hash) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };
@@ -79,8 +80,8 @@ pub fn run(args: &CompileArgs) -> i32 {
     };
     let resolved_sources = &compiled.loaded.sources;
     // Konflux: `.tekton/` at the repository root, when the recipe has a pipeline block.
-    let repo_root = repository_root(&layout.context);
-    let recipe_dir = digests::absolute(&layout.context);
+    let repo_root = fs::repository_root(&layout.context);
+    let recipe_dir = fs::real(&layout.context);
     let rel = recipe_dir.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
     let repo_layout = konflux::RepoLayout {
         recipe_dir: if rel.is_empty() { ".".into() } else { rel },
@@ -135,6 +136,9 @@ pub fn run(args: &CompileArgs) -> i32 {
         let rel = full.strip_prefix(&dir.path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         dir.files.insert(rel, content);
     }
+    if let Err(message) = outputs::check_dirs(&repo_root, &mut dirs) {
+        return render::usage_error(format, &message);
+    }
     let shown_out = |p: &str| {
         let base = if layout.context.as_os_str() == "." {
             PathBuf::from(&layout.out_in_context)
@@ -146,12 +150,19 @@ pub fn run(args: &CompileArgs) -> i32 {
     let shown = |dir: usize, p: &str| if dir == 0 { shown_out(p) } else { shown_repo(&dirs[dir].path, p) };
     if args.check {
         render::diagnostics(format, resolved_sources, diagnostics);
-        if transaction::interrupted(&repo_root) {
-            eprintln!(
-                "aidc: a compile was killed while it swapped in its outputs ({}); run `aidc compile` to finish it",
-                shown_repo(&repo_root, transaction::JOURNAL)
-            );
-            return 1;
+        // The journal is only read here: `--check` acts on nothing, and
+        // never advises a command that would act on a journal aidc refuses.
+        match transaction::check_journal(&repo_root) {
+            Ok(false) => {}
+            Ok(true) => {
+                eprintln!(
+                    "aidc: a compile was killed while it swapped in its outputs ({}); the next `aidc compile` \
+                     finishes it (it touches only the output directories and the staged trees the journal names)",
+                    shown_repo(&repo_root, transaction::JOURNAL)
+                );
+                return 1;
+            }
+            Err(e) => return render::usage_error(format, &e.to_string()),
         }
         let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
         let conflicts = outputs::conflicts(&changes);
@@ -275,20 +286,6 @@ fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteE
         transaction::commit(root, staged).map_err(|e| io(format!("cannot swap in the outputs: {e}")))?;
     }
     Ok(Summary { recovered, changes })
-}
-
-/// The repository root: the nearest directory above the recipe holding
-/// `.git`, else the recipe's directory.
-fn repository_root(context: &Path) -> PathBuf {
-    let start = digests::absolute(context);
-    let mut dir: Option<&Path> = Some(&start);
-    while let Some(d) = dir {
-        if d.join(".git").exists() {
-            return d.to_path_buf();
-        }
-        dir = d.parent();
-    }
-    start
 }
 
 /// A path under the repository root as shown to users: relative to the
