@@ -263,7 +263,7 @@ enum WriteError {
 fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteError> {
     let io = WriteError::Io;
     let _lock = transaction::lock(root).map_err(|e| io(format!("cannot lock `{}`: {e}", root.display())))?;
-    let recovered = transaction::recover(root).map_err(|e| io(format!("cannot finish an interrupted compile: {e}")))?;
+    let recovered = transaction::recover(root).map_err(|e| io(e.to_string()))?;
     let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
     let conflicts = outputs::conflicts(&changes);
     if !conflicts.is_empty() {

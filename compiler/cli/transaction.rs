@@ -184,8 +184,8 @@ pub fn recover(root: &Path) -> io::Result<bool> {
         let done = id(&swap.target) == Some(swap.id);
         if !done && id(&swap.staged) != Some(swap.id) {
             return Err(io::Error::other(format!(
-                "cannot finish the interrupted compile: neither `{}` nor `{}` is the tree it staged (by inode); \
-                 aidc removed nothing. If no aidc was killed here, `{JOURNAL}` came with the repository",
+                "`{JOURNAL}` names trees of which neither `{}` nor `{}` is the one it staged (by inode): it is not a \
+                 journal aidc wrote for these trees, and aidc removed nothing. If no aidc was killed here, `{JOURNAL}` came with the repository",
                 super::fs::shown(swap.target.strip_prefix(root).unwrap_or(&swap.target)),
                 super::fs::shown(swap.staged.strip_prefix(root).unwrap_or(&swap.staged)),
             )));

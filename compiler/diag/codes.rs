@@ -108,6 +108,7 @@ codes! {
     LabelKey = "aid::validate::label_key", "a label key is not valid";
     DestinationPath = "aid::validate::destination", "a destination path is not absolute and normalised";
     ContextEscape = "aid::validate::context_escape", "a path in the build context is absolute or leaves the context";
+    ProtectedPath = "aid::validate::protected_path", "a `.git` or `.env` path would be copied into an image";
     MissingChecksum = "aid::validate::missing_checksum", "a `fetch` has no `sha256`";
     Checksum = "aid::validate::checksum", "a `sha256` is not 64 hexadecimal digits";
     Url = "aid::validate::url", "a URL is not a valid `https://` URL";

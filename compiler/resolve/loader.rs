@@ -230,6 +230,13 @@ impl LoadState<'_> {
                 .label(imp.path_span, "this import")
                 .help(help.to_string())
         };
+        if path.chars().any(char::is_control) {
+            self.diagnostics.push(bad(
+                "an import path cannot contain a control character (a line break could forge lines in the outputs)",
+                "name the module by a path of printable characters",
+            ));
+            return None;
+        }
         if path.is_empty() || path.starts_with('/') || path.contains('\\') || path.contains('\0') {
             self.diagnostics.push(bad(
                 "an import path is relative: `std/NAME`, `./file.aid` or a library path",
@@ -262,6 +269,14 @@ impl LoadState<'_> {
             };
         }
         if path.starts_with("./") || path.starts_with("../") {
+            // Only modules are read: never a credentials file, `/proc/...` or a device.
+            if !path.ends_with(".aid") {
+                self.diagnostics.push(bad(
+                    "a relative import names a module file, which ends in `.aid`",
+                    "write the module's file name, like `import \"./site.aid\"`",
+                ));
+                return None;
+            }
             if importer_std && self.search.stdlib_dir.is_none() {
                 self.diagnostics.push(bad("a stdlib module can only import `std/` modules", "import `std/NAME`"));
                 return None;
@@ -270,6 +285,13 @@ impl LoadState<'_> {
             return self.read_file(&file, imp, false, path);
         }
         // A library path: the first `--lib` / `AID_PATH` directory that has it.
+        if path.split('/').any(|s| s == ".." || s == ".") {
+            self.diagnostics.push(bad(
+                "a library path names a module inside a library directory; it has no `.` or `..` segments",
+                "write `import \"lib/x\"`, or `./` / `../` for a file next to this one",
+            ));
+            return None;
+        }
         let file_name = if path.ends_with(".aid") { path.to_string() } else { format!("{path}.aid") };
         let mut tried = Vec::new();
         for lib in &self.search.lib_dirs {

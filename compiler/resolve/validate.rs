@@ -233,6 +233,23 @@ pub fn context_path(path: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// Why a build-context path may not be copied into an image, if so: a
+/// `.git` (the repository's metadata; its `config` may carry a token, e.g.
+/// `http.extraheader`) never; an `.env` file (`.env`, `.env.local`,
+/// `.envrc`: conventionally secrets) unless the recipe opts in with
+/// `dotenv("PATH")` (`env_ok`). Any segment counts (`a/.git/config`).
+pub fn protected_path(path: &str, env_ok: bool) -> Option<String> {
+    for segment in path.split('/') {
+        if segment == ".git" {
+            return Some("`.git` is never copied: it holds the repository's history and configuration, which may carry credentials".into());
+        }
+        if !env_ok && segment.starts_with(".env") {
+            return Some(format!("`{segment}` is an environment file, which conventionally holds secrets"));
+        }
+    }
+    None
+}
+
 /// An `https://` URL without white space, quotes or shell characters.
 pub fn url(url: &str) -> Result<(), String> {
     let Some(rest) = url.strip_prefix("https://") else {

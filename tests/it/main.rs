@@ -10,6 +10,7 @@ mod hostile;
 mod injection;
 mod konflux;
 mod plans;
+mod repos;
 mod secrets;
 mod stdlib;
 mod support;
