@@ -264,8 +264,7 @@ fn check_case(dir: &Path) -> Vec<String> {
     let ran = run(&sandbox, &case["run"], &marker, limit);
     let mut fails = Vec::new();
     let err = String::from_utf8_lossy(&ran.stderr).into_owned();
-    let shown_err =
-        if err.len() > 3000 { format!("{}…", &err[..err.floor_char_boundary(3000)]) } else { err.clone() };
+    let shown_err: String = err.chars().take(3000).collect();
     if ran.timed_out {
         fails.push(format!("still running after {limit:?}: killed"));
     }
