@@ -83,6 +83,15 @@ pub fn run(args: &CompileArgs) -> i32 {
     let repo_root = fs::repository_root(&layout.context);
     let recipe_dir = fs::real(&layout.context);
     let rel = recipe_dir.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+    if rel.chars().any(|c| c.is_control()) {
+        return render::usage_error(
+            format,
+            &format!(
+                "the recipe's directory `{}` has a control character in its path; rename it (it reaches the outputs)",
+                rel.escape_debug()
+            ),
+        );
+    }
     let repo_layout = konflux::RepoLayout {
         recipe_dir: if rel.is_empty() { ".".into() } else { rel },
         recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

@@ -5,7 +5,7 @@
 
 mod layer;
 mod order;
-mod shell;
+pub mod shell;
 mod stages;
 mod support;
 

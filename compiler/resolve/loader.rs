@@ -119,6 +119,13 @@ pub fn load(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) -> Re
         diagnostics: Diagnostics::default(),
     };
     for entry in entries {
+        // A recipe's path reaches the outputs (headers, manifests): no line breaks in it.
+        if entry.as_os_str().as_encoded_bytes().iter().any(|b| *b < 0x20 || *b == 0x7f) {
+            return Err(format!(
+                "`{}` has a control character in its path; rename it (its name reaches the outputs)",
+                display_path(entry).escape_debug()
+            ));
+        }
         let path = normalize(entry);
         let bytes =
             loader.read(&path).map_err(|e| format!("cannot read `{}`: {}", display_path(entry), io_reason(&e)))?;
