@@ -11,6 +11,7 @@ mod compile;
 mod digests;
 mod fs;
 mod ignore;
+mod layout;
 mod outputs;
 pub mod render;
 mod transaction;
