@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::args::CompileArgs;
 use super::layout::{self, Layout, shown_repo};
 use super::{Format, fs, outputs, render, transaction};
+use crate::diag::{Code, Diagnostic};
 use crate::driver::Mode;
 use crate::konflux;
 
@@ -94,12 +95,13 @@ pub fn run(args: &CompileArgs) -> i32 {
     };
     let shown = |dir: usize, p: &str| if dir == 0 { shown_out(p) } else { shown_repo(&dirs[dir].path, p) };
     if args.check {
-        render::diagnostics(format, resolved_sources, diagnostics);
+        let mut diagnostics = diagnostics;
         // The journal is only read here: `--check` acts on nothing, and
         // never advises a command that would act on a journal aidc refuses.
         match transaction::check_journal(&repo_root) {
             Ok(false) => {}
             Ok(true) => {
+                render::diagnostics(format, resolved_sources, diagnostics);
                 eprintln!(
                     "aidc: a compile was killed while it swapped in its outputs ({}); the next `aidc compile` \
                      finishes it (it touches only the output directories and the staged trees the journal names)",
@@ -111,10 +113,34 @@ pub fn run(args: &CompileArgs) -> i32 {
         }
         let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
         let conflicts = outputs::conflicts(&changes);
+        let stale = outputs::stale(&changes);
+        if format == Format::Json {
+            // CI reads the JSON: every stale file and conflict is in it.
+            for (dir, path) in &stale {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::StaleOutput,
+                        format!("{} differs from what the recipe gives", shown(*dir, path)),
+                    )
+                    .help("run `aidc compile` and commit the outputs"),
+                );
+            }
+            for (dir, path) in &conflicts {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::OutputConflict,
+                        format!("{} is not aidc's, and the recipe gives a file there", shown(*dir, path)),
+                    )
+                    .help("move the file away before `aidc compile`: it does not overwrite it"),
+                );
+            }
+            render::diagnostics(format, resolved_sources, diagnostics);
+            return if stale.is_empty() && conflicts.is_empty() { 0 } else { 1 };
+        }
+        render::diagnostics(format, resolved_sources, diagnostics);
         for (dir, path) in &conflicts {
             eprintln!("conflict: {} is not aidc's, and the recipe gives a file there", shown(*dir, path));
         }
-        let stale = outputs::stale(&changes);
         if stale.is_empty() && conflicts.is_empty() {
             eprintln!("outputs are up to date");
             return 0;

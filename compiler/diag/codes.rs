@@ -52,6 +52,10 @@ codes! {
 
     // names and values
     UnknownName = "aid::resolve::unknown_name", "a name is not defined";
+    NoImage = "aid::resolve::no_image", "a recipe defines no image (a warning)";
+    // outputs on disk (`aidc compile --check --format json`)
+    StaleOutput = "aid::output::stale", "an output file differs from what the recipe gives";
+    OutputConflict = "aid::output::conflict", "a file that is not aidc's is where the recipe gives one";
     DuplicateDefinition = "aid::resolve::duplicate_definition", "a name is defined twice in one module";
     InvalidName = "aid::resolve::invalid_name", "a name does not follow the naming rules";
     WrongKind = "aid::resolve::wrong_kind", "a definition of one kind is used where another kind is expected";

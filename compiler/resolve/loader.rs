@@ -163,7 +163,10 @@ impl LoadState<'_> {
         // NUL bytes are refused; in a file that is otherwise valid UTF-8 they
         // are shown as `␀`, so the message stays printable text. (Offsets before
         // the first NUL, where its label points, do not move.)
+        // A file over the size limit is refused without showing any of it
+        // (its first line may be megabytes long).
         let shown = match std::str::from_utf8(&bytes) {
+            _ if bytes.len() > syntax::MAX_FILE_SIZE => String::new(),
             Ok(t) => t.replace('\0', "\u{2400}"),
             Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
         };

@@ -283,6 +283,22 @@ fn check_case(dir: &Path) -> Vec<String> {
             fails.push(format!("stderr holds {s:?}"));
         }
     }
+    let out = String::from_utf8_lossy(&ran.stdout);
+    for s in strings(expect.get("stdout_has"), &sandbox, &marker) {
+        if !out.contains(&s) {
+            fails.push(format!("stdout lacks {s:?}: {}", out.chars().take(2000).collect::<String>()));
+        }
+    }
+    if let Some(files) = expect.get("file_has").and_then(Value::as_object) {
+        for (p, wanted) in files {
+            let text = std::fs::read_to_string(path(&sandbox, p)).unwrap_or_default();
+            for s in strings(Some(wanted), &sandbox, &marker) {
+                if !text.contains(&s) {
+                    fails.push(format!("{p} lacks {s:?}"));
+                }
+            }
+        }
+    }
     if let Some(max) = expect.get("stderr_max").and_then(Value::as_u64)
         && ran.stderr.len() as u64 > max
     {
