@@ -64,6 +64,7 @@ fn golden_output_trees_match() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let copy = tmp.path().join("project");
         copy_tree(suite, &copy);
+        std::fs::create_dir_all(copy.join(".git")).expect("a repository");
         let out = aidc(&copy.join(name), &["compile", "image.aid"]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let actual = tree(&copy.join(name).join("out"));
@@ -99,6 +100,8 @@ fn golden_output_trees_match() {
 fn compiling_twice_writes_nothing_and_check_passes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_tree(&root().join("examples"), tmp.path());
+    // A repository: examples import each other, and imports stay inside the repository.
+    std::fs::create_dir_all(tmp.path().join(".git")).expect("a repository");
     let dir = tmp.path().join("ai-desktop");
     assert_eq!(aidc(&dir, &["compile", "image.aid"]).status.code(), Some(0));
     let containerfile = dir.join("out/ai-desktop/Containerfile");
@@ -125,6 +128,8 @@ fn compiling_twice_writes_nothing_and_check_passes() {
 fn output_directory_outside_the_context_is_a_usage_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_tree(&root().join("examples"), tmp.path());
+    // A repository: examples import each other, and imports stay inside the repository.
+    std::fs::create_dir_all(tmp.path().join(".git")).expect("a repository");
     let out = aidc(&tmp.path().join("ai-desktop"), &["compile", "image.aid", "-o", "../elsewhere"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside the build context"));
@@ -135,6 +140,8 @@ fn output_directory_outside_the_context_is_a_usage_error() {
 fn a_failed_compile_leaves_previous_outputs_untouched() {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_tree(&root().join("examples"), tmp.path());
+    // A repository: examples import each other, and imports stay inside the repository.
+    std::fs::create_dir_all(tmp.path().join(".git")).expect("a repository");
     let dir = tmp.path().join("ai-desktop");
     assert_eq!(aidc(&dir, &["compile", "image.aid"]).status.code(), Some(0));
     let before = tree(&dir.join("out"));
@@ -216,6 +223,8 @@ fn buildkit_parser_reads_every_containerfile() {
 fn aid_lock_pins_a_project_image_by_digest() {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_tree(&root().join("examples"), tmp.path());
+    // A repository: examples import each other, and imports stay inside the repository.
+    std::fs::create_dir_all(tmp.path().join(".git")).expect("a repository");
     let dir = tmp.path().join("ai-workstation");
     let digest = format!("sha256:{}", "a".repeat(64));
     std::fs::write(
