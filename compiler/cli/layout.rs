@@ -110,6 +110,12 @@ pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode) -> Result<Compiled,
     driver::run(&request, mode)
 }
 
+/// The repository root of a directory (`fs::repository_root`: from its
+/// real path, links resolved).
+pub fn repository_root(start: &Path) -> PathBuf {
+    fs::repository_root(start)
+}
+
 /// A path under the repository root as shown to users: relative to the
 /// current directory when it lies below it.
 pub fn shown_repo(root: &Path, path: &str) -> String {

@@ -6,11 +6,16 @@
 //! 1 errors in the input, 2 usage or IO errors, 70 an internal error.
 
 mod args;
+mod build;
 mod check;
 mod compile;
+mod completions;
 mod digests;
+mod fmt;
 mod fs;
+mod graph;
 mod ignore;
+mod init;
 mod layout;
 mod outputs;
 pub mod render;
@@ -65,6 +70,12 @@ pub fn run(cli: Cli) -> i32 {
                 2
             }
         },
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     });
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,

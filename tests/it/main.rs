@@ -1,10 +1,12 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
 mod atomic;
+mod build;
 mod cli;
 mod determinism;
 mod e2e;
 mod examples;
+mod fmt;
 mod golden;
 mod hostile;
 mod injection;
@@ -15,3 +17,4 @@ mod secrets;
 mod stdlib;
 mod support;
 mod ui;
+mod verbs;
