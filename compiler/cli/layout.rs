@@ -80,7 +80,11 @@ impl Layout {
     /// `aid.lock` (project images this recipe builds on, kept up to date by
     /// Konflux nudges). `Err` names the bad line of `aid.lock`.
     fn options(&self) -> Result<plan::Options, String> {
-        let pins = match std::fs::read_to_string(self.context.join("aid.lock")) {
+        // Through the one safe open: a committed `aid.lock` may be a FIFO, a
+        // device or a link out of the repository (found by the random-tree property).
+        let lock = fs::read_in(&self.context.join("aid.lock"), Some(&fs::real(&self.context)), 1 << 20)
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let pins = match lock {
             Ok(text) => plan::parse_lock(&text).map_err(|(line, reason)| format!("aid.lock:{line}: {reason}"))?,
             Err(_) => Default::default(),
         };
