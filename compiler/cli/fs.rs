@@ -117,7 +117,13 @@ pub fn open_in(path: &Path, root: Option<&Path>) -> io::Result<File> {
     }
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW
+                | rustix::fs::OFlags::NONBLOCK
+                | rustix::fs::OFlags::NOCTTY
+                | rustix::fs::OFlags::CLOEXEC)
+                .bits() as i32,
+        )
         .open(&resolved)?;
     // The path may have been swapped between lstat and open: the descriptor decides.
     if let Some(what) = not_regular(file.metadata()?.file_type()) {

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
+mod architecture;
 mod atomic;
 mod build;
 mod cli;
@@ -11,10 +12,13 @@ mod golden;
 mod hostile;
 mod injection;
 mod konflux;
+#[allow(dead_code)] // shared with tests/cases
+mod konflux_case;
 mod plans;
 mod repos;
 mod secrets;
 mod stdlib;
+#[allow(dead_code)] // shared with tests/cases
 mod support;
 mod ui;
 mod verbs;
