@@ -11,15 +11,22 @@ use crate::plan::{Input, InputUse, Inputs};
 /// The ignore file of a context: `.containerignore` first, then `.dockerignore`.
 pub fn context_ignore(context: &Path) -> Ignore {
     for name in [".containerignore", ".dockerignore"] {
-        if let Ok(text) = std::fs::read_to_string(context.join(name)) {
-            return Ignore::parse(&text);
+        // Through the one safe open: a committed link to `/dev/zero` or
+        // outside the context is not read; at most 1 MiB.
+        match super::fs::read_in(&context.join(name), Some(&super::fs::real(context)), 1 << 20) {
+            Ok(bytes) => return Ignore::parse(&String::from_utf8_lossy(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Unreadable: nothing excluded, as if absent (inputs it would hide are then hashed, not missed).
+            Err(_) => return Ignore::empty(),
         }
     }
     Ignore::empty()
 }
 
-/// Every file under `dir` (relative to the context), sorted, not ignored.
-fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<String>) -> std::io::Result<()> {
+/// Every file under `dir` (relative to the context), sorted, not ignored,
+/// with the target of each link: a link is copied as a link (as buildah
+/// copies it), so its target text is hashed, and it is never followed.
+fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<(String, Option<PathBuf>)>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(context.join(rel))?.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
@@ -28,35 +35,46 @@ fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<String>) -> st
         if ignore.excludes(&path) {
             continue;
         }
+        // What is never copied, by what a directory holds too (docs/hardening.md).
+        if let Some(reason) = crate::validate::protected_path(&name, false) {
+            return Err(std::io::Error::other(format!("{PROTECTED}`{path}`: {reason}")));
+        }
         let ty = e.file_type()?;
-        if ty.is_dir() {
+        if ty.is_symlink() {
+            out.push((path, Some(std::fs::read_link(e.path())?)));
+        } else if ty.is_dir() {
             walk(context, &path, ignore, out)?;
         } else {
-            out.push(path);
+            out.push((path, None));
         }
     }
     Ok(())
 }
 
 /// The digest of one file's bytes, or of a directory: every file's relative
-/// path, mode bit for executables and content.
+/// path, mode bit for executables and content. The path must stay inside
+/// the context once links are resolved, and be a regular file or a
+/// directory (`fs::open_in`).
 fn digest(context: &Path, path: &str, ignore: &Ignore) -> std::io::Result<Input> {
-    let full = context.join(path);
-    let meta = std::fs::metadata(&full)?;
-    if !meta.is_dir() {
-        return Ok(Input { digest: file_digest(&full, meta.len())?, is_dir: false });
+    let real = super::fs::resolve_in(&context.join(path), Some(&super::fs::real(context)))?;
+    if !std::fs::symlink_metadata(&real)?.is_dir() {
+        return Ok(Input { digest: file_digest(&real)?, is_dir: false });
     }
     let mut files = Vec::new();
     walk(context, path, ignore, &mut files)?;
     let mut parts: Vec<Vec<u8>> = Vec::new();
-    for f in &files {
+    for (f, link) in &files {
         parts.push(f.as_bytes()[path.len() + 1..].to_vec());
-        let path = context.join(f);
-        let len = std::fs::metadata(&path)?.len();
-        parts.push(file_digest(&path, len)?.into_bytes());
+        match link {
+            Some(target) => parts.push([b"link:".as_slice(), target.as_os_str().as_encoded_bytes()].concat()),
+            None => parts.push(file_digest(&context.join(f))?.into_bytes()),
+        }
     }
     Ok(Input { digest: crate::hash::digest_parts(parts.iter().map(Vec::as_slice)), is_dir: true })
 }
+
+/// The error text that starts a refusal of what is never copied.
+const PROTECTED: &str = "never copied: ";
 
 /// The error text that marks a private key found in an input.
 const PRIVATE_KEY: &str = "holds a private key";
@@ -70,18 +88,20 @@ fn has_private_key(bytes: &[u8]) -> bool {
     bytes.windows(16).any(|w| w == b"PRIVATE KEY-----")
 }
 
-/// The digest of one file, `b3:<hex>` like [`crate::hash::digest`]. A file
-/// holding a private key is refused: it would land in a layer.
-fn file_digest(path: &Path, len: u64) -> std::io::Result<String> {
-    if len < LARGE {
-        let bytes = std::fs::read(path)?;
+/// The digest of one file, `b3:<hex>` like [`crate::hash::digest`], read
+/// through `fs::open_in` (regular files only, never a device or FIFO). A
+/// file holding a private key is refused: it would land in a layer.
+fn file_digest(path: &Path) -> std::io::Result<String> {
+    let file = super::fs::open_in(path, None)?;
+    if file.metadata()?.len() < LARGE {
+        let bytes = super::fs::read_capped(file, LARGE * 2)?;
         if has_private_key(&bytes) {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, PRIVATE_KEY));
         }
         return Ok(crate::hash::digest(&bytes));
     }
     let mut hasher = blake3::Hasher::new();
-    hasher.update_mmap_rayon(path)?;
+    hasher.update_reader(file)?;
     Ok(format!("b3:{}", hasher.finalize().to_hex()))
 }
 
@@ -133,6 +153,18 @@ pub fn hash_inputs(context: &Path, uses: &[InputUse]) -> (Inputs, Diagnostics) {
                 )
                 .label(u.span, "this step puts it in a layer that anyone who pulls the image can read")
                 .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
+            ),
+            Err(e) if e.to_string().starts_with(PROTECTED) => diagnostics.push(
+                Diagnostic::error(
+                    Code::ProtectedPath,
+                    format!(
+                        "`{}` holds what is never copied into an image: {}",
+                        u.path,
+                        &e.to_string()[PROTECTED.len()..]
+                    ),
+                )
+                .label(u.span, "this step would copy it into a layer")
+                .help("exclude it in `.containerignore`, or copy the files the image needs one by one"),
             ),
             Err(e) => diagnostics.push(
                 Diagnostic::error(
