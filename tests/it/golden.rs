@@ -142,6 +142,8 @@ fn buildkit_parser_reads_every_containerfile() {
 fn aid_lock_pins_a_project_image_by_digest() {
     let tmp = tempfile::tempdir().expect("tempdir");
     copy_tree(&root().join("examples"), tmp.path());
+    // A repository root: the downstream imports `../ai-desktop`, and imports stay inside the repository.
+    std::fs::create_dir(tmp.path().join(".git")).expect("mkdir .git");
     let dir = tmp.path().join("ai-workstation");
     let digest = format!("sha256:{}", "a".repeat(64));
     std::fs::write(
