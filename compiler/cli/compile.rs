@@ -57,7 +57,8 @@ pub fn run(args: &CompileArgs) -> i32 {
     };
     let search = fs::search_path(&args.input);
     let context = layout.context.clone();
-    let hash = move |uses: &[plan::InputUse]| digests::hash_inputs(&context, uses);
+    let mode = if args.check { digests::CacheMode::ReadOnly } else { digests::CacheMode::ReadWrite };
+    let hash = move |uses: &[plan::InputUse]| digests::hash_inputs_cached(&context, uses, mode);
     // Digests of project images this recipe builds on, kept up to date by Konflux nudges.
     let pins = match std::fs::read_to_string(layout.context.join("aid.lock")) {
         Ok(text) => match plan::parse_lock(&text) {

@@ -8,9 +8,11 @@
 mod args;
 mod check;
 mod compile;
+mod digest_cache;
 mod digests;
 mod fs;
 mod ignore;
+mod keyscan;
 mod outputs;
 pub mod render;
 mod transaction;

@@ -8,6 +8,7 @@ mod examples;
 mod golden;
 mod hostile;
 mod injection;
+mod keys;
 mod konflux;
 mod plans;
 mod secrets;
