@@ -3,6 +3,7 @@
 mod atomic;
 mod cli;
 mod determinism;
+mod digest_cache;
 mod e2e;
 mod examples;
 mod golden;
