@@ -85,9 +85,9 @@ impl Entry {
     /// written into Containerfiles) and a known key kind.
     fn valid(&self) -> bool {
         match (&self.digest, &self.key) {
-            (Some(d), None) => d.strip_prefix("b3:").is_some_and(|h| {
-                h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            }),
+            (Some(d), None) => d
+                .strip_prefix("b3:")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))),
             (None, Some(_)) => true,
             _ => false,
         }
@@ -187,13 +187,7 @@ impl Writer {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)?;
         let meta = file.metadata()?;
-        Ok(Writer {
-            file,
-            tmp,
-            target,
-            own: (meta.dev(), meta.ino()),
-            started: (meta.mtime(), meta.mtime_nsec()),
-        })
+        Ok(Writer { file, tmp, target, own: (meta.dev(), meta.ino()), started: (meta.mtime(), meta.mtime_nsec()) })
     }
 
     /// Whether an entry with this stat may be kept: a file changed in the

@@ -91,7 +91,10 @@ fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<Walked>) -> st
 enum Failure {
     Io(std::io::Error),
     /// `file` (relative to the context) holds a private key.
-    Key { file: String, found: keyscan::Found },
+    Key {
+        file: String,
+        found: keyscan::Found,
+    },
 }
 
 /// Files from this size on are hashed on several threads (blake3 splits the
@@ -316,7 +319,10 @@ fn digest(p: &Plan, path: &str, results: &BTreeMap<String, Result<Entry, Failure
             Some(Ok(Entry { key: Some(key), .. })) => {
                 let (kind, offset) = key.rsplit_once('@').unwrap_or((key, "0"));
                 let kind = keyscan::KINDS.iter().find(|k| **k == kind).copied().unwrap_or("a private key");
-                Err(Failure::Key { file: f.clone(), found: keyscan::Found { kind, offset: offset.parse().unwrap_or(0) } })
+                Err(Failure::Key {
+                    file: f.clone(),
+                    found: keyscan::Found { kind, offset: offset.parse().unwrap_or(0) },
+                })
             }
             Some(Ok(Entry { digest: Some(d), .. })) => Ok(d.clone()),
             Some(Err(Failure::Io(e))) => Err(Failure::Io(std::io::Error::new(e.kind(), e.to_string()))),

@@ -247,7 +247,7 @@ fn elements(w: &[u8], start: usize, end: usize, max: usize) -> Option<Vec<(u8, u
 
 /// An AlgorithmIdentifier: a SEQUENCE filled by an OID and at most one
 /// parameter element. Returns the OID's content.
-fn algorithm<'a>(w: &'a [u8], (tag, body, end): (u8, usize, usize)) -> Option<&'a [u8]> {
+fn algorithm(w: &[u8], (tag, body, end): (u8, usize, usize)) -> Option<&[u8]> {
     if tag != 0x30 {
         return None;
     }

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::aidc;
 
-const RECIPE: &str = "image x {\n  from \"localhost/aid-fixture-base:44\"\n  copy \"model.bin\" to \"/usr/share/model.bin\"\n}\n";
+const RECIPE: &str =
+    "image x {\n  from \"localhost/aid-fixture-base:44\"\n  copy \"model.bin\" to \"/usr/share/model.bin\"\n}\n";
 const CACHE: &str = ".aidc-digests";
 
 /// A context with a 2 MiB input, its times a clock tick in the past (so
@@ -171,9 +172,7 @@ fn a_forged_entry_cannot_hide_a_key() {
         "mtime": [meta.mtime(), meta.mtime_nsec()], "ctime": [meta.ctime(), meta.ctime_nsec()],
         "digest": format!("b3:{}", blake3::hash(b"harmless").to_hex()), "key": null,
     });
-    let forged = |entry: serde_json::Value, own_ino: u64| {
-        serde_json::json!({"aidc-digests": 1, "self": [own.dev(), own_ino], "entries": {"model.bin": entry}})
-    };
+    let forged = |entry: serde_json::Value, own_ino: u64| serde_json::json!({"aidc-digests": 1, "self": [own.dev(), own_ino], "entries": {"model.bin": entry}});
     let with = |field: &str, value: serde_json::Value| {
         let mut e = truth.clone();
         e[field] = value;
@@ -182,7 +181,10 @@ fn a_forged_entry_cannot_hide_a_key() {
     let later = mtime(&dir.join("model.bin")) + Duration::from_secs(1);
     let guesses = [
         ("the inode one off", forged(with("ino", (meta.ino() + 1).into()), own.ino())),
-        ("the ctime a nanosecond off", forged(with("ctime", serde_json::json!([meta.ctime(), meta.ctime_nsec() + 1])), own.ino())),
+        (
+            "the ctime a nanosecond off",
+            forged(with("ctime", serde_json::json!([meta.ctime(), meta.ctime_nsec() + 1])), own.ino()),
+        ),
         ("the device wrong", forged(with("dev", (meta.dev() + 1).into()), own.ino())),
         ("a cache from another checkout", forged(truth.clone(), own.ino() + 1)),
     ];

@@ -43,7 +43,8 @@ fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
 /// the exit code and everything aidc printed.
 fn compile(src: &str, files: &[(&str, &[u8])]) -> (Option<i32>, String) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let recipe = format!("image x {{\n  from \"localhost/aid-fixture-base:44\"\n  copy \"{src}\" to \"/usr/share/x\"\n}}\n");
+    let recipe =
+        format!("image x {{\n  from \"localhost/aid-fixture-base:44\"\n  copy \"{src}\" to \"/usr/share/x\"\n}}\n");
     std::fs::write(tmp.path().join("image.aid"), recipe).expect("write");
     for (p, bytes) in files {
         let path = tmp.path().join(p);
@@ -65,7 +66,9 @@ fn assert_refused(case: &str, key: &[u8], (code, printed): (Option<i32>, String)
     assert!(printed.contains("private key"), "{case}: {printed}");
     // No 24-byte run of the key (its base64 lines, its hex) reaches the output.
     let text = String::from_utf8_lossy(key);
-    for line in text.lines().filter(|l| l.len() >= 24 && l.is_ascii() && !l.starts_with("-----") && !l.starts_with("---- ")) {
+    for line in
+        text.lines().filter(|l| l.len() >= 24 && l.is_ascii() && !l.starts_with("-----") && !l.starts_with("---- "))
+    {
         assert!(!printed.contains(&line[..24]), "{case}: the key's text was printed: {printed}");
     }
 }
@@ -75,7 +78,11 @@ fn every_private_key_format_is_refused_alone_and_in_a_directory() {
     for (name, key) in fixtures("private") {
         let path = format!("files/{name}");
         assert_refused(&name, &key, compile(&path, &[(&path, &key)]));
-        assert_refused(&format!("{name} in a directory"), &key, compile("files", &[(&path, &key), ("files/a.txt", b"a\n")]));
+        assert_refused(
+            &format!("{name} in a directory"),
+            &key,
+            compile("files", &[(&path, &key), ("files/a.txt", b"a\n")]),
+        );
     }
 }
 
@@ -108,7 +115,10 @@ fn a_key_in_a_large_file_is_found_across_the_chunk_boundary() {
 fn clean_files_and_random_bytes_are_not_keys() {
     let mut cases = fixtures("clean");
     cases.push(("random.bin".into(), random(16 << 20, 3)));
-    cases.push(("flagship certificate".into(), std::fs::read(root().join("examples/ai-desktop/keys/ai-desktop.der")).expect("cert")));
+    cases.push((
+        "flagship certificate".into(),
+        std::fs::read(root().join("examples/ai-desktop/keys/ai-desktop.der")).expect("cert"),
+    ));
     for (name, bytes) in cases {
         let (code, printed) = compile("files/input", &[("files/input", &bytes)]);
         assert_eq!(code, Some(0), "{name}: {printed}");
