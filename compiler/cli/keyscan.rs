@@ -40,6 +40,9 @@
 //!   Structures larger than [`MAX_DER`] are not considered keys (a
 //!   16384-bit RSA key is under 10 KiB).
 //!
+//! Not recognised: unarmoured binary OpenPGP secret-key packets (their
+//! header is a few bytes with no structure to check), and DER over `MAX_DER`.
+//!
 //! A finding names the kind and the byte offset, never the bytes.
 
 use std::io::{self, Read};
