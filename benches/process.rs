@@ -9,6 +9,9 @@
 //! medians with the load average beside each figure. docs/performance.md
 //! records the figures and what each case means.
 //!
+//! With `AIDC_BENCH_BEFORE=/path/to/an/older/aidc` every case also runs
+//! that binary, in the same run, and the table has a column for each.
+//!
 //! Cases (each names the targets of issue 15 it measures):
 //! * `flagship check`, `flagship compile (fresh)`: examples/ai-desktop,
 //!   outputs removed before every run.
@@ -24,10 +27,12 @@ mod scale;
 
 const AIDC: &str = env!("CARGO_BIN_EXE_aidc");
 
-/// One measured case: its name, the median in seconds, the load when it ran.
+/// One measured case: its name, the medians in seconds (this binary, the
+/// older one), the load when it ran.
 struct Figure {
     name: String,
     median: f64,
+    before: Option<f64>,
     load: String,
 }
 
@@ -39,24 +44,41 @@ fn load() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Runs `command` in `dir` under hyperfine and returns its median.
-fn measure(name: &str, dir: &Path, prepare: Option<&str>, command: &str, runs: u32) -> Figure {
+/// Runs `aidc ARGS` in `dir` under hyperfine (and the older binary, if
+/// any) and returns the medians.
+fn measure(name: &str, dir: &Path, prepare: Option<&str>, args: &str, runs: u32) -> Figure {
+    let load = load();
+    let median = median(name, dir, prepare, &format!("{AIDC} {args}"), runs);
+    let before =
+        std::env::var("AIDC_BENCH_BEFORE").ok().map(|old| median(name, dir, prepare, &format!("{old} {args}"), runs));
+    Figure { name: name.into(), median, before, load }
+}
+
+/// The median of `command` in `dir` under hyperfine.
+fn median(name: &str, dir: &Path, prepare: Option<&str>, command: &str, runs: u32) -> f64 {
     let json = dir.join("hyperfine.json");
     let mut h = Command::new("hyperfine");
     h.current_dir(dir)
-        .args(["--style", "basic", "--shell", "none", "--warmup", "3", "--runs", &runs.to_string()])
+        .args([
+            "--style",
+            "basic",
+            "--shell",
+            "none",
+            "--warmup",
+            if runs > 5 { "3" } else { "1" },
+            "--runs",
+            &runs.to_string(),
+        ])
         .arg("--export-json")
         .arg(&json);
     if let Some(p) = prepare {
         h.args(["--prepare", p]);
     }
     h.arg(command);
-    let load = load();
     let status = h.status().expect("hyperfine (apt-get install hyperfine, or cargo install hyperfine)");
     assert!(status.success(), "hyperfine failed on {name}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("json");
-    let median = report["results"][0]["median"].as_f64().expect("median");
-    Figure { name: name.into(), median, load }
+    report["results"][0]["median"].as_f64().expect("median")
 }
 
 /// Copies the flagship's inputs (not its outputs) into `dir`.
@@ -119,8 +141,8 @@ fn main() {
 
     let dir = root.path().join("flagship");
     flagship(&dir);
-    figures.push(measure("flagship check", &dir, None, &format!("{AIDC} check image.aid"), 51));
-    figures.push(measure("flagship compile (fresh)", &dir, Some(fresh), &format!("{AIDC} compile image.aid"), 51));
+    figures.push(measure("flagship check", &dir, None, "check image.aid", 31));
+    figures.push(measure("flagship compile (fresh)", &dir, Some(fresh), "compile image.aid", 31));
 
     for n in [1000, 2000] {
         let dir = root.path().join(format!("gen-{n}"));
@@ -129,8 +151,8 @@ fn main() {
             &format!("{n} images x 3 variants compile (fresh)"),
             &dir,
             Some(fresh),
-            &format!("{AIDC} compile image.aid"),
-            11,
+            "compile image.aid",
+            5,
         ));
     }
 
@@ -138,7 +160,7 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let model = large(&dir);
     assert_eq!(run(&dir, &["compile", "image.aid"]), 0, "first compile of the large recipe");
-    figures.push(measure("1 GiB input: no-op recompile", &dir, None, &format!("{AIDC} compile image.aid"), 21));
+    figures.push(measure("1 GiB input: no-op recompile", &dir, None, "compile image.aid", 11));
     // An edit that keeps the size (one byte in the middle) must be seen.
     {
         use std::io::{Seek, Write};
@@ -149,10 +171,11 @@ fn main() {
     let seen = run(&dir, &["compile", "--check", "image.aid"]) == 1;
 
     println!();
-    println!("{:<44} {:>12}  load", "case (whole process, median)", "time");
+    let shown = |t: f64| if t < 1.0 { format!("{:.1} ms", t * 1e3) } else { format!("{t:.2} s") };
+    println!("{:<44} {:>12} {:>12}  load", "case (whole process, median)", "this aidc", "before");
     for f in &figures {
-        let shown = if f.median < 1.0 { format!("{:.1} ms", f.median * 1e3) } else { format!("{:.2} s", f.median) };
-        println!("{:<44} {:>12}  {}", f.name, shown, f.load);
+        let before = f.before.map_or_else(|| "-".to_string(), shown);
+        println!("{:<44} {:>12} {:>12}  {}", f.name, shown(f.median), before, f.load);
     }
     let ratio = figures[3].median / figures[2].median;
     println!("2000 / 1000 images: {ratio:.2}x");
