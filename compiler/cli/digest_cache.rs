@@ -178,8 +178,14 @@ impl Writer {
     /// Creates a fresh temporary file beside the cache in `context`.
     pub fn create(context: &Path) -> std::io::Result<Writer> {
         let target = context.join(NAME);
-        let tmp = context.join(format!("{NAME}.aidc-new-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
+        // Temporary files of compiles that were killed (a live one's loss only costs it time).
+        let prefix = format!("{NAME}.aidc-new-");
+        for e in std::fs::read_dir(context)?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) && e.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let tmp = context.join(format!("{prefix}{}", std::process::id()));
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
