@@ -18,9 +18,9 @@ impl aidc::resolve::Loader for MemLoader {
 }
 
 fn compile(loader: &MemLoader) -> usize {
-    let hash = aidc::pipeline::hash_with_loader(loader, PathBuf::from("p"));
+    let hash = aidc::driver::hash_with_loader(loader, PathBuf::from("p"));
     let compiled =
-        aidc::pipeline::compile(Path::new("p/image.aid"), loader, &aidc::resolve::SearchPath::default(), "out", &hash)
+        aidc::driver::compile(Path::new("p/image.aid"), loader, &aidc::resolve::SearchPath::default(), "out", &hash)
             .expect("entry");
     assert!(!compiled.diagnostics.has_errors(), "{:?}", compiled.diagnostics.into_sorted());
     compiled.outputs.map_or(0, |o| o.len())

@@ -1,18 +1,19 @@
-//! aidc: the `.aid` compiler. Stages: parse -> resolve -> plan -> emit; see
-//! ARCHITECTURE.md. The library does no IO: files reach it through
+//! aidc: the `.aid` compiler. Stages: parse -> resolve -> plan -> emit and
+//! konflux, run by [`driver`]; see ARCHITECTURE.md. The library does no IO: files reach it through
 //! [`resolve::Loader`]. Its Rust API is not a stable interface; the language,
 //! the CLI and the output formats are.
 
 pub mod cli;
 pub mod diag;
+pub mod driver;
 pub mod emit;
 pub mod hash;
 pub mod konflux;
 pub mod model;
-pub mod pipeline;
 pub mod plan;
 pub mod resolve;
 pub mod source;
 pub mod stdlib;
 pub mod stdlib_docs;
 pub mod syntax;
+pub mod validate;

@@ -4,39 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use super::args::CompileArgs;
+use super::layout::{self, Layout, shown_repo};
 use super::{Format, digests, fs, outputs, render, transaction};
-use crate::{konflux, pipeline, plan};
-
-/// The build context, the output directory, and the output directory's
-/// path inside the context (as the Containerfile names it).
-struct Layout {
-    context: PathBuf,
-    out: PathBuf,
-    out_in_context: String,
-}
-
-fn layout(recipe: &Path, out: Option<&Path>) -> Result<Layout, String> {
-    let context = recipe.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    let context_abs = digests::absolute(&context);
-    let out_abs = match out {
-        Some(o) => digests::absolute(o),
-        None => context_abs.join("out"),
-    };
-    let rel = out_abs.strip_prefix(&context_abs).map_err(|_| {
-        format!(
-            "the output directory `{}` is outside the build context `{}`; it must lie inside the recipe's directory",
-            out.map_or_else(|| out_abs.display().to_string(), |o| o.display().to_string()),
-            if context.as_os_str() == "." { ".".to_string() } else { context.display().to_string() }
-        )
-    })?;
-    if rel.as_os_str().is_empty() {
-        return Err(
-            "the output directory cannot be the build context itself; use a directory inside it, like `out`".into()
-        );
-    }
-    let out_in_context = rel.to_string_lossy().replace('\\', "/");
-    Ok(Layout { context, out: out_abs, out_in_context })
-}
+use crate::driver::Mode;
+use crate::konflux;
 
 pub fn run(args: &CompileArgs) -> i32 {
     let format = args.input.format;
@@ -51,24 +22,14 @@ pub fn run(args: &CompileArgs) -> i32 {
             Err(e) => return render::usage_error(format, &format!("cannot list the current directory: {e}")),
         },
     };
-    let layout = match layout(&recipe, args.out.as_deref()) {
+    let layout = match Layout::new(&recipe, args.out.as_deref()) {
         Ok(l) => l,
         Err(message) => return render::usage_error(format, &message),
     };
-    let search = fs::search_path(&args.input);
-    let context = layout.context.clone();
-    let mode = if args.check { digests::CacheMode::ReadOnly } else { digests::CacheMode::ReadWrite };
-    let hash = move |uses: &[plan::InputUse]| digests::hash_inputs_cached(&context, uses, mode);
-    // Digests of project images this recipe builds on, kept up to date by Konflux nudges.
-    let pins = match std::fs::read_to_string(layout.context.join("aid.lock")) {
-        Ok(text) => match plan::parse_lock(&text) {
-            Ok(p) => p,
-            Err((line, reason)) => return render::usage_error(format, &format!("aid.lock:{line}: {reason}")),
-        },
-        Err(_) => Default::default(),
-    };
-    let options = plan::Options { out_dir: layout.out_in_context.clone(), pins };
-    let compiled = match pipeline::compile_with(&recipe, &fs::FsLoader, &search, &options, &hash) {
+    // `--check` compares what the recipe gives with the files on disk, so it
+    // keeps the files too; it reads the digest cache but never writes it.
+    let cache = if args.check { digests::CacheMode::ReadOnly } else { digests::CacheMode::ReadWrite };
+    let compiled = match layout::drive(&layout, &args.input, Mode::Compile, cache) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };
@@ -79,29 +40,14 @@ pub fn run(args: &CompileArgs) -> i32 {
         return 1;
     };
     let resolved_sources = &compiled.loaded.sources;
-    // Konflux: `.tekton/` at the repository root, when the recipe has a pipeline block.
-    let repo_root = repository_root(&layout.context);
-    let recipe_dir = digests::absolute(&layout.context);
-    let rel = recipe_dir.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
-    let repo_layout = konflux::RepoLayout {
-        recipe_dir: if rel.is_empty() { ".".into() } else { rel },
-        recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
-    let konflux_files = match (&compiled.model, &compiled.model.as_ref().and_then(|m| m.pipeline.as_ref())) {
-        (Some(model), Some(_)) => match konflux::outputs(model, &planned, &repo_layout) {
-            Ok(files) => files,
-            Err(d) => {
-                render::diagnostics(format, resolved_sources, diagnostics.with(d));
-                return 1;
-            }
-        },
-        _ => Default::default(),
-    };
+    let konflux_files = compiled.konflux;
+    let (repo_root, recipe_dir) = (layout.repo_root.clone(), digests::absolute(&layout.context));
+    let repo_layout = &layout.repo;
     // Every directory aidc writes. The Konflux ones are shared with other
     // recipes and people: there, aidc's files are those with this recipe's
     // header (or a header of a recipe that is gone), and they go when the
     // recipe no longer gives them.
-    let header = konflux::header(&repo_layout).trim_end().to_string();
+    let header = konflux::header(repo_layout).trim_end().to_string();
     let mut dirs = vec![
         outputs::OutputDir { path: layout.out.clone(), files: outputs, owns: outputs::Ownership::All },
         outputs::OutputDir {
@@ -216,8 +162,7 @@ pub fn run(args: &CompileArgs) -> i32 {
                 (w, r) => eprintln!("wrote {w} file{} and removed {r} in {}", plural(w), shown(i, "")),
             }
         }
-        let context =
-            if layout.context.as_os_str() == "." { ".".to_string() } else { layout.context.display().to_string() };
+        let context = layout.shown_context();
         for image in &planned.images {
             for t in &image.targets {
                 let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={s},src=FILE")).collect();
@@ -276,26 +221,4 @@ fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteE
         transaction::commit(root, staged).map_err(|e| io(format!("cannot swap in the outputs: {e}")))?;
     }
     Ok(Summary { recovered, changes })
-}
-
-/// The repository root: the nearest directory above the recipe holding
-/// `.git`, else the recipe's directory.
-fn repository_root(context: &Path) -> PathBuf {
-    let start = digests::absolute(context);
-    let mut dir: Option<&Path> = Some(&start);
-    while let Some(d) = dir {
-        if d.join(".git").exists() {
-            return d.to_path_buf();
-        }
-        dir = d.parent();
-    }
-    start
-}
-
-/// A path under the repository root as shown to users: relative to the
-/// current directory when it lies below it.
-fn shown_repo(root: &Path, path: &str) -> String {
-    let full = root.join(path);
-    let cwd = std::env::current_dir().unwrap_or_default();
-    full.strip_prefix(&cwd).map(|p| p.display().to_string()).unwrap_or_else(|_| full.display().to_string())
 }

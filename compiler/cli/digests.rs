@@ -175,13 +175,8 @@ fn plan(ctx: &Context, path: &str) -> std::io::Result<Plan> {
     Ok(Plan { is_dir: true, entries })
 }
 
-/// Hashes every input (read-only cache: `check`, `compile --check`).
-pub fn hash_inputs(context: &Path, uses: &[InputUse]) -> (Inputs, Diagnostics) {
-    hash_inputs_cached(context, uses, CacheMode::ReadOnly)
-}
-
 /// Hashes every input, through the digest cache of `context`.
-pub fn hash_inputs_cached(context: &Path, uses: &[InputUse], mode: CacheMode) -> (Inputs, Diagnostics) {
+pub fn hash_inputs(context: &Path, uses: &[InputUse], mode: CacheMode) -> (Inputs, Diagnostics) {
     let ctx = Context {
         dir: context,
         real: std::fs::canonicalize(context).unwrap_or_else(|_| absolute(context)),

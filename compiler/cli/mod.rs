@@ -13,6 +13,7 @@ mod digests;
 mod fs;
 mod ignore;
 mod keyscan;
+mod layout;
 mod outputs;
 pub mod render;
 mod transaction;

@@ -254,24 +254,48 @@ pub fn diagnostics(format: Format, sources: &SourceMap, diagnostics: Diagnostics
 
 /// Like [`diagnostics`]; with `deny_warnings`, says that warnings failed the run.
 pub fn diagnostics_denying(format: Format, sources: &SourceMap, diagnostics: Diagnostics, deny_warnings: bool) {
-    let dropped = diagnostics.dropped();
-    let (all_errors, all_warnings) = (diagnostics.error_count(), diagnostics.warning_count());
-    let list = diagnostics.into_sorted();
+    runs(format, vec![(sources, diagnostics)], deny_warnings);
+}
+
+/// The diagnostics of several compilations (`aidc check a.aid b.aid`), each
+/// with its own sources, as one report: in order of the runs, each sorted by
+/// position, a finding two runs share (in a module both import) shown once.
+pub fn runs(format: Format, runs: Vec<(&SourceMap, Diagnostics)>, deny_warnings: bool) {
+    let several = runs.len() > 1;
+    let mut seen = std::collections::BTreeSet::new();
+    let (mut dropped, mut shown, mut errors, mut warnings) = (0, 0, 0, 0);
+    let mut json_list = Vec::new();
+    let color = use_color();
+    let width = if color { terminal_width() } else { WIDTH };
+    for (sources, diagnostics) in runs {
+        dropped += diagnostics.dropped();
+        // Past the cap, findings are only counted.
+        let listed_errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        errors += diagnostics.error_count() - listed_errors;
+        warnings += diagnostics.warning_count() - (diagnostics.len() - listed_errors);
+        for d in diagnostics.into_sorted() {
+            if several && !seen.insert(human(sources, &d, false, WIDTH)) {
+                continue;
+            }
+            shown += 1;
+            match d.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+            match format {
+                Format::Json => json_list.push(json(sources, &d)),
+                Format::Human => eprint!("{}", human(sources, &d, color, width)),
+            }
+        }
+    }
     match format {
         Format::Json => {
-            let out: Vec<JsonDiagnostic> = list.iter().map(|d| json(sources, d)).collect();
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".into()));
+            println!("{}", serde_json::to_string_pretty(&json_list).unwrap_or_else(|_| "[]".into()));
         }
         Format::Human => {
-            let color = use_color();
-            let width = if color { terminal_width() } else { WIDTH };
-            for d in &list {
-                eprint!("{}", human(sources, d, color, width));
-            }
             if dropped > 0 {
-                eprintln!("aidc: {dropped} more diagnostics not shown (the first {} are)", list.len());
+                eprintln!("aidc: {dropped} more diagnostics not shown (the first {shown} are)");
             }
-            let (errors, warnings) = (all_errors, all_warnings);
             if errors + warnings > 0 {
                 eprintln!("{}", summary(errors, warnings));
             }

@@ -2,8 +2,10 @@
 //! help. The library only collects them; the CLI renders them.
 
 mod codes;
+mod outcome;
 
 pub use codes::Code;
+pub use outcome::Outcome;
 
 use crate::source::Span;
 

@@ -233,10 +233,15 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
 /// Every Konflux file: the PipelineRuns under `.tekton/` and
 /// `<recipe dir>/konflux/application.yaml`, by path relative to the
 /// repository root.
-pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BTreeMap<String, String>, Diagnostics> {
-    let mut files = pipelineruns(model, plan, layout)?;
-    files.extend(application(model, plan, layout)?);
-    Ok(files)
+pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
+    let files = pipelineruns(model, plan, layout).and_then(|mut files| {
+        files.extend(application(model, plan, layout)?);
+        Ok(files)
+    });
+    match files {
+        Ok(files) => crate::diag::Outcome::ok(files, Diagnostics::default()),
+        Err(d) => crate::diag::Outcome::failed(d),
+    }
 }
 
 /// `seconds` as a Go duration (`4h`, `1h30m`, `90s`), as Tekton reads it.

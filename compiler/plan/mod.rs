@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, Outcome};
 use crate::model::Model;
 use crate::source::Span;
 
@@ -62,7 +62,7 @@ pub fn parse_lock(text: &str) -> Result<BTreeMap<String, String>, (usize, String
         let Some((name, digest)) = line.split_once('@') else {
             return Err((n + 1, format!("`{line}` has no `@sha256:` digest")));
         };
-        if let Err(reason) = crate::resolve::validate::image_reference(line) {
+        if let Err(reason) = crate::validate::image_reference(line) {
             return Err((n + 1, reason));
         }
         pins.insert(repository(name).to_string(), digest.to_string());
@@ -186,7 +186,7 @@ pub fn input_uses(model: &Model) -> Vec<InputUse> {
 }
 
 /// Plans every image of the model.
-pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Result<Plan, Diagnostics> {
+pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> {
     let mut diagnostics = Diagnostics::default();
     let mut files = support::Files::new(&options.out_dir);
     let mut images = Vec::new();
@@ -202,8 +202,5 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Result<Plan, D
         }
         images.push(stages::stages(image, &sequences, options));
     }
-    if diagnostics.has_errors() {
-        return Err(diagnostics);
-    }
-    Ok(Plan { out_dir: options.out_dir.clone(), images, files: files.into_map() })
+    Outcome::unless_errors(Plan { out_dir: options.out_dir.clone(), images, files: files.into_map() }, diagnostics)
 }

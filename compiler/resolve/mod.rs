@@ -3,40 +3,29 @@
 //! variant. Resolution reports every error it can and builds the model only
 //! when there are none.
 
-mod budget;
-mod content;
-mod eval;
-mod facts;
+mod image;
+mod lang;
 pub mod loader;
-mod names;
-mod policy;
-mod project;
-mod rules;
-mod scope;
-mod structure;
-pub mod validate;
-mod value;
-mod variant;
-pub mod version;
 
 use std::path::PathBuf;
 
 pub use loader::{Loaded, Loader, SearchPath};
 pub use project::component_name;
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, Outcome};
 use crate::model::{self, Model};
 use crate::syntax::ast::StmtKind;
-use eval::Evaluator;
-use scope::Program;
-use value::ImageId;
+use image::{project, variant};
+use lang::eval::{self, Evaluator};
+use lang::scope::Program;
+use lang::value::{self, ImageId};
+use lang::{budget, names, structure};
 
-/// The result of resolving: every file read, the model when there were no
-/// errors, and every diagnostic.
+/// The result of resolving: every file read, and the model (only when
+/// there were no errors) with every diagnostic.
 pub struct Resolved {
     pub loaded: Loaded,
-    pub model: Option<Model>,
-    pub diagnostics: Diagnostics,
+    pub model: Outcome<Model>,
 }
 
 /// Loads the entry files and what they import, then resolves and checks
@@ -47,7 +36,7 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
     if diagnostics.has_errors() {
         // Parse and import errors first: resolving half-read modules only
         // produces follow-on noise.
-        return Ok(Resolved { loaded, model: None, diagnostics });
+        return Ok(Resolved { loaded, model: Outcome::failed(diagnostics) });
     }
     let model = {
         let program = Program::build(&loaded, &mut diagnostics);
@@ -86,8 +75,7 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
         diagnostics.extend(named);
         model
     };
-    let model = if diagnostics.has_errors() { None } else { Some(model) };
-    Ok(Resolved { loaded, model, diagnostics })
+    Ok(Resolved { loaded, model: Outcome::unless_errors(model, diagnostics) })
 }
 
 /// The chain of bodies of each variant of an image (one implicit variant

@@ -37,9 +37,9 @@ pub fn compile(recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Result {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
     let loader = MemLoader(map);
-    let hash = aidc::pipeline::hash_with_loader(&loader, PathBuf::from(DIR));
+    let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
     let search = aidc::resolve::SearchPath::default();
-    let compiled = aidc::pipeline::compile(&Path::new(DIR).join("image.aid"), &loader, &search, "out", &hash)
+    let compiled = aidc::driver::compile(&Path::new(DIR).join("image.aid"), &loader, &search, "out", &hash)
         .expect("the entry file is in the loader");
     let errors = compiled.diagnostics.has_errors();
     for d in compiled.diagnostics.iter() {
@@ -593,7 +593,7 @@ impl Gen {
         if raw.is_empty() {
             raw = default.to_string();
         }
-        if let Ok(p) = aidc::resolve::validate::context_path(&raw) {
+        if let Ok(p) = aidc::validate::context_path(&raw) {
             self.files.entry(p.clone()).or_insert_with(|| format!("content of {p}\n").into_bytes());
         }
         raw

@@ -165,3 +165,27 @@ fn explain_shows_stdlib_docs_and_diagnostic_codes() {
     let unknown = aidc(&dir, &["explain", "cuda.nothing"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// `check` and `compile` run the one driver: a library module's `copy` reads
+/// beside the recipe (the build context) in both, and a missing input is an
+/// error in both.
+#[test]
+fn check_and_compile_hash_inputs_in_the_same_build_context() {
+    let lib = "layer extra() {\n  copy \"files/motd\" to \"/etc/motd\"\n}\n";
+    let recipe =
+        "import \"./lib/extra.aid\"\nimage x {\n  from \"quay.io/fedora/fedora-bootc:44\"\n  use extra.extra()\n}\n";
+    let dir = temp_project(&[("app/image.aid", recipe), ("app/lib/extra.aid", lib), ("app/files/motd", "hi\n")]);
+    let check = aidc(dir.path(), &["check", "app/image.aid"]);
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    let compile = aidc(dir.path(), &["compile", "app/image.aid"]);
+    assert_eq!(compile.status.code(), Some(0), "{}", String::from_utf8_lossy(&compile.stderr));
+    // Beside the module only: both report the same error.
+    std::fs::rename(dir.path().join("app/files"), dir.path().join("app/lib/files")).expect("move");
+    let check = aidc(dir.path(), &["check", "app/image.aid"]);
+    let compile = aidc(dir.path(), &["compile", "app/image.aid"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(compile.status.code(), Some(1));
+    let check_err = String::from_utf8_lossy(&check.stderr);
+    assert!(check_err.contains("aid::plan::missing_input"), "{check_err}");
+    assert_eq!(check_err, String::from_utf8_lossy(&compile.stderr));
+}

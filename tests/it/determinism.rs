@@ -308,8 +308,8 @@ fn in_memory_compiles_agree_with_each_other() {
     for project in projects() {
         let dir = Path::new("/repo").join(project.file_name().expect("name"));
         let compile = || {
-            let hash = aidc::pipeline::hash_with_loader(&repo, dir.clone());
-            let c = aidc::pipeline::compile(
+            let hash = aidc::driver::hash_with_loader(&repo, dir.clone());
+            let c = aidc::driver::compile(
                 &dir.join("image.aid"),
                 &repo,
                 &aidc::resolve::SearchPath::default(),

@@ -54,8 +54,8 @@ pub fn compile(recipe: &str, files: &BTreeMap<String, Vec<u8>>) -> Outcome {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
     let loader = Mem(map);
-    let hash = aidc::pipeline::hash_with_loader(&loader, PathBuf::from(DIR));
-    let compiled = aidc::pipeline::compile(
+    let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
+    let compiled = aidc::driver::compile(
         &Path::new(DIR).join("image.aid"),
         &loader,
         &aidc::resolve::SearchPath::default(),
@@ -565,7 +565,7 @@ fn kmod_recipe(package: &str, module: &str, version: &str, build: &str, secret: 
 
 /// Normalised context path, as the compiler would name it (when valid).
 fn context(p: &str) -> Option<String> {
-    aidc::resolve::validate::context_path(p).ok()
+    aidc::validate::context_path(p).ok()
 }
 
 impl Pos {

@@ -9,8 +9,6 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
 use aidc::konflux::{self, RepoLayout};
-use aidc::model::Model;
-use aidc::plan::Plan;
 
 use crate::support::{blessing, expect_file, root};
 
@@ -63,25 +61,21 @@ fn case(name: &str) -> &'static Case {
     CASES.iter().find(|c| c.name == name).expect("case")
 }
 
-fn compile(case: &Case) -> (Model, Plan) {
-    compile_with(case, RepoLoader::default())
-}
-
-/// Compiles `case` with its recipe edited: `from` replaced by `to`.
-fn compile_edited(case: &Case, from: &str, to: &str) -> (Model, Plan) {
+fn edited(case: &Case, from: &str, to: &str) -> RepoLoader {
     let text = std::fs::read_to_string(root().join(case.recipe)).expect("recipe");
     assert!(text.contains(from), "{from:?} not in {}", case.recipe);
-    compile_with(case, RepoLoader { edit: Some((PathBuf::from(case.recipe), text.replace(from, to))) })
+    RepoLoader { edit: Some((PathBuf::from(case.recipe), text.replace(from, to))) }
 }
 
-fn compile_with(case: &Case, loader: RepoLoader) -> (Model, Plan) {
+/// Runs the driver on `case`, Konflux included.
+fn drive(case: &Case, loader: &RepoLoader) -> aidc::driver::Compiled {
     let entry = PathBuf::from(case.recipe);
     let context = entry.parent().expect("recipe dir").to_path_buf();
-    let hash = aidc::pipeline::hash_with_loader(&loader, context);
-    let compiled = aidc::pipeline::compile(&entry, &loader, &aidc::resolve::SearchPath::default(), "out", &hash)
-        .expect("recipe readable");
-    assert!(!compiled.diagnostics.has_errors(), "{}: {:#?}", case.name, compiled.diagnostics.into_sorted());
-    (compiled.model.expect("model"), compiled.plan.expect("plan"))
+    let hash = aidc::driver::hash_with_loader(loader, context);
+    let search = aidc::resolve::SearchPath::default();
+    let mut request = aidc::driver::Request::new(&entry, loader, &search, &hash);
+    request.repo = layout(case);
+    aidc::driver::run(&request, aidc::driver::Mode::Compile).expect("recipe readable")
 }
 
 fn layout(case: &Case) -> RepoLayout {
@@ -89,11 +83,9 @@ fn layout(case: &Case) -> RepoLayout {
 }
 
 fn generate(case: &Case) -> BTreeMap<String, String> {
-    let (model, plan) = compile(case);
-    match konflux::outputs(&model, &plan, &layout(case)) {
-        Ok(files) => files,
-        Err(d) => panic!("{}: {:#?}", case.name, d.into_sorted()),
-    }
+    let compiled = drive(case, &RepoLoader::default());
+    assert!(!compiled.diagnostics.has_errors(), "{}: {:#?}", case.name, compiled.diagnostics.into_sorted());
+    compiled.konflux
 }
 
 fn runs(files: &BTreeMap<String, String>) -> Vec<&String> {
@@ -187,10 +179,15 @@ fn the_downstream_example_is_nudged_by_the_flagships_toolkit_variant() {
     );
 }
 
-/// The codes of the diagnostics Konflux output reports for `case` edited.
+/// The codes of the errors compiling `case` edited gives, Konflux
+/// output included (asked for even without a `pipeline` block).
 fn refused(case: &Case, from: &str, to: &str) -> Vec<&'static str> {
-    let (model, plan) = compile_edited(case, from, to);
-    match konflux::outputs(&model, &plan, &layout(case)) {
+    let compiled = drive(case, &edited(case, from, to));
+    if compiled.diagnostics.has_errors() {
+        return compiled.diagnostics.into_sorted().iter().map(|d| d.code.as_str()).collect();
+    }
+    let (model, plan) = (compiled.model.expect("model"), compiled.plan.expect("plan"));
+    match konflux::outputs(&model, &plan, &layout(case)).into_result() {
         Ok(files) => panic!("expected diagnostics, got {:?}", files.keys().collect::<Vec<_>>()),
         Err(d) => d.into_sorted().iter().map(|d| d.code.as_str()).collect(),
     }

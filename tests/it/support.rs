@@ -84,8 +84,8 @@ pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc:
         map.insert(Path::new(dir).join(p), bytes.to_vec());
     }
     let loader = MemLoader(map);
-    let hash = aidc::pipeline::hash_with_loader(&loader, PathBuf::from(dir));
-    let compiled = aidc::pipeline::compile(
+    let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(dir));
+    let compiled = aidc::driver::compile(
         &Path::new(dir).join("image.aid"),
         &loader,
         &aidc::resolve::SearchPath::default(),

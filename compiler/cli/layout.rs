@@ -1,0 +1,120 @@
+//! Where a recipe's compilation reads and writes: the build context (the
+//! recipe's directory), the output directory inside it, the repository root
+//! for the Konflux files, and `aid.lock`. `check` and `compile` both run the
+//! driver through [`drive`], so they hash the same directory and report the
+//! same.
+
+use std::path::{Path, PathBuf};
+
+use super::args::InputArgs;
+use super::{digests, fs};
+use crate::diag::Outcome;
+use crate::driver::{self, Compiled, Mode, Request};
+use crate::konflux::RepoLayout;
+use crate::plan;
+
+/// Where one recipe's compilation reads and writes.
+pub struct Layout {
+    pub recipe: PathBuf,
+    /// The build context: the recipe's directory.
+    pub context: PathBuf,
+    /// The output directory, absolute.
+    pub out: PathBuf,
+    /// The output directory inside the context, as the Containerfile names it.
+    pub out_in_context: String,
+    /// The nearest directory above the recipe holding `.git`, else the recipe's directory.
+    pub repo_root: PathBuf,
+    /// The recipe's place in that repository.
+    pub repo: RepoLayout,
+}
+
+impl Layout {
+    /// The layout of `recipe` writing into `out` (default: `out/` beside it).
+    pub fn new(recipe: &Path, out: Option<&Path>) -> Result<Layout, String> {
+        let context = driver::context(recipe).to_path_buf();
+        let context_abs = digests::absolute(&context);
+        let out_abs = match out {
+            Some(o) => digests::absolute(o),
+            None => context_abs.join("out"),
+        };
+        let rel = out_abs.strip_prefix(&context_abs).map_err(|_| {
+            format!(
+                "the output directory `{}` is outside the build context `{}`; it must lie inside the recipe's directory",
+                out.map_or_else(|| out_abs.display().to_string(), |o| o.display().to_string()),
+                if context.as_os_str() == "." { ".".to_string() } else { context.display().to_string() }
+            )
+        })?;
+        if rel.as_os_str().is_empty() {
+            return Err(
+                "the output directory cannot be the build context itself; use a directory inside it, like `out`".into(),
+            );
+        }
+        let out_in_context = rel.to_string_lossy().replace('\\', "/");
+        let repo_root = repository_root(&context_abs);
+        let in_repo =
+            context_abs.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        let repo = RepoLayout {
+            recipe_dir: if in_repo.is_empty() { ".".into() } else { in_repo },
+            recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
+        Ok(Layout { recipe: recipe.to_path_buf(), context, out: out_abs, out_in_context, repo_root, repo })
+    }
+
+    /// The build context as shown to users.
+    pub fn shown_context(&self) -> String {
+        if self.context.as_os_str() == "." { ".".to_string() } else { self.context.display().to_string() }
+    }
+
+    /// The planning options: the output directory and the digests of
+    /// `aid.lock` (project images this recipe builds on, kept up to date by
+    /// Konflux nudges). `Err` names the bad line of `aid.lock`.
+    fn options(&self) -> Result<plan::Options, String> {
+        let pins = match std::fs::read_to_string(self.context.join("aid.lock")) {
+            Ok(text) => plan::parse_lock(&text).map_err(|(line, reason)| format!("aid.lock:{line}: {reason}"))?,
+            Err(_) => Default::default(),
+        };
+        Ok(plan::Options { out_dir: self.out_in_context.clone(), pins })
+    }
+}
+
+/// Runs the driver on the layout's recipe, hashing inputs in its build
+/// context through its digest cache (written back only by `compile`).
+/// `Err` is a usage error.
+pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::CacheMode) -> Result<Compiled, String> {
+    let search = fs::search_path(input);
+    let context = layout.context.clone();
+    let hash = move |uses: &[plan::InputUse]| {
+        let (inputs, diagnostics) = digests::hash_inputs(&context, uses, cache);
+        Outcome::ok(inputs, diagnostics)
+    };
+    let request = Request {
+        entry: &layout.recipe,
+        loader: &fs::FsLoader,
+        search: &search,
+        options: layout.options()?,
+        hash: &hash,
+        repo: layout.repo.clone(),
+    };
+    driver::run(&request, mode)
+}
+
+/// The repository root: the nearest directory above `start` (absolute)
+/// holding `.git`, else `start`.
+fn repository_root(start: &Path) -> PathBuf {
+    let mut dir: Option<&Path> = Some(start);
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        dir = d.parent();
+    }
+    start.to_path_buf()
+}
+
+/// A path under the repository root as shown to users: relative to the
+/// current directory when it lies below it.
+pub fn shown_repo(root: &Path, path: &str) -> String {
+    let full = root.join(path);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    full.strip_prefix(&cwd).map(|p| p.display().to_string()).unwrap_or_else(|_| full.display().to_string())
+}

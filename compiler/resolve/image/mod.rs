@@ -1,0 +1,14 @@
+//! The image layer of resolve: assembling each variant of an image from its
+//! bodies and the layers it uses (components, metadata, repositories, steps,
+//! constraints, signing), policy and licenses, and the project blocks (images
+//! built from images, `pipeline`). It builds on [`super::lang`].
+
+pub mod content;
+pub mod policy;
+pub mod project;
+pub mod variant;
+
+// The language layer's modules this layer uses, under the names they use.
+use super::chains;
+use super::lang::{budget, eval, facts, rules, value};
+use crate::validate;
