@@ -48,10 +48,10 @@ fn load() -> String {
 /// any) and returns the medians.
 fn measure(name: &str, dir: &Path, prepare: Option<&str>, args: &str, runs: u32) -> Figure {
     let load = load();
-    let median = median(name, dir, prepare, &format!("{AIDC} {args}"), runs);
+    let now = median(name, dir, prepare, &format!("{AIDC} {args}"), runs);
     let before =
         std::env::var("AIDC_BENCH_BEFORE").ok().map(|old| median(name, dir, prepare, &format!("{old} {args}"), runs));
-    Figure { name: name.into(), median, before, load }
+    Figure { name: name.into(), median: now, before, load }
 }
 
 /// The median of `command` in `dir` under hyperfine.
