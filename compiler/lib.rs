@@ -7,6 +7,8 @@ pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod emit;
+pub mod format;
+pub mod graph;
 pub mod hash;
 pub mod konflux;
 pub mod model;

@@ -261,9 +261,14 @@ pub enum StepKind {
     },
     Enable {
         unit: String,
+        /// A user unit enabled for every user (`enable "--global UNIT"`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        global: bool,
     },
     Disable {
         unit: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        global: bool,
     },
     Kargs {
         args: Vec<String>,

@@ -163,7 +163,7 @@ pub fn run(args: &CompileArgs) -> i32 {
             }
         }
         let context = layout.shown_context();
-        for image in &planned.images {
+        for image in planned.images.iter().filter(|_| !args.quiet) {
             for t in &image.targets {
                 let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={s},src=FILE")).collect();
                 println!(

@@ -100,7 +100,7 @@ pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::Cac
 
 /// The repository root: the nearest directory above `start` (absolute)
 /// holding `.git`, else `start`.
-fn repository_root(start: &Path) -> PathBuf {
+pub fn repository_root(start: &Path) -> PathBuf {
     let mut dir: Option<&Path> = Some(start);
     while let Some(d) = dir {
         if d.join(".git").exists() {

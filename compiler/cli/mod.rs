@@ -6,12 +6,17 @@
 //! 1 errors in the input, 2 usage or IO errors, 70 an internal error.
 
 mod args;
+mod build;
 mod check;
 mod compile;
+mod completions;
 mod digest_cache;
 mod digests;
+mod fmt;
 mod fs;
+mod graph;
 mod ignore;
+mod init;
 mod keyscan;
 mod layout;
 mod outputs;
@@ -62,6 +67,12 @@ pub fn run(cli: Cli) -> i32 {
                 2
             }
         },
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     });
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,

@@ -380,8 +380,15 @@ fn component(
                     run.commands.push(format!("sh -e {at}"));
                 }
             },
-            StepKind::Enable { unit } => run.commands.push(format!("systemctl enable {}", quote(unit))),
-            StepKind::Disable { unit } => run.commands.push(format!("systemctl disable {}", quote(unit))),
+            // `--global`: user units, linked in /etc/systemd/user for every user.
+            StepKind::Enable { unit, global } => {
+                run.commands.push(format!("systemctl{} enable {}", if *global { " --global" } else { "" }, quote(unit)))
+            }
+            StepKind::Disable { unit, global } => run.commands.push(format!(
+                "systemctl{} disable {}",
+                if *global { " --global" } else { "" },
+                quote(unit)
+            )),
             StepKind::Kargs { args } => {
                 let list: Vec<String> = args.iter().map(|a| toml_string(a)).collect();
                 let content = format!("kargs = [{}]\n", list.join(", "));

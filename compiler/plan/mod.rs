@@ -204,3 +204,29 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
     }
     Outcome::unless_errors(Plan { out_dir: options.out_dir.clone(), images, files: files.into_map() }, diagnostics)
 }
+
+/// Which component each layer (and each kmod builder) comes from, by layer
+/// key: for `aidc graph`, which shows the components inside the stages.
+pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeMap<String, String> {
+    let mut owners = BTreeMap::new();
+    let mut files = support::Files::new(&options.out_dir);
+    let mut diagnostics = Diagnostics::default();
+    for image in &model.images {
+        for variant in &image.variants {
+            let Some(order) = order::order(variant, &mut diagnostics) else { continue };
+            for layer in layer::layers(image, variant, &order, inputs, &mut files, &mut diagnostics) {
+                if let Some(b) = &layer.builder {
+                    owners.insert(b.key.clone(), layer.component.clone());
+                }
+                owners.insert(layer.key, layer.component);
+            }
+        }
+    }
+    owners
+}
+
+/// A variant's components in build order (indexes), or `None` when they form
+/// a cycle (which planning reports).
+pub fn build_order(variant: &crate::model::Variant) -> Option<Vec<usize>> {
+    order::order(variant, &mut Diagnostics::default())
+}

@@ -5,7 +5,7 @@
 pub mod ast;
 mod depth;
 mod errors;
-mod grammar;
+pub(crate) mod grammar;
 mod lower;
 
 use pest::Parser;

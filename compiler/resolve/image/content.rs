@@ -104,6 +104,7 @@ fn check(
                 .label(span, reason)
                 .help(match code {
                     Code::PackageName => "package names are RPM names like `python3-torch`; every value lands in a dnf command line, so only RPM characters are accepted",
+                    Code::UnitName if value.starts_with('-') => "the one option is `--global`, for a user unit of every user: `enable \"--global podman.socket\"`",
                     Code::UnitName => "unit names look like `podman.socket` or `getty@tty1.service`",
                     Code::FlatpakId => "application ids look like `io.podman_desktop.PodmanDesktop`",
                     Code::KernelArgument => "kernel arguments look like `quiet` or `mitigations=auto`",
@@ -614,9 +615,18 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Enable(e) | StmtKind::Disable(e) => {
             let v = ev.eval(e, env)?;
-            let unit = want_str(ev, v, e.span, "a unit name")?;
+            let written = want_str(ev, v, e.span, "a unit name")?;
+            // `--global UNIT`: a user unit, for every user (`systemctl --global`).
+            let (global, unit) = match written.strip_prefix("--global ") {
+                Some(rest) => (true, rest.trim_start().to_string()),
+                None => (false, written),
+            };
             check(ev, validate::unit(&unit), Code::UnitName, "systemd unit name", &unit, e.span)?;
-            if matches!(kind, StmtKind::Enable(_)) { StepKind::Enable { unit } } else { StepKind::Disable { unit } }
+            if matches!(kind, StmtKind::Enable(_)) {
+                StepKind::Enable { unit, global }
+            } else {
+                StepKind::Disable { unit, global }
+            }
         }
         StmtKind::Kargs(e) => {
             let v = ev.eval(e, env)?;
