@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Outcome};
-use crate::emit::{self, Outputs};
+use crate::emit;
 use crate::konflux::{self, RepoLayout};
 use crate::model::Model;
+use crate::paths;
 use crate::plan::{self, InputUse, Inputs, Plan};
 use crate::resolve::{self, Loaded, Loader, SearchPath};
 use crate::source::Origin;
@@ -49,7 +50,7 @@ impl<'a> Request<'a> {
             options: plan::Options { out_dir: "out".into(), ..Default::default() },
             hash,
             repo: RepoLayout {
-                recipe_dir: resolve::loader::display_path(&resolve::loader::normalize(context(entry))),
+                recipe_dir: paths::display_path(&paths::normalize(context(entry))),
                 recipe_file: recipe_file(entry),
             },
         }
@@ -72,7 +73,7 @@ pub struct Compiled {
     pub model: Option<Model>,
     pub plan: Option<Plan>,
     /// The output directory's files (Containerfiles, support files, manifest).
-    pub outputs: Option<Outputs>,
+    pub outputs: Option<emit::Files>,
     /// The Konflux files by path relative to the repository root; empty
     /// without a `pipeline` block.
     pub konflux: BTreeMap<String, String>,
@@ -101,7 +102,7 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
             let modules = module_digests(&compiled.loaded, request.entry);
             let outputs = emit::emit(&p, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
             if model.pipeline.is_some() {
-                let files = konflux::outputs(model, &p, &request.repo).into_value(&mut diagnostics);
+                let files = konflux::files(model, &p, &request.repo).into_value(&mut diagnostics);
                 if mode == Mode::Compile {
                     compiled.konflux = files.unwrap_or_default();
                 }
@@ -130,15 +131,15 @@ fn recipe_file(entry: &Path) -> String {
 /// Every module read and its digest, by name relative to the recipe's
 /// directory, so the manifest does not depend on where aidc was run from.
 fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
-    let base = resolve::loader::normalize(context(entry));
+    let base = paths::normalize(context(entry));
     loaded
         .sources
         .files()
         .map(|(_, f)| {
             let name = match f.origin {
                 Origin::Std => f.name.clone(),
-                Origin::File => resolve::loader::relative_to(&base, Path::new(&f.name))
-                    .map(|p| resolve::loader::display_path(&p))
+                Origin::File => paths::relative_to(&base, Path::new(&f.name))
+                    .map(|p| paths::display_path(&p))
                     .unwrap_or_else(|| format!("lib/{}", f.name.rsplit('/').next().unwrap_or(&f.name))),
             };
             (name, crate::hash::digest(f.text.as_bytes()))

@@ -353,5 +353,5 @@ fn reason(e: &std::io::Error) -> String {
 pub fn absolute(path: &Path) -> PathBuf {
     let joined =
         if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
-    crate::resolve::loader::normalize(&joined)
+    crate::paths::normalize(&joined)
 }

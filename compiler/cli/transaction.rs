@@ -12,12 +12,10 @@
 //! anything else. A lock on the repository root keeps two compiles from
 //! interleaving.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,10 +33,7 @@ pub struct Lock {
 /// Locks `root` (blocking while another aidc holds it).
 pub fn lock(root: &Path) -> io::Result<Lock> {
     let dir = File::open(root)?;
-    // SAFETY: flock on a descriptor this function owns; no memory is passed.
-    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)?;
     Ok(Lock { _dir: dir })
 }
 
@@ -284,14 +279,18 @@ pub fn commit(root: &Path, staged: Vec<Staged>) -> io::Result<()> {
     std::fs::remove_file(root.join(JOURNAL))
 }
 
-/// For the atomicity tests: with `AIDC_FAILPOINT=swap:N`, the process
-/// kills itself (SIGKILL, as a user or CI would) after the Nth swap.
+/// For the atomicity tests, in builds with the `failpoints` feature: with
+/// `AIDC_FAILPOINT=swap:N`, the process kills itself (SIGKILL, as a user or
+/// CI would) after the Nth swap. Release builds have no such hook.
+#[cfg(feature = "failpoints")]
 fn failpoint(name: &str, n: usize) {
     if std::env::var("AIDC_FAILPOINT").is_ok_and(|v| v == format!("{name}:{n}")) {
-        // SAFETY: signalling this very process; it does not return.
-        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
 }
+
+#[cfg(not(feature = "failpoints"))]
+fn failpoint(_name: &str, _n: usize) {}
 
 /// Puts the tree at `staged` at `target`; the old tree, if any, ends at `staged`.
 fn swap_in(staged: &Path, target: &Path) -> io::Result<()> {
@@ -314,9 +313,6 @@ fn swap_in(staged: &Path, target: &Path) -> io::Result<()> {
 }
 
 fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    let ca = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let cb = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: both are valid NUL-terminated paths; renameat2 does not keep them.
-    let r = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    Ok(renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?)
 }

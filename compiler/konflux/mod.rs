@@ -19,6 +19,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Model};
 use crate::plan::Plan;
 use crate::source::Span;
+use crate::validate;
 
 pub use application::application;
 pub use pipelinerun::pipelineruns;
@@ -62,29 +63,6 @@ fn join(a: &str, b: &str) -> String {
 /// The pipeline timeout when the recipe gives none: bootc builds outlast
 /// Konflux's default of one hour.
 pub const DEFAULT_TIMEOUT: u64 = 4 * 3600;
-
-/// The file every build secret holds in its Kubernetes secret.
-///
-/// Konflux's buildah tasks mount the Kubernetes secret named by their
-/// `ADDITIONAL_SECRET` param and pass each of its files to the build as
-/// `--secret id=<secret>/<file>` (build-definitions `task/buildah*/`, the
-/// `--secret-dirs` of konflux-build-cli). So the recipe's `secret("ID")` is
-/// the Kubernetes secret `ID`, holding the key in the file `key`, and the
-/// Containerfile mounts it with `--mount=type=secret,id=ID/key`.
-pub const SECRET_FILE: &str = "key";
-
-/// The build secret id a Containerfile must mount for the recipe's
-/// `secret("ID")`, so that Konflux's buildah finds it: `ID/key`. Local builds
-/// pass the same id: `podman build --secret id=ID/key,src=FILE`.
-pub fn secret_mount_id(secret: &str) -> String {
-    format!("{}/{SECRET_FILE}", secret_name(secret))
-}
-
-/// The Kubernetes secret a build secret id names: the part before the first
-/// `/` (so `akmods-key` and `akmods-key/key` both give `akmods-key`).
-pub fn secret_name(id: &str) -> &str {
-    id.split('/').next().unwrap_or(id)
-}
 
 /// One Konflux component: one image variant, its Containerfile and target.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,29 +118,6 @@ fn pipeline(model: &Model) -> Result<&model::Pipeline, Diagnostics> {
     Ok(p)
 }
 
-/// A Kubernetes DNS-1123 label (component names, label values).
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && s.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// A Kubernetes DNS-1123 subdomain (secret names).
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
-}
-
-/// An image reference without its tag or digest.
-fn repository_of(reference: &str) -> String {
-    let name = reference.split('@').next().unwrap_or(reference);
-    match name.rfind(':') {
-        Some(i) if !name[i..].contains('/') => name[..i].to_string(),
-        _ => name.to_string(),
-    }
-}
-
 /// Every component of the plan, in plan order (images, then their targets).
 pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec<Component>, Diagnostics> {
     let mut out = Vec::new();
@@ -172,8 +127,9 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
         let in_context = join(&plan.out_dir, &image_plan.containerfile);
         for target in &image_plan.targets {
             let Some(variant) = image.variants.iter().find(|v| v.name == target.variant) else { continue };
-            let name = if variant.implicit { image.name.clone() } else { format!("{}-{}", image.name, variant.name) };
-            if !is_dns_label(&name) {
+            let name =
+                crate::resolve::component_name(&image.name, (!variant.implicit).then_some(variant.name.as_str()));
+            if !validate::konflux_name(&name) {
                 d.push(
                     Diagnostic::error(Code::InvalidName, format!("`{name}` cannot be a Konflux component name"))
                         .label(variant.span, "this variant's component")
@@ -181,7 +137,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
                 );
                 continue;
             }
-            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| secret_name(s)).collect();
+            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| s.name.as_str()).collect();
             secrets.sort_unstable();
             secrets.dedup();
             let signing = variant.signing.as_ref().map_or(variant.span, |s| s.span);
@@ -198,7 +154,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
             }
             let secret = secrets.first().map(|s| s.to_string());
             if let Some(s) = &secret
-                && !is_dns_subdomain(s)
+                && !validate::dns_subdomain(s)
             {
                 d.push(
                     Diagnostic::error(Code::InvalidName, format!("`{s}` cannot name a Kubernetes secret"))
@@ -210,7 +166,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
             let upstream = match &variant.from {
                 model::From::Project { component, reference, same_file, .. } => Some(Upstream {
                     component: component.clone(),
-                    repository: repository_of(reference),
+                    repository: crate::plan::repository(reference).to_string(),
                     same_file: *same_file,
                 }),
                 _ => None,
@@ -233,7 +189,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
 /// Every Konflux file: the PipelineRuns under `.tekton/` and
 /// `<recipe dir>/konflux/application.yaml`, by path relative to the
 /// repository root.
-pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
+pub fn files(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
     let files = pipelineruns(model, plan, layout).and_then(|mut files| {
         files.extend(application(model, plan, layout)?);
         Ok(files)
@@ -289,20 +245,6 @@ mod tests {
         assert_eq!(duration(5400), "1h30m");
         assert_eq!(duration(90), "1m30s");
         assert_eq!(duration(0), "0");
-    }
-
-    #[test]
-    fn secret_ids_follow_the_buildah_task() {
-        assert_eq!(secret_mount_id("akmods-key"), "akmods-key/key");
-        assert_eq!(secret_mount_id("akmods-key/key"), "akmods-key/key");
-        assert_eq!(secret_name("akmods-key/key"), "akmods-key");
-    }
-
-    #[test]
-    fn repositories_lose_tag_and_digest() {
-        assert_eq!(repository_of("quay.io/a/b:latest"), "quay.io/a/b");
-        assert_eq!(repository_of("localhost:5000/a/b"), "localhost:5000/a/b");
-        assert_eq!(repository_of("quay.io/a/b:1@sha256:00"), "quay.io/a/b");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! cached layer after such a file changed).
 
 use super::support::{Files, SupportFile, slug};
-use super::{Input, Inputs, Instruction, InstructionKind, quote, toml_string};
+use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Component, ComponentKind, RepoSource, RunSource, StepKind, Variant};
 
@@ -30,7 +30,7 @@ pub struct Layer {
     /// A kmod's builder stage, built from the state right after the kernel layer.
     pub builder: Option<Builder>,
     pub labels: Vec<(String, String)>,
-    pub secrets: Vec<String>,
+    pub secrets: Vec<SecretMount>,
 }
 
 /// A kmod builder stage. Its instructions use the secret; the layer that
@@ -280,7 +280,7 @@ fn component(
         ComponentKind::Kmod => {
             let (b, install) = kmod(image, variant, c, &setup, inputs, files, diagnostics)?;
             builder = Some(b);
-            secrets.extend(variant.signing.as_ref().map(|s| crate::konflux::secret_mount_id(&s.key)));
+            secrets.extend(variant.signing.as_ref().map(|s| SecretMount::of(&s.key)));
             let Instruction { kind: InstructionKind::Run { mounts, inputs: ins, commands }, .. } = install else {
                 return None;
             };
@@ -516,7 +516,7 @@ fn kmod(
         b.mount(format!("type=bind,source={},target=/etc/pki/akmods/certs/public_key.der", s.cert));
         b.input(&s.cert, &cert.digest);
         // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
-        let id = crate::konflux::secret_mount_id(&s.key);
+        let id = SecretMount::of(&s.key).id;
         b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv,required=true"));
     }
     if !b_setup.options.is_empty() {

@@ -5,6 +5,7 @@
 
 mod layer;
 mod order;
+mod secrets;
 mod shell;
 mod stages;
 mod support;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use secrets::{SECRET_FILE, SecretMount};
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
@@ -70,14 +72,9 @@ pub fn parse_lock(text: &str) -> Result<BTreeMap<String, String>, (usize, String
     Ok(pins)
 }
 
-/// `quay.io/org/x:latest` -> `quay.io/org/x` (a tag follows the last `:` after the last `/`).
+/// `quay.io/org/x:latest` -> `quay.io/org/x`.
 pub fn repository(reference: &str) -> &str {
-    let name = reference.split('@').next().unwrap_or(reference);
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[slash..].rfind(':') {
-        Some(i) => &name[..slash + i],
-        None => name,
-    }
+    crate::validate::ImageReference::split(reference).repository
 }
 
 /// The build plan of every image.
@@ -105,8 +102,8 @@ pub struct Target {
     pub variant: String,
     /// Digest of this variant's own inputs (its layers), not the whole recipe's.
     pub inputs: String,
-    /// Build secret ids the target needs (`--secret id=ID,src=FILE`).
-    pub secrets: Vec<String>,
+    /// The build secrets the target mounts (`--secret id=ID,src=FILE`).
+    pub secrets: Vec<SecretMount>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

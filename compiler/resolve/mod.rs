@@ -6,10 +6,12 @@
 mod image;
 mod lang;
 pub mod loader;
+mod memory;
 
 use std::path::PathBuf;
 
 pub use loader::{Loaded, Loader, SearchPath};
+pub use memory::MemLoader;
 pub use project::component_name;
 
 use crate::diag::{Diagnostics, Outcome};

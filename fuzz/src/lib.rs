@@ -1,4 +1,4 @@
-//! Shared by the fuzz targets: an in-memory `Loader`, the compile driver with
+//! Shared by the fuzz targets: the compile driver (over aidc's in-memory `Loader`) with
 //! its oracles, and the structure-aware recipe generator (`arbitrary` types
 //! that render to valid-looking `.aid` recipes using the real stdlib names,
 //! every statement kind, and strings full of hostile characters).
@@ -7,19 +7,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use aidc::resolve::MemLoader;
 use arbitrary::{Arbitrary, Unstructured};
 
 /// Where the recipe lives in the in-memory file system.
 pub const DIR: &str = "/fuzz";
-
-/// An in-memory file system.
-pub struct MemLoader(pub BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for MemLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
 
 /// What one compilation gave.
 pub struct Result {

@@ -281,15 +281,6 @@ fn five_runs_in_a_row_give_the_same_bytes() {
     }
 }
 
-/// Every file of the examples and the fixture, in memory under `/repo`.
-struct Repo(BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for Repo {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
-
 /// The same compile, many times in one process (new hash seeds for every
 /// map), gives the same outputs.
 #[test]
@@ -304,7 +295,7 @@ fn in_memory_compiles_agree_with_each_other() {
             files.insert(Path::new("/repo").join(&name).join(rel), bytes);
         }
     }
-    let repo = Repo(files);
+    let repo = aidc::resolve::MemLoader(files);
     for project in projects() {
         let dir = Path::new("/repo").join(project.file_name().expect("name"));
         let compile = || {

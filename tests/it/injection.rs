@@ -26,15 +26,6 @@ use crate::support::aidc;
 // ---------------------------------------------------------------------------
 // Compiling in memory.
 
-/// An in-memory build context.
-struct Mem(BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
-
 const DIR: &str = "/ctx";
 
 /// What a compile gave: the error codes, or every output file.
@@ -53,7 +44,7 @@ pub fn compile(recipe: &str, files: &BTreeMap<String, Vec<u8>>) -> Outcome {
     for (p, bytes) in files {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
-    let loader = Mem(map);
+    let loader = aidc::resolve::MemLoader(map);
     let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
     let compiled = aidc::driver::compile(
         &Path::new(DIR).join("image.aid"),

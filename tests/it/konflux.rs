@@ -5,88 +5,12 @@
 //! them), and read by the Konflux checker in `../shared/tools/konflux-check`.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
-use aidc::konflux::{self, RepoLayout};
+use aidc::konflux;
 
-use crate::support::{blessing, expect_file, root};
-
-/// Reads files from the repository (relative paths), never writing; `edit`
-/// replaces the text of one file.
-#[derive(Default)]
-struct RepoLoader {
-    edit: Option<(PathBuf, String)>,
-}
-
-impl aidc::resolve::Loader for RepoLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        if let Some((p, text)) = &self.edit
-            && p == path
-        {
-            return Ok(text.clone().into_bytes());
-        }
-        let mut clean = PathBuf::new();
-        for c in path.components() {
-            match c {
-                Component::ParentDir => {
-                    clean.pop();
-                }
-                Component::CurDir => {}
-                other => clean.push(other),
-            }
-        }
-        std::fs::read(root().join(clean))
-    }
-}
-
-/// One golden case: a recipe in the repository and where it lies in the
-/// (pretend) git repository its PipelineRuns are for.
-struct Case {
-    name: &'static str,
-    /// The recipe, relative to this repository's root.
-    recipe: &'static str,
-    /// The recipe's directory relative to the pretend git root.
-    recipe_dir: &'static str,
-}
-
-const CASES: &[Case] = &[
-    Case { name: "ai-desktop", recipe: "examples/ai-desktop/image.aid", recipe_dir: "examples/ai-desktop" },
-    Case { name: "ai-workstation", recipe: "examples/ai-workstation/image.aid", recipe_dir: "examples/ai-workstation" },
-    // A recipe at the root of its repository, for two platforms.
-    Case { name: "multi-arch", recipe: "tests/golden-konflux/multi-arch/image.aid", recipe_dir: "." },
-];
-
-fn case(name: &str) -> &'static Case {
-    CASES.iter().find(|c| c.name == name).expect("case")
-}
-
-fn edited(case: &Case, from: &str, to: &str) -> RepoLoader {
-    let text = std::fs::read_to_string(root().join(case.recipe)).expect("recipe");
-    assert!(text.contains(from), "{from:?} not in {}", case.recipe);
-    RepoLoader { edit: Some((PathBuf::from(case.recipe), text.replace(from, to))) }
-}
-
-/// Runs the driver on `case`, Konflux included.
-fn drive(case: &Case, loader: &RepoLoader) -> aidc::driver::Compiled {
-    let entry = PathBuf::from(case.recipe);
-    let context = entry.parent().expect("recipe dir").to_path_buf();
-    let hash = aidc::driver::hash_with_loader(loader, context);
-    let search = aidc::resolve::SearchPath::default();
-    let mut request = aidc::driver::Request::new(&entry, loader, &search, &hash);
-    request.repo = layout(case);
-    aidc::driver::run(&request, aidc::driver::Mode::Compile).expect("recipe readable")
-}
-
-fn layout(case: &Case) -> RepoLayout {
-    RepoLayout { recipe_dir: case.recipe_dir.to_string(), recipe_file: "image.aid".to_string() }
-}
-
-fn generate(case: &Case) -> BTreeMap<String, String> {
-    let compiled = drive(case, &RepoLoader::default());
-    assert!(!compiled.diagnostics.has_errors(), "{}: {:#?}", case.name, compiled.diagnostics.into_sorted());
-    compiled.konflux
-}
+use crate::konflux_case::{Case, case, cases, drive, edited, generate, layout};
+use crate::support::root;
 
 fn runs(files: &BTreeMap<String, String>) -> Vec<&String> {
     files.keys().filter(|p| p.starts_with(".tekton/")).collect()
@@ -94,7 +18,7 @@ fn runs(files: &BTreeMap<String, String>) -> Vec<&String> {
 
 #[test]
 fn the_flagship_gives_six_pipelineruns_one_per_variant_and_event() {
-    let files = generate(case("ai-desktop"));
+    let files = generate(&case("ai-desktop"));
     let runs: Vec<&str> = runs(&files).into_iter().map(String::as_str).collect();
     assert_eq!(
         runs,
@@ -136,7 +60,7 @@ fn the_flagship_gives_six_pipelineruns_one_per_variant_and_event() {
 
 #[test]
 fn two_platforms_give_the_matrix_pipeline() {
-    let files = generate(case("multi-arch"));
+    let files = generate(&case("multi-arch"));
     let push = &files[".tekton/ai-base-push.yaml"];
     for want in [
         "  - name: build-platforms\n    value:\n    - linux/x86_64\n    - linux/arm64\n",
@@ -161,7 +85,7 @@ fn two_platforms_give_the_matrix_pipeline() {
 
 #[test]
 fn the_downstream_example_is_nudged_by_the_flagships_toolkit_variant() {
-    let files = generate(case("ai-workstation"));
+    let files = generate(&case("ai-workstation"));
     assert_eq!(runs(&files), [".tekton/ai-workstation-pull-request.yaml", ".tekton/ai-workstation-push.yaml"]);
     let app = &files["examples/ai-workstation/konflux/application.yaml"];
     let upstream = app
@@ -171,7 +95,7 @@ fn the_downstream_example_is_nudged_by_the_flagships_toolkit_variant() {
     assert!(upstream.contains("  build-nudges-ref:\n  - ai-workstation\n"), "{upstream}");
     assert!(upstream.contains("  containerImage: quay.io/fedora-ai/ai-desktop-cuda-toolkit\n"), "{upstream}");
     // Push runs of every component carry the nudge file patterns.
-    let flagship = generate(case("ai-desktop"));
+    let flagship = generate(&case("ai-desktop"));
     let toolkit = &flagship[".tekton/ai-desktop-cuda-toolkit-push.yaml"];
     assert!(
         toolkit.contains("build.appstudio.openshift.io/build-nudge-files: .*Containerfile.*,.*aid\\.lock\n"),
@@ -187,7 +111,7 @@ fn refused(case: &Case, from: &str, to: &str) -> Vec<&'static str> {
         return compiled.diagnostics.into_sorted().iter().map(|d| d.code.as_str()).collect();
     }
     let (model, plan) = (compiled.model.expect("model"), compiled.plan.expect("plan"));
-    match konflux::outputs(&model, &plan, &layout(case)).into_result() {
+    match konflux::files(&model, &plan, &layout(case)).into_result() {
         Ok(files) => panic!("expected diagnostics, got {:?}", files.keys().collect::<Vec<_>>()),
         Err(d) => d.into_sorted().iter().map(|d| d.code.as_str()).collect(),
     }
@@ -196,63 +120,22 @@ fn refused(case: &Case, from: &str, to: &str) -> Vec<&'static str> {
 #[test]
 fn a_recipe_without_a_pipeline_block_has_no_konflux_output() {
     let flagship = case("ai-desktop");
-    let text = std::fs::read_to_string(root().join(flagship.recipe)).expect("recipe");
+    let text = std::fs::read_to_string(root().join(&flagship.recipe)).expect("recipe");
     let block = &text[text.find("pipeline konflux").expect("pipeline block")..];
-    assert_eq!(refused(flagship, block, ""), ["aid::resolve::missing_pipeline"]);
+    assert_eq!(refused(&flagship, block, ""), ["aid::resolve::missing_pipeline"]);
 }
 
 #[test]
 fn a_secret_id_that_cannot_name_a_kubernetes_secret_is_refused() {
-    let codes = refused(case("ai-desktop"), "secret(\"akmods-key\")", "secret(\"Akmods_Key\")");
+    let codes = refused(&case("ai-desktop"), "secret(\"akmods-key\")", "secret(\"Akmods_Key\")");
     assert!(!codes.is_empty() && codes.iter().all(|c| *c == "aid::resolve::invalid_name"), "{codes:?}");
 }
 
 #[test]
 fn output_is_the_same_run_to_run() {
-    for case in CASES {
+    for case in &cases() {
         assert_eq!(generate(case), generate(case), "{}", case.name);
     }
-}
-
-/// Every generated file under `dir` (the YAML files; the recipe stays).
-fn golden_tree(dir: &Path) -> BTreeMap<String, String> {
-    crate::support::files(dir, "yaml")
-        .into_iter()
-        .map(|p| {
-            let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
-            (rel, std::fs::read_to_string(&p).expect("read"))
-        })
-        .collect()
-}
-
-#[test]
-fn golden_konflux_files_match() {
-    let mut failures = Vec::new();
-    for case in CASES {
-        let dir = root().join("tests/golden-konflux").join(case.name);
-        let actual = generate(case);
-        let expected = golden_tree(&dir);
-        if blessing() {
-            for stale in expected.keys().filter(|p| !actual.contains_key(*p)) {
-                std::fs::remove_file(dir.join(stale)).expect("remove stale golden file");
-            }
-        }
-        for (path, text) in &actual {
-            let file = dir.join(path);
-            if blessing() {
-                std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-            }
-            if let Some(f) = expect_file(&file, text) {
-                failures.push(format!("{}: {f}", case.name));
-            }
-        }
-        if !blessing() {
-            for stale in expected.keys().filter(|p| !actual.contains_key(*p)) {
-                failures.push(format!("{}: {stale} is no longer produced", case.name));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}\n(run `UPDATE_EXPECT=1 cargo test konflux` to accept)", failures.join("\n\n"));
 }
 
 /// `N violations` / `N warnings` from the checker's last lines.
@@ -277,7 +160,7 @@ fn the_konflux_checker_finds_no_violations() {
         return;
     }
     let mut failures = Vec::new();
-    for case in CASES {
+    for case in &cases() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let files = generate(case);
         for (path, text) in &files {

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
+mod architecture;
 mod atomic;
 mod build;
 mod cli;
@@ -13,9 +14,12 @@ mod hostile;
 mod injection;
 mod keys;
 mod konflux;
+#[allow(dead_code)] // shared with tests/cases
+mod konflux_case;
 mod plans;
 mod secrets;
 mod stdlib;
+#[allow(dead_code)] // shared with tests/cases
 mod support;
 mod ui;
 mod verbs;

@@ -123,7 +123,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         };
         match (name.name.as_str(), &v) {
             ("application", Value::Str(s)) => {
-                if !is_dns_label(s) {
+                if !super::validate::konflux_name(s) {
                     ev.error(
                         Diagnostic::error(
                             Code::InvalidName,
@@ -197,7 +197,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
             }
             ("timeout", Value::Duration(d)) => out.timeout = Some(*d),
             ("namespace", Value::Str(s)) => {
-                if !is_dns_label(s) {
+                if !super::validate::dns_label(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidName, "this is not a valid Kubernetes namespace")
                             .label(value.span, "lowercase letters, digits and `-`"),
@@ -242,15 +242,6 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         failed = true;
     }
     if failed { None } else { Some(out) }
-}
-
-/// A Kubernetes DNS-1123 label.
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && !s.ends_with('-')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn is_platform(s: &str) -> bool {
