@@ -94,6 +94,22 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
         diagnostics: Diagnostics::default(),
     };
     let model = resolved.model.into_value(&mut diagnostics);
+    // A recipe that builds nothing is most likely the wrong file: say so
+    // rather than succeed silently.
+    if let (Some(m), Some(root)) = (&model, compiled.loaded.roots.first())
+        && m.images.is_empty()
+        && m.pipeline.is_none()
+    {
+        let source = compiled.loaded.modules[root.0].source;
+        diagnostics.push(
+            crate::diag::Diagnostic::warning(
+                crate::diag::Code::NoImage,
+                "this recipe defines no image; nothing is built",
+            )
+            .label(crate::source::Span::new(source, 0, 0), "in this file")
+            .help("add an `image NAME { from ... }` block, or compile the recipe that imports this module"),
+        );
+    }
     if let Some(model) = &model {
         let inputs = (request.hash)(&plan::input_uses(model)).into_value(&mut diagnostics).unwrap_or_default();
         if !diagnostics.has_errors()
@@ -132,7 +148,7 @@ fn recipe_file(entry: &Path) -> String {
 /// directory, so the manifest does not depend on where aidc was run from.
 fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
     let base = paths::normalize(context(entry));
-    loaded
+    let named: Vec<(String, String)> = loaded
         .sources
         .files()
         .map(|(_, f)| {
@@ -144,7 +160,21 @@ fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
             };
             (name, crate::hash::digest(f.text.as_bytes()))
         })
-        .collect()
+        .collect();
+    // Two library modules may share a file name (`lib/x.aid` from two
+    // directories): each keeps a key of its own, in load order, or
+    // `compile --check` would miss an edit to one of them.
+    let mut out = BTreeMap::new();
+    for (name, digest) in named {
+        let mut key = name.clone();
+        let mut n = 2;
+        while out.contains_key(&key) {
+            key = format!("{name}#{n}");
+            n += 1;
+        }
+        out.insert(key, digest);
+    }
+    out
 }
 
 /// Hashes inputs by reading them through a loader, relative to `context`

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::digest_cache::{self, Cache, Entry, Stat};
@@ -39,21 +38,7 @@ pub enum CacheMode {
 /// `root` (a real path) and anything but a regular file, checked on the
 /// descriptor. The one place this module opens a file.
 pub fn open_regular(path: &Path, root: &Path) -> std::io::Result<File> {
-    let resolved = std::fs::canonicalize(path)?;
-    if !resolved.starts_with(root) {
-        return Err(std::io::Error::other("it resolves to a path outside the build context"));
-    }
-    if !std::fs::symlink_metadata(&resolved)?.file_type().is_file() {
-        return Err(std::io::Error::other("it is not a regular file"));
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(&resolved)?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(std::io::Error::other("it is not a regular file"));
-    }
-    Ok(file)
+    super::fs::open_in(path, Some(root))
 }
 
 /// One entry of a walked directory (relative to the context).
@@ -74,6 +59,10 @@ fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<Walked>) -> st
         if ignore.excludes(&path) || name == digest_cache::NAME {
             continue;
         }
+        // What is never copied, by what a directory holds too (docs/hardening.md).
+        if let Some(reason) = crate::validate::protected_path(&name, false) {
+            return Err(std::io::Error::other(format!("{PROTECTED}`{path}`: {reason}")));
+        }
         let ty = e.file_type()?;
         if ty.is_dir() {
             walk(context, &path, ignore, out)?;
@@ -86,6 +75,9 @@ fn walk(context: &Path, rel: &str, ignore: &Ignore, out: &mut Vec<Walked>) -> st
     }
     Ok(())
 }
+
+/// The error text that starts a refusal of what is never copied.
+const PROTECTED: &str = "never copied: ";
 
 /// Why an input cannot be used.
 enum Failure {
@@ -269,6 +261,18 @@ pub fn hash_inputs(context: &Path, uses: &[InputUse], mode: CacheMode) -> (Input
                     .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
                 )
             }
+            Err(Failure::Io(e)) if e.to_string().starts_with(PROTECTED) => diagnostics.push(
+                Diagnostic::error(
+                    Code::ProtectedPath,
+                    format!(
+                        "`{}` holds what is never copied into an image: {}",
+                        u.path,
+                        &e.to_string()[PROTECTED.len()..]
+                    ),
+                )
+                .label(u.span, "this step would copy it into a layer")
+                .help("exclude it in `.containerignore`, or copy the files the image needs one by one"),
+            ),
             Err(Failure::Io(e)) => diagnostics.push(
                 Diagnostic::error(
                     Code::MissingInput,
@@ -334,7 +338,7 @@ fn digest(p: &Plan, path: &str, results: &BTreeMap<String, Result<Entry, Failure
             }
             Walked::Link(l, target) => {
                 parts.push(l.as_bytes()[path.len() + 1..].to_vec());
-                parts.push(format!("symlink:{target}").into_bytes());
+                parts.push([b"link:".as_slice(), target.as_bytes()].concat());
             }
         }
     }

@@ -23,6 +23,11 @@ mod outputs;
 pub mod render;
 mod transaction;
 
+/// Finishes (or refuses) the commit journal under the repository root
+/// `root` (a real path), as `aidc compile` does first; for the fuzzers
+/// (`fuzz/fuzz_targets/journal.rs`).
+pub use transaction::recover as recover_journal;
+
 use clap::Parser;
 
 pub use args::{Cli, Command, Format};

@@ -147,8 +147,9 @@ pub fn application(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BT
         }
     }
     for (name, repository) in external {
+        let shown = crate::plan::shell::comment(name);
         let comment = format!(
-            "# `{name}` is built by another recipe, which writes its full Component. This document\n\
+            "# `{shown}` is built by another recipe, which writes its full Component. This document\n\
              # only adds the build nudge to this recipe's images: apply both files with\n\
              # `kubectl apply --server-side --field-manager=aidc-<recipe dir>` (docs/konflux.md).\n"
         );

@@ -6,7 +6,7 @@
 mod layer;
 mod order;
 mod secrets;
-mod shell;
+pub mod shell;
 mod stages;
 mod support;
 

@@ -80,6 +80,9 @@ struct Run<'a> {
 /// projects are copied beside it (one example imports another).
 fn compile(project: &Path, run: &Run) -> (BTreeMap<String, Vec<u8>>, String) {
     let parent = run.project_dir.parent().expect("parent");
+    // The projects lie in one repository: examples import each other
+    // (`../ai-desktop`), and imports stay inside the repository.
+    std::fs::create_dir_all(parent.join(".git")).expect("a repository");
     for p in projects() {
         let to = parent.join(p.file_name().expect("name"));
         let _ = std::fs::remove_dir_all(&to);

@@ -17,6 +17,7 @@ mod konflux;
 #[allow(dead_code)] // shared with tests/cases
 mod konflux_case;
 mod plans;
+mod repos;
 mod secrets;
 mod stdlib;
 #[allow(dead_code)] // shared with tests/cases

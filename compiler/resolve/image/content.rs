@@ -558,9 +558,10 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Copy { src, to, mode } => {
             let s = ev.eval(src, env)?;
-            let s = match s {
-                Value::File(p) => p,
-                other => want_str(ev, other, src.span, "the source of `copy`")?,
+            // `file(...)` checked its path; `dotenv(...)` is the opt-in for `.env` files.
+            let (s, env_ok) = match s {
+                Value::File(p) => (p, true),
+                other => (want_str(ev, other, src.span, "the source of `copy`")?, false),
             };
             let path = match validate::context_path(&s) {
                 Ok(p) => p,
@@ -572,6 +573,17 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
                     ));
                 }
             };
+            if let Some(reason) = validate::protected_path(&path, env_ok) {
+                return Err(ev.error(
+                    Diagnostic::error(Code::ProtectedPath, format!("\"{path}\" is not copied into an image"))
+                        .label(src.span, reason)
+                        .help(if path.split('/').any(|s| s == ".git") {
+                            "copy the files the image needs, not the repository's metadata"
+                        } else {
+                            "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
+                        }),
+                ));
+            }
             if validate::looks_like_private_key(&path) {
                 return Err(ev.error(
                     Diagnostic::error(Code::PrivateKey, format!("\"{path}\" looks like a private key; it would be copied into the image"))

@@ -180,16 +180,13 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 out.platforms = platforms;
             }
             ("branch", Value::Str(s)) => {
-                if s.is_empty()
-                    || s.chars().any(|c| {
-                        c.is_whitespace()
-                            || c.is_control()
-                            || matches!(c, '"' | '\'' | '\\' | '~' | '^' | ':' | '?' | '*' | '[')
-                    })
-                {
+                if let Err(reason) = super::validate::git_branch(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidValue, "this is not a valid git branch name")
-                            .label(value.span, "not a branch name"),
+                            .label(value.span, reason)
+                            .help(
+                                "use a name `git check-ref-format --branch` accepts, like \"main\" or \"release/1.2\"",
+                            ),
                     );
                     failed = true;
                 }
