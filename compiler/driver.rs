@@ -36,6 +36,9 @@ pub struct Request<'a> {
     pub hash: &'a Hasher<'a>,
     /// Where the recipe lies in its git repository (for the Konflux files).
     pub repo: RepoLayout,
+    /// The task bundles of the recipe's committed PipelineRuns, which the
+    /// Konflux files keep (read by the CLI; empty for in-memory compiles).
+    pub locked: konflux::bundles::Locked,
 }
 
 impl<'a> Request<'a> {
@@ -53,6 +56,7 @@ impl<'a> Request<'a> {
                 recipe_dir: paths::display_path(&paths::normalize(context(entry))),
                 recipe_file: recipe_file(entry),
             },
+            locked: konflux::bundles::Locked::default(),
         }
     }
 }
@@ -115,10 +119,12 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
         if !diagnostics.has_errors()
             && let Some(p) = plan::plan(model, &inputs, &request.options).into_value(&mut diagnostics)
         {
+            diagnostics.extend(plan::unpinned_bases(model, &request.options));
             let modules = module_digests(&compiled.loaded, request.entry);
             let outputs = emit::emit(&p, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
             if model.pipeline.is_some() {
-                let files = konflux::files(model, &p, &request.repo).into_value(&mut diagnostics);
+                let files =
+                    konflux::files_locked(model, &p, &request.repo, &request.locked).into_value(&mut diagnostics);
                 if mode == Mode::Compile {
                     compiled.konflux = files.unwrap_or_default();
                 }

@@ -184,6 +184,31 @@ fn first_line(path: &Path) -> Option<String> {
     String::from_utf8(line.to_vec()).ok()
 }
 
+/// The text of this recipe's committed PipelineRuns: the regular files
+/// directly in `dir` (`.tekton/`) whose first line is `header`, by
+/// `.tekton/<name>`, each read no further than 1 MiB (a generated one is
+/// about 15 KiB). Links, FIFOs and other recipes' files are never read.
+/// Their task bundles are the lock a compile keeps (konflux::bundles).
+pub fn committed_runs(dir: &Path, header: &str) -> BTreeMap<String, String> {
+    const LIMIT: u64 = 1 << 20;
+    let mut out = BTreeMap::new();
+    for entry in walk(dir) {
+        if entry.kind != Kind::File || entry.path.contains('/') || !entry.path.ends_with(".yaml") {
+            continue;
+        }
+        let path = dir.join(&entry.path);
+        if first_line(&path).as_deref() != Some(header) {
+            continue;
+        }
+        let mut text = String::new();
+        let read = std::fs::File::open(&path).and_then(|f| f.take(LIMIT).read_to_string(&mut text));
+        if read.is_ok() {
+            out.insert(format!(".tekton/{}", entry.path), text);
+        }
+    }
+    out
+}
+
 /// What writing one [`OutputDir`] changes.
 #[derive(Debug, Default)]
 pub struct Changes {

@@ -103,6 +103,7 @@ codes! {
     // plan
     DependencyCycle = "aid::plan::cycle", "components of a variant depend on each other in a cycle";
     MissingInput = "aid::plan::missing_input", "a file the recipe copies, runs or ships does not exist in the build context";
+    UnpinnedBase = "aid::plan::unpinned_base", "an image of the project is built from by tag because `aid.lock` has no digest for it (warning)";
 
     // input that lands in shell lines
     PackageName = "aid::validate::package_name", "a package name is not a valid RPM name";

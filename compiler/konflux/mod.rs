@@ -54,6 +54,24 @@ impl RepoLayout {
     }
 }
 
+/// `rel` (which may start with `..`) taken from the directory `dir` (relative
+/// to the repository root, `.` for the root), normalised. A `..` above the
+/// root is dropped: without a `.git` the CLI takes the recipe's directory as
+/// the root, and a sibling recipe then counts from the common parent.
+fn join_normalized(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in dir.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+}
+
 /// `a/b`, where `a` may be `.`.
 fn join(a: &str, b: &str) -> String {
     let b = b.trim_start_matches("./");
@@ -63,6 +81,15 @@ fn join(a: &str, b: &str) -> String {
 /// The pipeline timeout when the recipe gives none: bootc builds outlast
 /// Konflux's default of one hour.
 pub const DEFAULT_TIMEOUT: u64 = 4 * 3600;
+
+/// The build argument that says whether kernel modules are signed: `signed`
+/// (the default: the build fails without the key) or `unsigned` (pull-request
+/// builds, which never receive the key; the image is labelled
+/// [`SIGNING_LABEL`]` = unsigned`). docs/konflux.md, "Keyless pull requests".
+pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
+
+/// The image label that records [`SIGNING_ARG`] in a variant with kmods.
+pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
 
 /// One Konflux component: one image variant, its Containerfile and target.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +119,12 @@ pub struct Upstream {
     pub repository: String,
     /// True when it is an image of the same recipe (so also a [`Component`]).
     pub same_file: bool,
+    /// The upstream image's name (its Containerfile is `<out>/<image>/Containerfile`).
+    pub image: String,
+    /// Where its file is built from, when another file's pipeline block says.
+    pub source: Option<model::UpstreamSource>,
+    /// The `from` that names it.
+    pub span: Span,
 }
 
 /// The pipeline block, required for Konflux output.
@@ -112,6 +145,14 @@ fn pipeline(model: &Model) -> Result<&model::Pipeline, Diagnostics> {
             Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `registry`")
                 .label(p.span, "no `registry` here")
                 .help("add `registry = \"quay.io/ORG\"`: where the images are pushed"),
+        );
+        return Err(d);
+    }
+    if p.repository.is_none() {
+        d.push(
+            Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `repository`")
+                .label(p.span, "no `repository` here")
+                .help("add `repository = \"https://github.com/ORG/REPO\"`: the git repository Konflux builds from"),
         );
         return Err(d);
     }
@@ -164,10 +205,13 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
                 continue;
             }
             let upstream = match &variant.from {
-                model::From::Project { component, reference, same_file, .. } => Some(Upstream {
+                model::From::Project { image, component, reference, same_file, upstream, span, .. } => Some(Upstream {
                     component: component.clone(),
                     repository: crate::plan::repository(reference).to_string(),
                     same_file: *same_file,
+                    image: image.clone(),
+                    source: upstream.clone(),
+                    span: *span,
                 }),
                 _ => None,
             };
@@ -190,7 +234,19 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
 /// `<recipe dir>/konflux/application.yaml`, by path relative to the
 /// repository root.
 pub fn files(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
-    let files = pipelineruns(model, plan, layout).and_then(|mut files| {
+    files_locked(model, plan, layout, &bundles::Locked::default())
+}
+
+/// [`files`], keeping the task bundles of the committed PipelineRuns
+/// (`locked`, read by the CLI from `.tekton/`) that are not older in minor
+/// version than aidc's table.
+pub fn files_locked(
+    model: &Model,
+    plan: &Plan,
+    layout: &RepoLayout,
+    locked: &bundles::Locked,
+) -> crate::diag::Outcome<BTreeMap<String, String>> {
+    let files = pipelineruns(model, plan, layout, locked).and_then(|mut files| {
         files.extend(application(model, plan, layout)?);
         Ok(files)
     });
@@ -245,6 +301,14 @@ mod tests {
         assert_eq!(duration(5400), "1h30m");
         assert_eq!(duration(90), "1m30s");
         assert_eq!(duration(0), "0");
+    }
+
+    #[test]
+    fn upstream_directories_stay_in_the_repository() {
+        assert_eq!(join_normalized("examples/a", "../b"), "examples/b");
+        assert_eq!(join_normalized(".", "."), ".");
+        assert_eq!(join_normalized("a", ".."), ".");
+        assert_eq!(join_normalized(".", "../b"), "b");
     }
 
     #[test]

@@ -42,6 +42,15 @@ pub struct Builder {
     pub instructions: Vec<Instruction>,
 }
 
+/// `ARG AID_KMOD_SIGNING=signed`: read by the kmod build script and the
+/// final stage's label; pull-request builds pass `unsigned`.
+pub fn signing_arg() -> Instruction {
+    Instruction {
+        comment: None,
+        kind: InstructionKind::Arg { name: crate::konflux::SIGNING_ARG.to_string(), default: "signed".to_string() },
+    }
+}
+
 /// Placeholder for the builder stage's name in a mount; replaced when stages are named.
 pub const BUILDER: &str = "@aid-builder@";
 
@@ -516,8 +525,11 @@ fn kmod(
         b.mount(format!("type=bind,source={},target=/etc/pki/akmods/certs/public_key.der", s.cert));
         b.input(&s.cert, &cert.digest);
         // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
+        // Not `required`: pull-request builds have no key and say so with
+        // `AID_KMOD_SIGNING=unsigned`; without that the build script refuses
+        // to build unsigned (docs/konflux.md, "Keyless pull requests").
         let id = SecretMount::of(&s.key).id;
-        b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv,required=true"));
+        b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv"));
     }
     if !b_setup.options.is_empty() {
         b.commands.push(format!("export DNF5_OPTS={}", quote(&b_setup.options.join(" "))));
@@ -528,7 +540,11 @@ fn kmod(
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
     let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());
-    let builder = Builder { module: module.clone(), key: builder_key.clone(), instructions: vec![builder_instruction] };
+    let mut instructions = vec![builder_instruction];
+    if variant.signing.is_some() {
+        instructions.insert(0, signing_arg());
+    }
+    let builder = Builder { module: module.clone(), key: builder_key.clone(), instructions };
 
     // The install: the builder's output, the userspace of the same version, the certificate.
     let mut r = Run::default();

@@ -51,6 +51,34 @@ pub struct Options {
     pub pins: BTreeMap<String, String>,
 }
 
+/// A warning for every image of the project built `from` by tag because
+/// `aid.lock` has no digest for it (local-only `localhost/` names aside): the
+/// tag exists (push runs apply it), but nudges only update digests.
+pub fn unpinned_bases(model: &Model, options: &Options) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for image in &model.images {
+        for variant in &image.variants {
+            let crate::model::From::Project { reference, span, .. } = &variant.from else { continue };
+            let repo = repository(reference);
+            if repo.starts_with("localhost/") || options.pins.contains_key(repo) || !seen.insert((repo, *span)) {
+                continue;
+            }
+            d.push(
+                crate::diag::Diagnostic::warning(
+                    crate::diag::Code::UnpinnedBase,
+                    format!("`aid.lock` has no digest for `{repo}`, so `FROM` uses its tag `{reference}`"),
+                )
+                .label(*span, "built from this image by tag")
+                .help(format!(
+                    "after the upstream's first push build, add the line `{reference}@sha256:<digest>` to `aid.lock` beside the recipe; Konflux nudges keep it fresh"
+                )),
+            );
+        }
+    }
+    d
+}
+
 /// Reads `aid.lock`: one image reference with a digest per line
 /// (`quay.io/org/component:latest@sha256:<hex>`), `#` comments. Returns
 /// repository -> digest, or the first bad line and why.
@@ -152,6 +180,8 @@ pub enum InstructionKind {
     Env { name: String, value: String },
     /// `LABEL "key"="value"` (both already quoted).
     Label { key: String, value: String },
+    /// `ARG NAME=default`: a build argument the following instructions read.
+    Arg { name: String, default: String },
 }
 
 /// The build-context paths the model reads (copied files, scripts,

@@ -193,6 +193,17 @@ impl Walk<'_> {
         let final_index = self.final_stage(variant, current, &current_from);
         let (labels, digest) = final_labels(self.image, variant, layers, &current_from);
         self.stages[final_index].instructions.extend(labels);
+        if variant.signing.is_some() && variant.kmods().next().is_some() {
+            // Whether this image's kernel modules are signed (pull-request builds are not).
+            self.stages[final_index].instructions.push(super::layer::signing_arg());
+            self.stages[final_index].instructions.push(Instruction {
+                comment: None,
+                kind: InstructionKind::Label {
+                    key: containerfile_string(crate::konflux::SIGNING_LABEL),
+                    value: format!("\"${{{}}}\"", crate::konflux::SIGNING_ARG),
+                },
+            });
+        }
         self.stages[final_index].instructions.push(Instruction {
             comment: Some("bootc's own checks of the image; the last step".to_string()),
             kind: InstructionKind::Run {

@@ -32,7 +32,7 @@ fn recipe_with(version: &str, branch: Option<&str>) -> String {
     }
     if let Some(b) = branch {
         s.push_str(&format!(
-            "pipeline konflux {{\n  application = \"big\"\n  registry = \"quay.io/example\"\n  branch = \"{b}\"\n}}\n"
+            "pipeline konflux {{\n  application = \"big\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/big\"\n  branch = \"{b}\"\n}}\n"
         ));
     }
     s
@@ -433,7 +433,7 @@ fn only_this_recipes_konflux_files_are_replaced_or_removed() {
     let recipe = |variant: &str| {
         format!(
             "image a {{\n  from \"localhost/aid-fixture-base:44\"\n  variant {variant} {{}}\n}}\n\
-             pipeline konflux {{\n  application = \"a\"\n  registry = \"quay.io/example\"\n}}\n"
+             pipeline konflux {{\n  application = \"a\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/a\"\n}}\n"
         )
     };
     std::fs::write(root.join("a/image.aid"), recipe("first")).expect("write");
@@ -489,7 +489,7 @@ fn files_that_are_not_aidcs_are_never_written_through() {
     let mine = "# hand-written, not generated\n";
     std::fs::write(root.join("ci/tekton/a-push.yaml"), mine).expect("write");
     let recipe = "image a {\n  from \"localhost/aid-fixture-base:44\"\n}\n\
-                  pipeline konflux {\n  application = \"a\"\n  registry = \"quay.io/example\"\n}\n";
+                  pipeline konflux {\n  application = \"a\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/a\"\n}\n";
     std::fs::write(root.join("a/image.aid"), recipe).expect("write");
     let out = aidc(&root.join("a"), &["compile", "image.aid"]);
     let err = String::from_utf8_lossy(&out.stderr);
