@@ -20,8 +20,9 @@ pub fn run(args: &CompileArgs) -> i32 {
         Err(message) => return render::usage_error(format, &message),
     };
     // `--check` compares what the recipe gives with the files on disk, so it
-    // keeps the files too.
-    let compiled = match layout::drive(&layout, &args.input, Mode::Compile) {
+    // keeps the files too; it reads the digest cache but never writes it.
+    let cache = if args.check { super::digests::CacheMode::ReadOnly } else { super::digests::CacheMode::ReadWrite };
+    let compiled = match layout::drive(&layout, &args.input, Mode::Compile, cache) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };

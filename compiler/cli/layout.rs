@@ -93,12 +93,13 @@ impl Layout {
 }
 
 /// Runs the driver on the layout's recipe, hashing inputs in its build
-/// context. `Err` is a usage error.
-pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode) -> Result<Compiled, String> {
+/// context through its digest cache (written back only by `compile`).
+/// `Err` is a usage error.
+pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::CacheMode) -> Result<Compiled, String> {
     let search = fs::search_path(input);
     let context = layout.context.clone();
     let hash = move |uses: &[plan::InputUse]| {
-        let (inputs, diagnostics) = digests::hash_inputs(&context, uses);
+        let (inputs, diagnostics) = digests::hash_inputs(&context, uses, cache);
         Outcome::ok(inputs, diagnostics)
     };
     // Modules are read only inside the repository and the library directories the caller named.

@@ -126,6 +126,10 @@ impl LoadState<'_> {
         let name = if is_std { format!("{key}.aid") } else { key.clone() };
         let source = self.out.sources.add(SourceFile::new(name, origin, text.clone()));
         let (ast, diags) = match syntax::decode(source, &bytes) {
+            Ok(text) if is_std => match crate::stdlib::parsed(text, source) {
+                Some(module) => (module, Vec::new()),
+                None => syntax::parse(source, text),
+            },
             Ok(text) => syntax::parse(source, text),
             Err(mut d) => {
                 if d.code == crate::diag::Code::NulByte

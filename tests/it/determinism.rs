@@ -50,6 +50,9 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
+            } else if e.file_name() == ".aidc-digests" {
+                // The digest cache is not an output: it holds this machine's inode numbers and times.
+                continue;
             } else {
                 out.insert(
                     p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned(),

@@ -5,12 +5,14 @@ mod atomic;
 mod build;
 mod cli;
 mod determinism;
+mod digest_cache;
 mod e2e;
 mod examples;
 mod fmt;
 mod golden;
 mod hostile;
 mod injection;
+mod keys;
 mod konflux;
 #[allow(dead_code)] // shared with tests/cases
 mod konflux_case;
