@@ -19,8 +19,13 @@ use crate::plan::{Input, InputUse, Inputs};
 /// The ignore file of a context: `.containerignore` first, then `.dockerignore`.
 pub fn context_ignore(context: &Path) -> Ignore {
     for name in [".containerignore", ".dockerignore"] {
-        if let Ok(text) = std::fs::read_to_string(context.join(name)) {
-            return Ignore::parse(&text);
+        // Through the one safe open: a committed link to `/dev/zero` or
+        // outside the context is not read; at most 1 MiB.
+        match super::fs::read_in(&context.join(name), Some(&super::fs::real(context)), 1 << 20) {
+            Ok(bytes) => return Ignore::parse(&String::from_utf8_lossy(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Unreadable: nothing excluded, as if absent (inputs it would hide are then hashed, not missed).
+            Err(_) => return Ignore::empty(),
         }
     }
     Ignore::empty()

@@ -82,14 +82,7 @@ fn join(a: &str, b: &str) -> String {
 /// Konflux's default of one hour.
 pub const DEFAULT_TIMEOUT: u64 = 4 * 3600;
 
-/// The build argument that says whether kernel modules are signed: `signed`
-/// (the default: the build fails without the key) or `unsigned` (pull-request
-/// builds, which never receive the key; the image is labelled
-/// [`SIGNING_LABEL`]` = unsigned`). docs/konflux.md, "Keyless pull requests".
-pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
-
-/// The image label that records [`SIGNING_ARG`] in a variant with kmods.
-pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
+pub use crate::plan::{SIGNING_ARG, SIGNING_LABEL};
 
 /// One Konflux component: one image variant, its Containerfile and target.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -47,7 +47,7 @@ pub struct Builder {
 pub fn signing_arg() -> Instruction {
     Instruction {
         comment: None,
-        kind: InstructionKind::Arg { name: crate::konflux::SIGNING_ARG.to_string(), default: "signed".to_string() },
+        kind: InstructionKind::Arg { name: super::SIGNING_ARG.to_string(), default: "signed".to_string() },
     }
 }
 

@@ -15,6 +15,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use secrets::{SECRET_FILE, SecretMount};
+
+/// The build argument that says whether kernel modules are signed: `signed`
+/// (the default: the build fails without the key) or `unsigned` (pull-request
+/// builds, which never receive the key; the image is labelled
+/// [`SIGNING_LABEL`]` = unsigned`). docs/konflux.md, "Keyless pull requests".
+pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
+
+/// The image label that records [`SIGNING_ARG`] in a variant with kmods.
+pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
+
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 

@@ -199,8 +199,8 @@ impl Walk<'_> {
             self.stages[final_index].instructions.push(Instruction {
                 comment: None,
                 kind: InstructionKind::Label {
-                    key: containerfile_string(crate::konflux::SIGNING_LABEL),
-                    value: format!("\"${{{}}}\"", crate::konflux::SIGNING_ARG),
+                    key: containerfile_string(super::SIGNING_LABEL),
+                    value: format!("\"${{{}}}\"", super::SIGNING_ARG),
                 },
             });
         }

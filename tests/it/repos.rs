@@ -521,7 +521,7 @@ fn lay_out(repo: &Path, entries: &[Entry]) {
 
 /// The recipe of every random tree: it imports `m.aid` and copies `files`
 /// and `data.txt`, whatever they turn out to be.
-const TREE_RECIPE: &str = "import \"./m.aid\" as m\nimage x {\n  from \"localhost/aid-fixture-base:44\"\n  copy \"files\" to \"/usr/share/x\"\n  copy \"data.txt\" to \"/etc/x\"\n}\npipeline konflux {\n  application = \"x\"\n  registry = \"quay.io/example\"\n}\n";
+const TREE_RECIPE: &str = "import \"./m.aid\" as m\nimage x {\n  from \"localhost/aid-fixture-base:44\"\n  copy \"files\" to \"/usr/share/x\"\n  copy \"data.txt\" to \"/etc/x\"\n}\npipeline konflux {\n  application = \"x\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/x\"\n}\n";
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig {
