@@ -36,6 +36,9 @@ pub struct Request<'a> {
     pub hash: &'a Hasher<'a>,
     /// Where the recipe lies in its git repository (for the Konflux files).
     pub repo: RepoLayout,
+    /// The task bundles of the recipe's committed PipelineRuns, which the
+    /// Konflux files keep (read by the CLI; empty for in-memory compiles).
+    pub locked: konflux::bundles::Locked,
 }
 
 impl<'a> Request<'a> {
@@ -53,6 +56,7 @@ impl<'a> Request<'a> {
                 recipe_dir: paths::display_path(&paths::normalize(context(entry))),
                 recipe_file: recipe_file(entry),
             },
+            locked: konflux::bundles::Locked::default(),
         }
     }
 }
@@ -94,15 +98,33 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
         diagnostics: Diagnostics::default(),
     };
     let model = resolved.model.into_value(&mut diagnostics);
+    // A recipe that builds nothing is most likely the wrong file: say so
+    // rather than succeed silently.
+    if let (Some(m), Some(root)) = (&model, compiled.loaded.roots.first())
+        && m.images.is_empty()
+        && m.pipeline.is_none()
+    {
+        let source = compiled.loaded.modules[root.0].source;
+        diagnostics.push(
+            crate::diag::Diagnostic::warning(
+                crate::diag::Code::NoImage,
+                "this recipe defines no image; nothing is built",
+            )
+            .label(crate::source::Span::new(source, 0, 0), "in this file")
+            .help("add an `image NAME { from ... }` block, or compile the recipe that imports this module"),
+        );
+    }
     if let Some(model) = &model {
         let inputs = (request.hash)(&plan::input_uses(model)).into_value(&mut diagnostics).unwrap_or_default();
         if !diagnostics.has_errors()
             && let Some(p) = plan::plan(model, &inputs, &request.options).into_value(&mut diagnostics)
         {
+            diagnostics.extend(plan::unpinned_bases(model, &request.options));
             let modules = module_digests(&compiled.loaded, request.entry);
             let outputs = emit::emit(&p, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
             if model.pipeline.is_some() {
-                let files = konflux::files(model, &p, &request.repo).into_value(&mut diagnostics);
+                let files =
+                    konflux::files_locked(model, &p, &request.repo, &request.locked).into_value(&mut diagnostics);
                 if mode == Mode::Compile {
                     compiled.konflux = files.unwrap_or_default();
                 }
@@ -132,7 +154,7 @@ fn recipe_file(entry: &Path) -> String {
 /// directory, so the manifest does not depend on where aidc was run from.
 fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
     let base = paths::normalize(context(entry));
-    loaded
+    let named: Vec<(String, String)> = loaded
         .sources
         .files()
         .map(|(_, f)| {
@@ -144,7 +166,21 @@ fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
             };
             (name, crate::hash::digest(f.text.as_bytes()))
         })
-        .collect()
+        .collect();
+    // Two library modules may share a file name (`lib/x.aid` from two
+    // directories): each keeps a key of its own, in load order, or
+    // `compile --check` would miss an edit to one of them.
+    let mut out = BTreeMap::new();
+    for (name, digest) in named {
+        let mut key = name.clone();
+        let mut n = 2;
+        while out.contains_key(&key) {
+            key = format!("{name}#{n}");
+            n += 1;
+        }
+        out.insert(key, digest);
+    }
+    out
 }
 
 /// Hashes inputs by reading them through a loader, relative to `context`

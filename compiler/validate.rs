@@ -225,6 +225,58 @@ pub fn context_path(path: &str) -> Result<String, String> {
     Ok(crate::paths::display_path(&normal))
 }
 
+/// Why a build-context path may not be copied into an image, if so: a
+/// `.git` (the repository's metadata; its `config` may carry a token, e.g.
+/// `http.extraheader`) never; an `.env` file (`.env`, `.env.local`,
+/// `.envrc`: conventionally secrets) unless the recipe opts in with
+/// `dotenv("PATH")` (`env_ok`). Any segment counts (`a/.git/config`).
+pub fn protected_path(path: &str, env_ok: bool) -> Option<String> {
+    for segment in path.split('/') {
+        if segment == ".git" {
+            return Some("`.git` is never copied: it holds the repository's history and configuration, which may carry credentials".into());
+        }
+        if !env_ok && segment.starts_with(".env") {
+            return Some(format!("`{segment}` is an environment file, which conventionally holds secrets"));
+        }
+    }
+    None
+}
+
+/// A branch name as git accepts one (`git check-ref-format --branch`; the
+/// rules of git's `Documentation/git-check-ref-format.txt` and `refs.c`,
+/// git/git): no control characters, space, `~ ^ : ? * [ \`; no component
+/// starting with `.` or ending in `.lock`; no `..`, `@{`, `//`, leading or
+/// trailing `/`, trailing `.`; not `@`, not starting with `-`. On top,
+/// what Pipelines-as-Code and aidc's YAML would read specially: `{{`
+/// (PaC substitutes `{{ ... }}` in PipelineRuns, pipelines-as-code
+/// docs/content/docs/guide/authoringprs.md) and quotes (the branch sits in
+/// a CEL string, `target_branch == "..."`).
+pub fn git_branch(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a branch name is not empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\' | '"' | '\'')
+    }) {
+        return Err(format!("`{}` is not allowed in a git branch name", c.escape_debug()));
+    }
+    if name == "@" || name.starts_with('-') {
+        return Err("a git branch name is not `@` and does not start with `-`".into());
+    }
+    for (bad, what) in [("..", "`..`"), ("@{", "`@{`"), ("//", "`//`"), ("{{", "`{{` (Pipelines-as-Code templating)")] {
+        if name.contains(bad) {
+            return Err(format!("a git branch name cannot contain {what}"));
+        }
+    }
+    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') {
+        return Err("a git branch name does not start or end with `/`, nor end with `.`".into());
+    }
+    if name.split('/').any(|c| c.starts_with('.') || c.ends_with(".lock")) {
+        return Err("no part of a git branch name starts with `.` or ends with `.lock`".into());
+    }
+    Ok(())
+}
+
 /// An `https://` URL without white space, quotes or shell characters.
 pub fn url(url: &str) -> Result<(), String> {
     let Some(rest) = url.strip_prefix("https://") else {
@@ -379,6 +431,43 @@ pub fn looks_like_private_key(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn branches_follow_git_ref_rules() {
+        for ok in ["main", "release/1.2", "feature-x", "v1.0", "a.b/c_d", "user@host"] {
+            assert!(git_branch(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "@",
+            "-x",
+            "a..b",
+            "a@{1}",
+            "a//b",
+            "/a",
+            "a/",
+            "a.",
+            ".a",
+            "a/.b",
+            "x.lock",
+            "a/b.lock/c",
+            "a b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[",
+            "a\\b",
+            "a\nb",
+            "a\u{7f}",
+            "{{ source_branch }}",
+            "a{{b",
+            "a\"b",
+        ] {
+            assert!(git_branch(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn one_dns_label_rule() {

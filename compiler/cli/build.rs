@@ -47,7 +47,7 @@ pub fn run(args: &BuildArgs) -> i32 {
         Ok(l) => l,
         Err(message) => return render::usage_error(human, &message),
     };
-    let compiled = match layout::drive(&layout, &input, Mode::Compile) {
+    let compiled = match layout::drive(&layout, &input, Mode::Compile, super::digests::CacheMode::ReadWrite) {
         Ok(c) => c,
         Err(message) => return render::usage_error(human, &message),
     };

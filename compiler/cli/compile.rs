@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::CompileArgs;
 use super::layout::{self, Layout, shown_repo};
-use super::{Format, digests, fs, outputs, render, transaction};
+use super::{Format, fs, outputs, render, transaction};
 use crate::driver::Mode;
 use crate::konflux;
 
@@ -20,8 +20,9 @@ pub fn run(args: &CompileArgs) -> i32 {
         Err(message) => return render::usage_error(format, &message),
     };
     // `--check` compares what the recipe gives with the files on disk, so it
-    // keeps the files too.
-    let compiled = match layout::drive(&layout, &args.input, Mode::Compile) {
+    // keeps the files too; it reads the digest cache but never writes it.
+    let cache = if args.check { super::digests::CacheMode::ReadOnly } else { super::digests::CacheMode::ReadWrite };
+    let compiled = match layout::drive(&layout, &args.input, Mode::Compile, cache) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };
@@ -37,8 +38,37 @@ pub fn run(args: &CompileArgs) -> i32 {
     };
     let shown = Shown { layout: &layout, dirs: &dirs };
     if args.check {
+        let mut diagnostics = diagnostics;
+        if format == Format::Json {
+            // CI reads the JSON: every stale file and conflict is in it.
+            let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
+            let (stale, conflicts) = (outputs::stale(&changes), outputs::conflicts(&changes));
+            for (dir, path) in &stale {
+                diagnostics.push(
+                    crate::diag::Diagnostic::error(
+                        crate::diag::Code::StaleOutput,
+                        format!("{} differs from what the recipe gives", shown.path(*dir, path)),
+                    )
+                    .help("run `aidc compile` and commit the outputs"),
+                );
+            }
+            for (dir, path) in &conflicts {
+                diagnostics.push(
+                    crate::diag::Diagnostic::error(
+                        crate::diag::Code::OutputConflict,
+                        format!("{} is not aidc's, and the recipe gives a file there", shown.path(*dir, path)),
+                    )
+                    .help("move the file away before `aidc compile`: it does not overwrite it"),
+                );
+            }
+            if let Err(e) = transaction::check_journal(&layout.repo_root) {
+                return render::usage_error(format, &e.to_string());
+            }
+            render::diagnostics(format, &compiled.loaded.sources, diagnostics);
+            return if stale.is_empty() && conflicts.is_empty() { 0 } else { 1 };
+        }
         render::diagnostics(format, &compiled.loaded.sources, diagnostics);
-        return check(&layout, &dirs, &shown);
+        return check(format, &layout, &dirs, &shown);
     }
     let summary = match write_all(&layout.repo_root, &dirs) {
         Ok(w) => w,
@@ -91,7 +121,7 @@ fn output_dirs(
     konflux_files: std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<outputs::OutputDir>, String> {
     let repo_root = &layout.repo_root;
-    let recipe_dir = digests::absolute(&layout.context);
+    let recipe_dir = fs::real(&layout.context);
     let header = konflux::header(&layout.repo).trim_end().to_string();
     let mut dirs = vec![
         outputs::OutputDir { path: layout.out.clone(), files: outputs, owns: outputs::Ownership::All },
@@ -124,6 +154,7 @@ fn output_dirs(
         let rel = full.strip_prefix(&dir.path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         dir.files.insert(rel, content);
     }
+    outputs::check_dirs(repo_root, &mut dirs)?;
     Ok(dirs)
 }
 
@@ -153,13 +184,20 @@ impl Shown<'_> {
 
 /// `--check`: exit 1, naming them, when files on disk differ from what the
 /// recipe gives or are in the way; writes nothing.
-fn check(layout: &Layout, dirs: &[outputs::OutputDir], shown: &Shown<'_>) -> i32 {
-    if transaction::interrupted(&layout.repo_root) {
-        eprintln!(
-            "aidc: a compile was killed while it swapped in its outputs ({}); run `aidc compile` to finish it",
-            shown_repo(&layout.repo_root, transaction::JOURNAL)
-        );
-        return 1;
+fn check(format: Format, layout: &Layout, dirs: &[outputs::OutputDir], shown: &Shown<'_>) -> i32 {
+    // The journal is only read here: `--check` acts on nothing, and never
+    // advises a command that would act on a journal aidc refuses.
+    match transaction::check_journal(&layout.repo_root) {
+        Ok(false) => {}
+        Ok(true) => {
+            eprintln!(
+                "aidc: a compile was killed while it swapped in its outputs ({}); the next `aidc compile` \
+                 finishes it (it touches only the output directories and the staged trees the journal names)",
+                shown_repo(&layout.repo_root, transaction::JOURNAL)
+            );
+            return 1;
+        }
+        Err(e) => return render::usage_error(format, &e.to_string()),
     }
     let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
     let conflicts = outputs::conflicts(&changes);
@@ -239,7 +277,7 @@ enum WriteError {
 fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteError> {
     let io = WriteError::Io;
     let _lock = transaction::lock(root).map_err(|e| io(format!("cannot lock `{}`: {e}", root.display())))?;
-    let recovered = transaction::recover(root).map_err(|e| io(format!("cannot finish an interrupted compile: {e}")))?;
+    let recovered = transaction::recover(root).map_err(|e| io(e.to_string()))?;
     let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
     let conflicts = outputs::conflicts(&changes);
     if !conflicts.is_empty() {

@@ -27,6 +27,8 @@ fn environment() -> Environment<'static> {
     if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
         env.set_syntax(syntax);
     }
+    // `{{ x | comment }}`: the one escaping of `#` comment text (plan/shell.rs).
+    env.add_filter("comment", |s: String| crate::plan::shell::comment(&s));
     for (name, source) in TEMPLATES {
         env.add_template(name, source).expect("embedded templates parse");
     }

@@ -65,6 +65,16 @@ pub struct Builder {
     pub instructions: Vec<Instruction>,
 }
 
+/// `ARG AID_KMOD_SIGNING=signed`: read by the signing builders' scripts
+/// (`aid-kmod-build.sh`, `aid-kernel-sign.sh`) and the final stage's label;
+/// pull-request builds pass `unsigned` and sign nothing.
+pub fn signing_arg() -> Instruction {
+    Instruction {
+        comment: None,
+        kind: InstructionKind::Arg { name: super::SIGNING_ARG.to_string(), default: "signed".to_string() },
+    }
+}
+
 /// Placeholder for the builder stage's name in a mount; replaced when stages are named.
 pub const BUILDER: &str = "@aid-builder@";
 /// Placeholder for the kernel stage's name in a builder's mount.
@@ -361,8 +371,12 @@ fn signing_mounts(run: &mut Run, variant: &Variant, inputs: &Inputs, diagnostics
     run.mount(format!("type=bind,source={},target={CERT}", s.cert));
     run.input(&s.cert, &cert.digest);
     // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
+    // Not `required`: pull-request builds have no key and say so with
+    // `AID_KMOD_SIGNING=unsigned` (the builder declares it: [`signing_arg`]);
+    // without that the builder's script refuses to go on without the key
+    // (docs/konflux.md, "Keyless pull requests").
     let id = SecretMount::of(&s.key).id;
-    run.mount(format!("type=secret,id={id},target={KEY},required=true"));
+    run.mount(format!("type=secret,id={id},target={KEY}"));
     Some(true)
 }
 
@@ -417,7 +431,7 @@ fn kernel_signature(
         role: "sign",
         from: builder_image(variant),
         key: builder_key.clone(),
-        instructions: vec![sign],
+        instructions: vec![signing_arg(), sign],
     };
 
     let mut r = Run::default();
@@ -811,12 +825,16 @@ fn kmod(
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
     let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());
+    let mut instructions = vec![builder_instruction];
+    if signed {
+        instructions.insert(0, signing_arg());
+    }
     let builder = Builder {
         module: module.clone(),
         role: "kmod",
         from: builder_image(variant),
         key: builder_key.clone(),
-        instructions: vec![builder_instruction],
+        instructions,
     };
 
     // The install: the builder's output, the userspace of the same version.

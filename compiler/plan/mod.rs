@@ -6,7 +6,7 @@
 mod layer;
 mod order;
 mod secrets;
-mod shell;
+pub mod shell;
 mod stages;
 mod support;
 
@@ -15,6 +15,17 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use secrets::{SECRET_FILE, SecretMount};
+
+/// The build argument that says whether kernel modules are signed: `signed`
+/// (the default: the build fails without the key) or `unsigned` (pull-request
+/// builds, which never receive the key; the image is labelled
+/// [`SIGNING_LABEL`]` = unsigned`). docs/konflux.md, "Keyless pull requests".
+pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
+
+/// The image label that records [`SIGNING_ARG`] in a variant whose builders
+/// sign something (a kmod, a replaced kernel).
+pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
+
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
@@ -49,6 +60,34 @@ pub struct Options {
     pub out_dir: String,
     /// Repository (`quay.io/org/component`, no tag) -> digest (`sha256:<hex>`).
     pub pins: BTreeMap<String, String>,
+}
+
+/// A warning for every image of the project built `from` by tag because
+/// `aid.lock` has no digest for it (local-only `localhost/` names aside): the
+/// tag exists (push runs apply it), but nudges only update digests.
+pub fn unpinned_bases(model: &Model, options: &Options) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for image in &model.images {
+        for variant in &image.variants {
+            let crate::model::From::Project { reference, span, .. } = &variant.from else { continue };
+            let repo = repository(reference);
+            if repo.starts_with("localhost/") || options.pins.contains_key(repo) || !seen.insert((repo, *span)) {
+                continue;
+            }
+            d.push(
+                crate::diag::Diagnostic::warning(
+                    crate::diag::Code::UnpinnedBase,
+                    format!("`aid.lock` has no digest for `{repo}`, so `FROM` uses its tag `{reference}`"),
+                )
+                .label(*span, "built from this image by tag")
+                .help(format!(
+                    "after the upstream's first push build, add the line `{reference}@sha256:<digest>` to `aid.lock` beside the recipe; Konflux nudges keep it fresh"
+                )),
+            );
+        }
+    }
+    d
 }
 
 /// Reads `aid.lock`: one image reference with a digest per line
@@ -152,6 +191,8 @@ pub enum InstructionKind {
     Env { name: String, value: String },
     /// `LABEL "key"="value"` (both already quoted).
     Label { key: String, value: String },
+    /// `ARG NAME=default`: a build argument the following instructions read.
+    Arg { name: String, default: String },
 }
 
 /// The build-context paths the model reads (copied files, scripts,

@@ -195,6 +195,18 @@ impl Walk<'_> {
         let final_index = self.final_stage(variant, current, &current_from);
         let (labels, digest) = final_labels(self.image, variant, layers, &current_from);
         self.stages[final_index].instructions.extend(labels);
+        if layers.iter().any(|l| !l.secrets.is_empty()) {
+            // Whether this image's kernel and modules are signed (pull-request
+            // builds are not): a variant whose builders sign something.
+            self.stages[final_index].instructions.push(super::layer::signing_arg());
+            self.stages[final_index].instructions.push(Instruction {
+                comment: None,
+                kind: InstructionKind::Label {
+                    key: containerfile_string(super::SIGNING_LABEL),
+                    value: format!("\"${{{}}}\"", super::SIGNING_ARG),
+                },
+            });
+        }
         self.stages[final_index].instructions.push(Instruction {
             comment: Some("bootc's own checks of the image; the last step".to_string()),
             kind: InstructionKind::Run {

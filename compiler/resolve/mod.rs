@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 pub use loader::{Loaded, Loader, SearchPath};
 pub use memory::MemLoader;
-pub use project::component_name;
+pub use project::{PUBLISHED_TAG, component_name};
 
 use crate::diag::{Diagnostics, Outcome};
 use crate::model::{self, Model};

@@ -23,16 +23,34 @@ pub struct Result {
 /// every stage, and renders every diagnostic both ways (the renderers slice
 /// the sources by the diagnostics' spans).
 pub fn compile(recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Result {
+    compile_named("image.aid", recipe, files).expect("the entry file is in the loader")
+}
+
+/// [`compile`] with the recipe at `/fuzz/NAME`: the name is repository text
+/// too (it reaches the header comment and the manifest). `None` when the
+/// name is refused before anything is read, which must then be for a
+/// control character in it.
+pub fn compile_named(name: &str, recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Option<Result> {
+    let entry = Path::new(DIR).join(name);
     let mut map = BTreeMap::new();
-    map.insert(Path::new(DIR).join("image.aid"), recipe.to_vec());
+    map.insert(entry.clone(), recipe.to_vec());
     for (p, bytes) in files {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
     let loader = MemLoader(map);
     let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
     let search = aidc::resolve::SearchPath::default();
-    let compiled = aidc::driver::compile(&Path::new(DIR).join("image.aid"), &loader, &search, "out", &hash)
-        .expect("the entry file is in the loader");
+    let compiled = match aidc::driver::compile(&entry, &loader, &search, "out", &hash) {
+        Ok(c) => c,
+        Err(message) => {
+            assert!(
+                name.chars().any(char::is_control) && message.contains("control character"),
+                "the entry `{}` was refused: {message}",
+                name.escape_debug()
+            );
+            return None;
+        }
+    };
     let errors = compiled.diagnostics.has_errors();
     for d in compiled.diagnostics.iter() {
         for l in &d.labels {
@@ -55,7 +73,7 @@ pub fn compile(recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Result {
     if errors {
         assert!(compiled.outputs.is_none() || compiled.plan.is_some(), "outputs without a plan");
     }
-    Result { outputs: if errors { None } else { compiled.outputs }, errors }
+    Some(Result { outputs: if errors { None } else { compiled.outputs }, errors })
 }
 
 // ---------------------------------------------------------------------------

@@ -34,6 +34,8 @@ fn run(suite: &Path, name: &str) -> Result<(), libtest_mimic::Failed> {
     let tmp = tempfile::tempdir().expect("tempdir");
     let copy = tmp.path().join("project");
     copy_tree(suite, &copy);
+    // A repository: examples import each other, and imports stay inside the repository.
+    std::fs::create_dir_all(copy.join(".git")).expect("a repository");
     let out = aidc(&copy.join(name), &["compile", "image.aid"]);
     if out.status.code() != Some(0) {
         return Err(format!("{name}: {}", String::from_utf8_lossy(&out.stderr)).into());

@@ -11,10 +11,10 @@ use crate::support::{files, root};
 /// The layers, lowest first. A module may use the modules of the layers
 /// below its own, nothing else.
 const LAYERS: &[&[&str]] = &[
-    &["source", "hash", "stdlib", "paths"],
+    &["source", "hash", "paths"],
     &["diag", "validate"],
     &["syntax"],
-    &["model", "format"],
+    &["model", "format", "stdlib"],
     &["resolve"],
     &["plan"],
     &["emit", "konflux", "graph"],

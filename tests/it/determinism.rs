@@ -50,6 +50,9 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
+            } else if e.file_name() == ".aidc-digests" {
+                // The digest cache is not an output: it holds this machine's inode numbers and times.
+                continue;
             } else {
                 out.insert(
                     p.strip_prefix(dir).expect("inside").to_string_lossy().into_owned(),
@@ -77,6 +80,9 @@ struct Run<'a> {
 /// projects are copied beside it (one example imports another).
 fn compile(project: &Path, run: &Run) -> (BTreeMap<String, Vec<u8>>, String) {
     let parent = run.project_dir.parent().expect("parent");
+    // The projects lie in one repository: examples import each other
+    // (`../ai-desktop`), and imports stay inside the repository.
+    std::fs::create_dir_all(parent.join(".git")).expect("a repository");
     for p in projects() {
         let to = parent.join(p.file_name().expect("name"));
         let _ = std::fs::remove_dir_all(&to);

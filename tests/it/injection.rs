@@ -103,6 +103,9 @@ pub enum Instr {
     },
     Env(String, String),
     Label(String, String),
+    /// `ARG NAME=DEFAULT` (the kmod signing switch, docs/konflux.md); its
+    /// words are checked like ENV's, and nothing reads them.
+    Arg,
 }
 
 /// Splits a Containerfile into instructions: physical lines end at `\n`
@@ -173,8 +176,21 @@ fn instruction(line: &str) -> Result<Instr, String> {
                 return Err(format!("{word} with {} words: {rest:?}", words.len()));
             }
             let (k, v) = words[0].split_once('=').ok_or_else(|| format!("{word} without `=`: {rest:?}"))?;
-            let (k, v) = (builder_unquote(k)?, builder_unquote(v)?);
+            // The one expansion aidc writes itself: the kmod signing label
+            // records the build argument (docs/konflux.md, "Keyless pull requests").
+            let v = if word == "LABEL" && v == "\"${AID_KMOD_SIGNING}\"" { v.to_string() } else { builder_unquote(v)? };
+            let k = builder_unquote(k)?;
             Ok(if word == "ENV" { Instr::Env(k, v) } else { Instr::Label(k, v) })
+        }
+        "ARG" => {
+            let words = builder_words(rest)?;
+            if words.len() != 1 {
+                return Err(format!("ARG with {} words: {rest:?}", words.len()));
+            }
+            let (k, v) = words[0].split_once('=').unwrap_or((&words[0], ""));
+            builder_unquote(k)?;
+            builder_unquote(v)?;
+            Ok(Instr::Arg)
         }
         other => Err(format!("unexpected instruction {other:?} in line {line:?}")),
     }

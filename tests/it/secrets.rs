@@ -105,7 +105,22 @@ impl Buildah {
         tag: &str,
         secrets: &[(String, PathBuf)],
     ) -> String {
+        self.try_build(context, containerfile, target, tag, secrets, &[]).unwrap_or_else(|log| panic!("{log}"))
+    }
+
+    /// [`Buildah::build`] with extra arguments (`--build-arg …`): the image
+    /// id, or buildah's output when the build fails.
+    pub fn try_build(
+        &self,
+        context: &Path,
+        containerfile: &str,
+        target: Option<&str>,
+        tag: &str,
+        secrets: &[(String, PathBuf)],
+        extra: &[&str],
+    ) -> Result<String, String> {
         let iid = self.tmp.join(format!("{}.iid", tag.replace(['/', ':'], "_")));
+        let _ = std::fs::remove_file(&iid);
         let mut args: Vec<String> =
             ["build", "--isolation", "chroot", "--layers", "--pull=never"].iter().map(|s| s.to_string()).collect();
         if let Some(t) = target {
@@ -114,12 +129,21 @@ impl Buildah {
         for (id, src) in secrets {
             args.extend(["--secret".to_string(), format!("id={id},src={}", src.display())]);
         }
+        args.extend(extra.iter().map(|s| s.to_string()));
         args.extend(
             ["--iidfile", &iid.to_string_lossy(), "-t", tag, "-f", containerfile, "."].iter().map(|s| s.to_string()),
         );
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.run(&refs, context);
-        std::fs::read_to_string(&iid).expect("iidfile").trim().to_string()
+        let out = self.try_run(&refs, context);
+        if out.status.success() {
+            Ok(std::fs::read_to_string(&iid).expect("iidfile").trim().to_string())
+        } else {
+            Err(format!(
+                "buildah {args:?} failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
     }
 
     /// Runs `f` on the root file system of `image`, mounted.
@@ -273,8 +297,10 @@ fn random_key() -> (Vec<u8>, Vec<Vec<u8>>) {
 }
 
 /// The fixture's `akmods`, plus what `aid-kmod-build.sh` needs: the kmod
-/// package in /var/cache/akmods/MODULE/. It refuses to run without the key
-/// and the certificate, and "signs" with the key's SHA-256 (never its bytes).
+/// package in /var/cache/akmods/MODULE/. With the key and the certificate in
+/// place it "signs" with the key's SHA-256 (never its bytes); without them it
+/// builds an unsigned module, as akmods does (rpmfusion akmods: it signs only
+/// when /etc/pki/akmods holds a key).
 const AKMODS: &str = r#"#!/bin/sh
 . /usr/lib/aid-fixture/lib.sh
 aid_log akmods "$@"
@@ -288,13 +314,15 @@ while [ $# -gt 0 ]; do
 done
 key=/etc/pki/akmods/private/private_key.priv
 cert=/etc/pki/akmods/certs/public_key.der
-[ -s "$key" ] || { echo "akmods (test): no signing key at $key" >&2; exit 1; }
-[ -s "$cert" ] || { echo "akmods (test): no certificate at $cert" >&2; exit 1; }
-sum=$(sha256sum "$key" | cut -d ' ' -f 1)
+if [ -s "$key" ] && [ -s "$cert" ]; then
+    how="signed with key sha256:$(sha256sum "$key" | cut -d ' ' -f 1)"
+else
+    how="unsigned"
+fi
 mkdir -p "/usr/lib/modules/$k/extra/$m" "/var/cache/akmods/$m"
-echo "module $m signed with key sha256:$sum" >"/usr/lib/modules/$k/extra/$m/$m.ko.xz"
+echo "module $m $how" >"/usr/lib/modules/$k/extra/$m/$m.ko.xz"
 # kmodtool names the package kmod-MODULE-KVER; line 2 is the module it installs.
-{ echo "kmod-$m for $k signed with key sha256:$sum"; cat "/usr/lib/modules/$k/extra/$m/$m.ko.xz"; } \
+{ echo "kmod-$m for $k $how"; cat "/usr/lib/modules/$k/extra/$m/$m.ko.xz"; } \
     >"/var/cache/akmods/$m/kmod-$m-$k-1.0-1.fc44.x86_64.rpm"
 exit 0
 "#;
@@ -398,13 +426,10 @@ fn secret_ids(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_signing_key_is_in_no_layer_of_any_image() {
-    if !available("the buildah secrets test") {
-        return;
-    }
-    let b = Buildah::with_fixture();
-    // The fixture plus an akmods that produces a kmod package.
+/// The fixture plus an akmods that produces a kmod package (as
+/// `localhost/aid-fixture-kmod:44`), and [`KMOD_RECIPE`] compiled in a
+/// context: the context and the one secret id its Containerfile mounts.
+fn kmod_fixture(b: &Buildah) -> (PathBuf, Vec<String>) {
     let layer = b.dir.path().join("kmod-fixture");
     std::fs::create_dir_all(&layer).expect("mkdir");
     std::fs::write(layer.join("akmods"), AKMODS).expect("write");
@@ -430,6 +455,16 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
     assert_eq!(compiled.status.code(), Some(0), "{}", String::from_utf8_lossy(&compiled.stderr));
     let ids = secret_ids(&stdout);
     assert_eq!(ids.len(), 1, "one secret id expected in `{stdout}`");
+    (ctx, ids)
+}
+
+#[test]
+fn the_signing_key_is_in_no_layer_of_any_image() {
+    if !available("the buildah secrets test") {
+        return;
+    }
+    let b = Buildah::with_fixture();
+    let (ctx, ids) = kmod_fixture(&b);
 
     // The key, outside the context.
     let (key, needles) = random_key();
@@ -469,6 +504,7 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
         "the public certificate ships"
     );
     assert!(b.read(&image, "/etc/pki/akmods/private/private_key.priv").starts_with('<'));
+    assert_eq!(signing_label(&b, &image), "signed", "a build with the key says so");
     // The kernel is signed in a builder of its own, which reads the key from the secret mount.
     let signer = b.build(&ctx, containerfile, Some("signed-sign-kernel"), "localhost/aid-secrets:signer", &secrets);
     let signer_calls = b.read(&signer, "/usr/share/aid-fixture/calls.log");
@@ -502,6 +538,80 @@ fn the_signing_key_is_in_no_layer_of_any_image() {
     let gz = b.dir.path().join("oci-leak-gz");
     b.run(&["push", "--quiet", &leaked, &format!("oci:{}", gz.display())], Path::new("/"));
     assert!(!scan(&gz, &needles).is_empty(), "the scan missed a leaked key in a compressed layer");
+}
+
+/// The image's `dev.aidc.kmod-signing` label.
+fn signing_label(b: &Buildah, image: &str) -> String {
+    let v = b.inspect(image);
+    v["OCIv1"]["config"]["Labels"]["dev.aidc.kmod-signing"].as_str().unwrap_or("<none>").to_string()
+}
+
+/// Pull-request builds get no key (docs/konflux.md, "Keyless pull
+/// requests"). Without `--build-arg AID_KMOD_SIGNING=unsigned` a build
+/// without the key fails in the first signing builder, saying why; with it
+/// the build succeeds, signs neither the kernel nor the module, runs no
+/// signer check, and the image's label says `unsigned`. A fresh store: the
+/// unsigned build runs first so that no builder binds a cached stage
+/// (buildah 1.28, tests/fixtures/fedora/README.md).
+#[test]
+fn a_build_without_the_key_is_unsigned_only_when_asked() {
+    if !available("the buildah unsigned-build test") {
+        return;
+    }
+    let b = Buildah::with_fixture();
+    let (ctx, _ids) = kmod_fixture(&b);
+    let containerfile = "out/signed/Containerfile";
+    let text = std::fs::read_to_string(ctx.join(containerfile)).expect("Containerfile");
+    assert!(!text.contains("required=true"), "the key's secret mount must not be required:\n{text}");
+    assert_eq!(text.matches("ARG AID_KMOD_SIGNING=signed").count(), 3, "two builders and the final stage:\n{text}");
+
+    let unsigned = b
+        .try_build(
+            &ctx,
+            containerfile,
+            Some("signed"),
+            "localhost/aid-unsigned:pr",
+            &[],
+            &["--build-arg", "AID_KMOD_SIGNING=unsigned"],
+        )
+        .unwrap_or_else(|log| panic!("an unsigned build without the key must build: {log}"));
+    assert_eq!(signing_label(&b, &unsigned), "unsigned");
+    let calls = b.read(&unsigned, "/usr/share/aid-fixture/calls.log");
+    assert!(calls.contains("/run/aid/kmods/kmod-aidtest-"), "the kmod was installed: {calls}");
+    assert!(!calls.contains("modinfo -F signer"), "no signer check on an unsigned build: {calls}");
+    let module = b.read(&unsigned, "/usr/lib/modules/6.17.1-300.fc44.x86_64/extra/aidtest/aidtest.ko.xz");
+    assert_eq!(module, "module aidtest unsigned\n");
+    let signer = b
+        .try_build(
+            &ctx,
+            containerfile,
+            Some("signed-sign-kernel"),
+            "localhost/aid-unsigned:signer",
+            &[],
+            &["--build-arg", "AID_KMOD_SIGNING=unsigned"],
+        )
+        .unwrap_or_else(|log| panic!("{log}"));
+    let signer_calls = b.read(&signer, "/usr/share/aid-fixture/calls.log");
+    assert!(!signer_calls.contains("sbsign"), "the kernel was signed on an unsigned build: {signer_calls}");
+    assert!(!b.read(&signer, "/out/unsigned").starts_with('<'), "the signer says the kernel is unsigned");
+
+    // Without the build argument, the missing key fails the build.
+    let log = b
+        .try_build(&ctx, containerfile, Some("signed"), "localhost/aid-unsigned:push", &[], &[])
+        .expect_err("a signed build without the key must fail");
+    assert!(log.contains("the signing key build secret is missing"), "{log}");
+    // And a mode that is neither fails too.
+    let log = b
+        .try_build(
+            &ctx,
+            containerfile,
+            Some("signed"),
+            "localhost/aid-unsigned:typo",
+            &[],
+            &["--build-arg", "AID_KMOD_SIGNING=unsinged"],
+        )
+        .expect_err("an unknown signing mode must fail");
+    assert!(log.contains("expected signed or unsigned"), "{log}");
 }
 
 /// The fixture as it is cannot build a kmod: its `akmods` stand-in writes no

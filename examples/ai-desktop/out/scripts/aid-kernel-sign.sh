@@ -7,9 +7,13 @@
 #     leaves it in OUT. After ublue-os/akmods fetch-kernel.sh: signatures of
 #     a kernel that is not the vendor's are removed first (`sbattach
 #     --remove`), a vendor's (Fedora's) are kept next to the recipe's.
+#     With the build argument AID_KMOD_SIGNING=unsigned (pull-request builds,
+#     which never get the key; docs/konflux.md, "Keyless pull requests") it
+#     signs nothing and says so; without it a missing key fails the build.
 #   aid-kernel-sign.sh install SIGNED-DIR
 #     In the image: puts the signed vmlinuz in place and checks that the file
-#     there is the one the builder verified.
+#     there is the one the builder verified (on an unsigned build, leaves
+#     the kernel as its package installed it).
 set -eu
 mode=$1
 shift
@@ -26,12 +30,32 @@ one_kernel() {
 case "$mode" in
   sign)
     modules=$1 cert=$2 key=$3 out=$4 signatures=$5
+    # The mode first: a missing key fails before anything else runs.
+    case "${AID_KMOD_SIGNING:-signed}" in
+      signed)
+        if [ ! -s "$key" ]; then
+          echo "aid-kernel-sign: the signing key build secret is missing; pass it with --secret, or build with --build-arg AID_KMOD_SIGNING=unsigned for an unsigned test image" >&2
+          exit 1
+        fi
+        ;;
+      unsigned) ;;
+      *)
+        echo "aid-kernel-sign: AID_KMOD_SIGNING is '${AID_KMOD_SIGNING}'; expected signed or unsigned" >&2
+        exit 1
+        ;;
+    esac
     kver=$(one_kernel "$modules")
+    mkdir -p "$out"
+    if [ "${AID_KMOD_SIGNING:-signed}" = unsigned ]; then
+      echo "aid-kernel-sign: AID_KMOD_SIGNING=unsigned: the kernel $kver is NOT signed" >&2
+      printf '%s\n' "$kver" > "$out/kernel-release"
+      : > "$out/unsigned"
+      exit 0
+    fi
     # shellcheck disable=SC2086 # DNF5_OPTS holds several options
     dnf5 -y install --setopt=install_weak_deps=False ${DNF5_OPTS:-} sbsigntools openssl
     pem=/run/aid/tmp/cert.pem
     openssl x509 -inform DER -in "$cert" -out "$pem"
-    mkdir -p "$out"
     cp "$modules/$kver/vmlinuz" "$out/vmlinuz.unsigned"
     if [ "$signatures" = replace-signatures ]; then
       while sbverify --list "$out/vmlinuz.unsigned" 2>/dev/null | grep -q '^signature [0-9]'; do
@@ -54,6 +78,10 @@ case "$mode" in
     if [ ! -d "/usr/lib/modules/$kver" ]; then
       echo "aid-kernel-sign: the builder signed $kver, which the image does not ship" >&2
       exit 1
+    fi
+    if [ -e "$signed/unsigned" ]; then
+      echo "aid-kernel-sign: unsigned build: $kver keeps its package's vmlinuz"
+      exit 0
     fi
     install -m 0755 "$signed/vmlinuz" "/usr/lib/modules/$kver/vmlinuz"
     if ! cmp -s "$signed/vmlinuz" "/usr/lib/modules/$kver/vmlinuz"; then

@@ -7,7 +7,8 @@
 #   aid-kmod-build.sh KERNEL-NAME MODULE VERSION AKMOD MODULE-VARIANT \
 #     MODULES-DIR CERT KEY PACKAGE...
 # MODULES-DIR is the kernel stage's /usr/lib/modules (one kernel); CERT (DER)
-# and KEY (a build secret) are `-` when the image is not signed;
+# and KEY (a build secret) are `-` when the image is not signed (and treated
+# so when the build argument AID_KMOD_SIGNING is `unsigned`, below);
 # MODULE-VARIANT (`-` for none) is written as MODULE_VARIANT to
 # /etc/nvidia/kernel.conf, negativo17's switch between the open and the
 # proprietary module sources. The kmod packages, the kernel release, the
@@ -20,6 +21,24 @@ fail() {
   echo "aid-kmod-build: $*" >&2
   exit 1
 }
+
+# AID_KMOD_SIGNING (a build argument the stage declares): `signed`, the
+# default, needs the key and checks every signature; `unsigned` is for
+# pull-request builds, which never get the key: nothing is signed or checked,
+# and the image says so in its `dev.aidc.kmod-signing` label
+# (docs/konflux.md, "Keyless pull requests").
+if [ "$cert" != - ]; then
+  case "${AID_KMOD_SIGNING:-signed}" in
+    signed)
+      [ -s "$key" ] || fail "the signing key build secret is missing; pass it with --secret, or build with --build-arg AID_KMOD_SIGNING=unsigned for an unsigned test image"
+      ;;
+    unsigned)
+      echo "aid-kmod-build: AID_KMOD_SIGNING=unsigned: building UNSIGNED modules" >&2
+      cert=- key=-
+      ;;
+    *) fail "AID_KMOD_SIGNING is '${AID_KMOD_SIGNING}'; expected signed or unsigned" ;;
+  esac
+fi
 
 # The kernel release of the image: the one directory of its /usr/lib/modules.
 count=0
