@@ -506,6 +506,11 @@ fn check_flagship_image(
     if !last.contains("bootc container lint") {
         bad.push(format!("the last step is not `bootc container lint`: {last}"));
     }
+    // Built with the key: the image says its kernel and modules are signed.
+    let signing = v["OCIv1"]["config"]["Labels"]["dev.aidc.kmod-signing"].as_str().unwrap_or("<none>");
+    if signing != "signed" {
+        bad.push(format!("label dev.aidc.kmod-signing = {signing:?}, want \"signed\""));
+    }
     // No byte of the private key in any layer.
     let dir = fx.b.tmp.join(format!("layers-{target}"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -52,8 +52,12 @@ fn the_flagship_gives_six_pipelineruns_one_per_variant_and_event() {
     let pr = &files[".tekton/ai-desktop-clean-pull-request.yaml"];
     assert!(pr.contains("value: quay.io/fedora-ai/ai-desktop-clean:on-pr-{{revision}}\n"), "{pr}");
     assert!(pr.contains("  - name: image-expires-after\n    value: 5d\n"), "{pr}");
-    // The clean variant signs its kernel too, so it mounts the signing key.
-    assert!(pr.contains("  - name: additional-secret\n    value: akmods-key\n"), "{pr}");
+    // The clean variant signs its kernel too: its push run gets the key, its
+    // pull-request run none and builds unsigned (docs/konflux.md, "Keyless pull requests").
+    assert!(!pr.contains("  - name: additional-secret\n    value:"), "{pr}");
+    assert!(pr.contains("  - name: build-args\n    value:\n    - AID_KMOD_SIGNING=unsigned\n"), "{pr}");
+    let clean_push = &files[".tekton/ai-desktop-clean-push.yaml"];
+    assert!(clean_push.contains("  - name: additional-secret\n    value: akmods-key\n"), "{clean_push}");
     assert!(!pr.contains("build-platforms"), "single platform: no matrix\n{pr}");
     let app = &files["examples/ai-desktop/konflux/application.yaml"];
     assert_eq!(app.matches("kind: Component\n").count(), 3, "{app}");

@@ -739,7 +739,11 @@ fn only_the_secret_id_reaches_the_outputs() {
     let mounts: Vec<&str> = cf.lines().filter(|l| l.contains("type=secret")).collect();
     assert_eq!(mounts.len(), 2, "the kernel signer and the kmod builder mount it:\n{cf}");
     for m in &mounts {
-        assert!(m.contains("id=akmods-key/key,target=/run/aid/secret/key,required=true"), "{m}");
+        // Not `required`: unsigned pull-request builds have no key (docs/konflux.md).
+        assert!(
+            m.contains("id=akmods-key/key,target=/run/aid/secret/key ") || m.ends_with("target=/run/aid/secret/key"),
+            "{m}"
+        );
     }
     // Only builder stages mount it; the image's stages only bind a builder's /out.
     let lines: Vec<&str> = cf.lines().collect();
