@@ -5,17 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aidc::resolve::MemLoader;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 mod scale;
-
-struct MemLoader(BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for MemLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
 
 fn compile(loader: &MemLoader) -> usize {
     let hash = aidc::driver::hash_with_loader(loader, PathBuf::from("p"));

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Outcome};
-use crate::emit::{self, Outputs};
+use crate::emit;
 use crate::konflux::{self, RepoLayout};
 use crate::model::Model;
+use crate::paths;
 use crate::plan::{self, InputUse, Inputs, Plan};
 use crate::resolve::{self, Loaded, Loader, SearchPath};
 use crate::source::Origin;
@@ -35,6 +36,9 @@ pub struct Request<'a> {
     pub hash: &'a Hasher<'a>,
     /// Where the recipe lies in its git repository (for the Konflux files).
     pub repo: RepoLayout,
+    /// The task bundles of the recipe's committed PipelineRuns, which the
+    /// Konflux files keep (read by the CLI; empty for in-memory compiles).
+    pub locked: konflux::bundles::Locked,
 }
 
 impl<'a> Request<'a> {
@@ -49,9 +53,10 @@ impl<'a> Request<'a> {
             options: plan::Options { out_dir: "out".into(), ..Default::default() },
             hash,
             repo: RepoLayout {
-                recipe_dir: resolve::loader::display_path(&resolve::loader::normalize(context(entry))),
+                recipe_dir: paths::display_path(&paths::normalize(context(entry))),
                 recipe_file: recipe_file(entry),
             },
+            locked: konflux::bundles::Locked::default(),
         }
     }
 }
@@ -72,7 +77,7 @@ pub struct Compiled {
     pub model: Option<Model>,
     pub plan: Option<Plan>,
     /// The output directory's files (Containerfiles, support files, manifest).
-    pub outputs: Option<Outputs>,
+    pub outputs: Option<emit::Files>,
     /// The Konflux files by path relative to the repository root; empty
     /// without a `pipeline` block.
     pub konflux: BTreeMap<String, String>,
@@ -93,15 +98,33 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
         diagnostics: Diagnostics::default(),
     };
     let model = resolved.model.into_value(&mut diagnostics);
+    // A recipe that builds nothing is most likely the wrong file: say so
+    // rather than succeed silently.
+    if let (Some(m), Some(root)) = (&model, compiled.loaded.roots.first())
+        && m.images.is_empty()
+        && m.pipeline.is_none()
+    {
+        let source = compiled.loaded.modules[root.0].source;
+        diagnostics.push(
+            crate::diag::Diagnostic::warning(
+                crate::diag::Code::NoImage,
+                "this recipe defines no image; nothing is built",
+            )
+            .label(crate::source::Span::new(source, 0, 0), "in this file")
+            .help("add an `image NAME { from ... }` block, or compile the recipe that imports this module"),
+        );
+    }
     if let Some(model) = &model {
         let inputs = (request.hash)(&plan::input_uses(model)).into_value(&mut diagnostics).unwrap_or_default();
         if !diagnostics.has_errors()
             && let Some(p) = plan::plan(model, &inputs, &request.options).into_value(&mut diagnostics)
         {
+            diagnostics.extend(plan::unpinned_bases(model, &request.options));
             let modules = module_digests(&compiled.loaded, request.entry);
             let outputs = emit::emit(&p, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
             if model.pipeline.is_some() {
-                let files = konflux::outputs(model, &p, &request.repo).into_value(&mut diagnostics);
+                let files =
+                    konflux::files_locked(model, &p, &request.repo, &request.locked).into_value(&mut diagnostics);
                 if mode == Mode::Compile {
                     compiled.konflux = files.unwrap_or_default();
                 }
@@ -130,20 +153,34 @@ fn recipe_file(entry: &Path) -> String {
 /// Every module read and its digest, by name relative to the recipe's
 /// directory, so the manifest does not depend on where aidc was run from.
 fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
-    let base = resolve::loader::normalize(context(entry));
-    loaded
+    let base = paths::normalize(context(entry));
+    let named: Vec<(String, String)> = loaded
         .sources
         .files()
         .map(|(_, f)| {
             let name = match f.origin {
                 Origin::Std => f.name.clone(),
-                Origin::File => resolve::loader::relative_to(&base, Path::new(&f.name))
-                    .map(|p| resolve::loader::display_path(&p))
+                Origin::File => paths::relative_to(&base, Path::new(&f.name))
+                    .map(|p| paths::display_path(&p))
                     .unwrap_or_else(|| format!("lib/{}", f.name.rsplit('/').next().unwrap_or(&f.name))),
             };
             (name, crate::hash::digest(f.text.as_bytes()))
         })
-        .collect()
+        .collect();
+    // Two library modules may share a file name (`lib/x.aid` from two
+    // directories): each keeps a key of its own, in load order, or
+    // `compile --check` would miss an edit to one of them.
+    let mut out = BTreeMap::new();
+    for (name, digest) in named {
+        let mut key = name.clone();
+        let mut n = 2;
+        while out.contains_key(&key) {
+            key = format!("{name}#{n}");
+            n += 1;
+        }
+        out.insert(key, digest);
+    }
+    out
 }
 
 /// Hashes inputs by reading them through a loader, relative to `context`

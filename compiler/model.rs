@@ -79,6 +79,9 @@ pub enum From {
         reference: String,
         /// True when the image is defined in the same file (one Containerfile).
         same_file: bool,
+        /// Where another file's image is built from, when its pipeline block
+        /// names a `repository` (for the nudge-only Component).
+        upstream: Option<UpstreamSource>,
         span: Span,
     },
     /// An image reference string.
@@ -338,6 +341,18 @@ impl Default for Policy {
     fn default() -> Policy {
         Policy { proprietary: Rule::Allow, telemetry: Rule::Allow, remote_ai: Rule::Allow }
     }
+}
+
+/// Where an image of another file is built, as its pipeline block says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UpstreamSource {
+    /// The upstream file's git repository (its pipeline block's `repository`).
+    pub repository: String,
+    /// Its push branch.
+    pub branch: String,
+    /// The upstream file's directory relative to this recipe's directory
+    /// (`../ai-desktop`), when the two paths relate.
+    pub recipe_dir: Option<String>,
 }
 
 /// `pipeline konflux { ... }`.

@@ -14,6 +14,39 @@ pub struct Span {
     pub end: u32,
 }
 
+thread_local! {
+    /// The file whose spans are being decoded ([`decoding_spans_of`]).
+    static DECODING: std::cell::Cell<Option<SourceId>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with every [`Span`] it decodes placed in `source`: an embedded
+/// parse (`stdlib.rs`) is encoded once and decoded into whichever file id
+/// the loader gives it.
+pub fn decoding_spans_of<T>(source: SourceId, f: impl FnOnce() -> T) -> T {
+    let previous = DECODING.with(|d| d.replace(Some(source)));
+    let result = f();
+    DECODING.with(|d| d.set(previous));
+    result
+}
+
+/// A span as encoded: the file id it was encoded with is ignored.
+#[derive(serde::Deserialize)]
+struct EncodedSpan {
+    _source: u32,
+    start: u32,
+    end: u32,
+}
+
+impl<'de> serde::Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        let e = EncodedSpan::deserialize(d)?;
+        let source = DECODING
+            .with(|d| d.get())
+            .ok_or_else(|| serde::de::Error::custom("a span decoded outside `decoding_spans_of`"))?;
+        Ok(Span { source, start: e.start, end: e.end })
+    }
+}
+
 impl Span {
     pub fn new(source: SourceId, start: usize, end: usize) -> Span {
         Span { source, start: start as u32, end: end as u32 }

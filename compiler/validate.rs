@@ -215,22 +215,66 @@ pub fn context_path(path: &str) -> Result<String, String> {
             shown(c)
         ));
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err("the path leaves the build context (the recipe's directory)".into());
-                }
-            }
-            s => parts.push(s),
-        }
+    let normal = crate::paths::normalize(std::path::Path::new(path));
+    if normal.starts_with("..") {
+        return Err("the path leaves the build context (the recipe's directory)".into());
     }
-    if parts.is_empty() {
+    if normal == std::path::Path::new(".") {
         return Err("the path names the build context itself; name a file or directory in it".into());
     }
-    Ok(parts.join("/"))
+    Ok(crate::paths::display_path(&normal))
+}
+
+/// Why a build-context path may not be copied into an image, if so: a
+/// `.git` (the repository's metadata; its `config` may carry a token, e.g.
+/// `http.extraheader`) never; an `.env` file (`.env`, `.env.local`,
+/// `.envrc`: conventionally secrets) unless the recipe opts in with
+/// `dotenv("PATH")` (`env_ok`). Any segment counts (`a/.git/config`).
+pub fn protected_path(path: &str, env_ok: bool) -> Option<String> {
+    for segment in path.split('/') {
+        if segment == ".git" {
+            return Some("`.git` is never copied: it holds the repository's history and configuration, which may carry credentials".into());
+        }
+        if !env_ok && segment.starts_with(".env") {
+            return Some(format!("`{segment}` is an environment file, which conventionally holds secrets"));
+        }
+    }
+    None
+}
+
+/// A branch name as git accepts one (`git check-ref-format --branch`; the
+/// rules of git's `Documentation/git-check-ref-format.txt` and `refs.c`,
+/// git/git): no control characters, space, `~ ^ : ? * [ \`; no component
+/// starting with `.` or ending in `.lock`; no `..`, `@{`, `//`, leading or
+/// trailing `/`, trailing `.`; not `@`, not starting with `-`. On top,
+/// what Pipelines-as-Code and aidc's YAML would read specially: `{{`
+/// (PaC substitutes `{{ ... }}` in PipelineRuns, pipelines-as-code
+/// docs/content/docs/guide/authoringprs.md) and quotes (the branch sits in
+/// a CEL string, `target_branch == "..."`).
+pub fn git_branch(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a branch name is not empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\' | '"' | '\'')
+    }) {
+        return Err(format!("`{}` is not allowed in a git branch name", c.escape_debug()));
+    }
+    if name == "@" || name.starts_with('-') {
+        return Err("a git branch name is not `@` and does not start with `-`".into());
+    }
+    for (bad, what) in [("..", "`..`"), ("@{", "`@{`"), ("//", "`//`"), ("{{", "`{{` (Pipelines-as-Code templating)")] {
+        if name.contains(bad) {
+            return Err(format!("a git branch name cannot contain {what}"));
+        }
+    }
+    if name.starts_with('/') || name.ends_with('/') || name.ends_with('.') {
+        return Err("a git branch name does not start or end with `/`, nor end with `.`".into());
+    }
+    if name.split('/').any(|c| c.starts_with('.') || c.ends_with(".lock")) {
+        return Err("no part of a git branch name starts with `.` or ends with `.lock`".into());
+    }
+    Ok(())
 }
 
 /// An `https://` URL without white space, quotes or shell characters.
@@ -267,12 +311,37 @@ pub fn mode(mode: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An OCI image reference split into its parts, without checking them:
+/// `[host[:port]/]path[:tag][@digest]`. The one parser of image references;
+/// [`image_reference`] checks the parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageReference<'a> {
+    /// Host and path, without tag or digest: `quay.io/org/x`, `localhost:5000/x`.
+    pub repository: &'a str,
+    pub tag: Option<&'a str>,
+    /// What follows `@`: `sha256:<hex>`.
+    pub digest: Option<&'a str>,
+}
+
+impl<'a> ImageReference<'a> {
+    pub fn split(reference: &'a str) -> ImageReference<'a> {
+        let (name_tag, digest) = match reference.split_once('@') {
+            Some((n, d)) => (n, Some(d)),
+            None => (reference, None),
+        };
+        // A tag follows the last `:` after the last `/` (before it, a `:` is a port).
+        let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
+        let (repository, tag) = match name_tag[last_slash..].rfind(':') {
+            Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
+            None => (name_tag, None),
+        };
+        ImageReference { repository, tag, digest }
+    }
+}
+
 /// An OCI image reference: `[host[:port]/]path[:tag][@sha256:digest]`.
 pub fn image_reference(reference: &str) -> Result<(), String> {
-    let (name_tag, digest) = match reference.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (reference, None),
-    };
+    let ImageReference { repository: name, tag, digest } = ImageReference::split(reference);
     if let Some(d) = digest {
         let Some(hex) = d.strip_prefix("sha256:") else {
             return Err("a digest is written `@sha256:<64 hex digits>`".into());
@@ -281,12 +350,6 @@ pub fn image_reference(reference: &str) -> Result<(), String> {
             return Err("a digest is written `@sha256:<64 lowercase hex digits>`".into());
         }
     }
-    // A tag follows the last `:` after the last `/`.
-    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match name_tag[last_slash..].rfind(':') {
-        Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
-        None => (name_tag, None),
-    };
     if let Some(tag) = tag {
         let ok = !tag.is_empty()
             && tag.len() <= 128
@@ -320,6 +383,31 @@ pub fn image_reference(reference: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A Kubernetes DNS-1123 label (namespaces, label values, each part of a
+/// secret name): 1 to 63 lowercase letters, digits and `-`, starting and
+/// ending with a letter or digit (kubernetes/apimachinery
+/// `pkg/util/validation/validation.go`, `IsDNS1123Label`). The one DNS-label
+/// rule; the others build on it.
+pub fn dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A Kubernetes DNS-1123 subdomain (secret names): labels joined by `.`, at
+/// most 253 characters (`IsDNS1123Subdomain`).
+pub fn dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(dns_label)
+}
+
+/// A Konflux Application or Component name: a [`dns_label`] that starts
+/// with a letter, as Konflux's webhooks require of both.
+pub fn konflux_name(s: &str) -> bool {
+    dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
 /// Text that goes into a one-line place (a label value, an env value): no
 /// control characters but tab.
 pub fn one_line(text: &str) -> Result<(), String> {
@@ -343,6 +431,63 @@ pub fn looks_like_private_key(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn branches_follow_git_ref_rules() {
+        for ok in ["main", "release/1.2", "feature-x", "v1.0", "a.b/c_d", "user@host"] {
+            assert!(git_branch(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "@",
+            "-x",
+            "a..b",
+            "a@{1}",
+            "a//b",
+            "/a",
+            "a/",
+            "a.",
+            ".a",
+            "a/.b",
+            "x.lock",
+            "a/b.lock/c",
+            "a b",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[",
+            "a\\b",
+            "a\nb",
+            "a\u{7f}",
+            "{{ source_branch }}",
+            "a{{b",
+            "a\"b",
+        ] {
+            assert!(git_branch(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn one_dns_label_rule() {
+        for ok in ["a", "0a", "a-b", "9", &"a".repeat(63)] {
+            assert!(dns_label(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(!dns_label(bad), "{bad}");
+        }
+        assert!(dns_subdomain("akmods-key.v1") && !dns_subdomain("a..b"));
+        assert!(konflux_name("ai-desktop") && !konflux_name("1-desktop"));
+    }
+
+    #[test]
+    fn image_references_split_into_parts() {
+        let r = ImageReference::split("localhost:5000/a/b:1@sha256:00");
+        assert_eq!((r.repository, r.tag, r.digest), ("localhost:5000/a/b", Some("1"), Some("sha256:00")));
+        assert_eq!(ImageReference::split("localhost:5000/a/b").repository, "localhost:5000/a/b");
+        assert_eq!(ImageReference::split("quay.io/a/b:latest").tag, Some("latest"));
+    }
 
     #[test]
     fn packages() {

@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-targets=(${TARGETS:-parse check generate})
+targets=(${TARGETS:-parse check generate journal})
 jobs=${JOBS:-$(nproc)}
 bin=target-fast/x86_64-unknown-linux-gnu/release
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A short fuzz run, for CI: builds the three targets and runs each for a third
+# A short fuzz run, for CI: builds the four targets and runs each for a quarter
 # of SECONDS (default 60) from the checked-in corpus (copied: the corpus is
 # not modified). Exit 0 when nothing crashed; 1, with the crashing input
 # under fuzz/artifacts/short/ and the end of its log, otherwise.
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 total=${1:-60}
-per=$(( total / 3 > 0 ? total / 3 : 1 ))
+per=$(( total / 4 > 0 ? total / 4 : 1 ))
 dir=${AIDC_FUZZ_TARGET_DIR:-target-fast}
 export AIDC_FUZZ_SAFE_PATHS=${AIDC_FUZZ_SAFE_PATHS:-0}
 export RUSTC_BOOTSTRAP=1
@@ -39,7 +39,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p artifacts/short
 status=0
-for t in parse check generate; do
+for t in parse check generate journal; do
   mkdir -p "$work/$t"
   if [ -d "corpus/$t" ]; then cp -R "corpus/$t/." "$work/$t/"; fi
   max_len=2048

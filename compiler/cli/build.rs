@@ -21,7 +21,8 @@ use crate::plan::quote;
 /// The environment variable that can hold the secret `id` (`akmods-key/key`
 /// -> `AID_SECRET_AKMODS_KEY`).
 pub fn secret_env(id: &str) -> String {
-    let name: String = crate::konflux::secret_name(id)
+    let name: String = crate::plan::SecretMount::of(id)
+        .name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
         .collect();
@@ -46,7 +47,7 @@ pub fn run(args: &BuildArgs) -> i32 {
         Ok(l) => l,
         Err(message) => return render::usage_error(human, &message),
     };
-    let compiled = match layout::drive(&layout, &input, Mode::Compile) {
+    let compiled = match layout::drive(&layout, &input, Mode::Compile, super::digests::CacheMode::ReadWrite) {
         Ok(c) => c,
         Err(message) => return render::usage_error(human, &message),
     };
@@ -100,12 +101,12 @@ pub fn run(args: &BuildArgs) -> i32 {
             &format!(
                 "target `{}` needs the secrets {}; give each as `--secret-file ID=PATH`",
                 target.variant,
-                target.secrets.join(", ")
+                target.secrets.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
             ),
         );
     }
-    for id in &target.secrets {
-        let name = crate::konflux::secret_name(id);
+    for secret in &target.secrets {
+        let (id, name) = (secret.id.as_str(), secret.name.as_str());
         let named = args.secret_files.iter().find_map(|s| {
             let (k, v) = s.split_once('=')?;
             (k == id || k == name).then_some(v)

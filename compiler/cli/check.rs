@@ -22,7 +22,8 @@ pub fn run(args: &CheckArgs) -> i32 {
     };
     let mut runs: Vec<Compiled> = Vec::new();
     for file in &files {
-        let compiled = Layout::new(file, None).and_then(|l| layout::drive(&l, &args.input, Mode::Check));
+        let compiled = Layout::new(file, None)
+            .and_then(|l| layout::drive(&l, &args.input, Mode::Check, super::digests::CacheMode::ReadOnly));
         match compiled {
             Ok(c) => runs.push(c),
             Err(message) => return render::usage_error(format, &message),

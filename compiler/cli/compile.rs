@@ -5,30 +5,24 @@ use std::path::{Path, PathBuf};
 
 use super::args::CompileArgs;
 use super::layout::{self, Layout, shown_repo};
-use super::{Format, digests, fs, outputs, render, transaction};
+use super::{Format, fs, outputs, render, transaction};
 use crate::driver::Mode;
 use crate::konflux;
 
 pub fn run(args: &CompileArgs) -> i32 {
     let format = args.input.format;
-    let recipe = match &args.file {
-        Some(f) => f.clone(),
-        None => match fs::default_files() {
-            Ok(files) if files.len() == 1 => files[0].clone(),
-            Ok(files) if files.is_empty() => {
-                return render::usage_error(format, "no recipe given and no `*.aid` file in the current directory");
-            }
-            Ok(_) => return render::usage_error(format, "several `*.aid` files here; name the one to compile"),
-            Err(e) => return render::usage_error(format, &format!("cannot list the current directory: {e}")),
-        },
+    let recipe = match recipe(args) {
+        Ok(r) => r,
+        Err(message) => return render::usage_error(format, &message),
     };
     let layout = match Layout::new(&recipe, args.out.as_deref()) {
         Ok(l) => l,
         Err(message) => return render::usage_error(format, &message),
     };
     // `--check` compares what the recipe gives with the files on disk, so it
-    // keeps the files too.
-    let compiled = match layout::drive(&layout, &args.input, Mode::Compile) {
+    // keeps the files too; it reads the digest cache but never writes it.
+    let cache = if args.check { super::digests::CacheMode::ReadOnly } else { super::digests::CacheMode::ReadWrite };
+    let compiled = match layout::drive(&layout, &args.input, Mode::Compile, cache) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };
@@ -38,15 +32,97 @@ pub fn run(args: &CompileArgs) -> i32 {
         render::diagnostics(format, &compiled.loaded.sources, diagnostics);
         return 1;
     };
-    let resolved_sources = &compiled.loaded.sources;
-    let konflux_files = compiled.konflux;
-    let (repo_root, recipe_dir) = (layout.repo_root.clone(), digests::absolute(&layout.context));
-    let repo_layout = &layout.repo;
-    // Every directory aidc writes. The Konflux ones are shared with other
-    // recipes and people: there, aidc's files are those with this recipe's
-    // header (or a header of a recipe that is gone), and they go when the
-    // recipe no longer gives them.
-    let header = konflux::header(repo_layout).trim_end().to_string();
+    let dirs = match output_dirs(&layout, outputs, compiled.konflux) {
+        Ok(d) => d,
+        Err(message) => return render::usage_error(format, &message),
+    };
+    let shown = Shown { layout: &layout, dirs: &dirs };
+    if args.check {
+        let mut diagnostics = diagnostics;
+        if format == Format::Json {
+            // CI reads the JSON: every stale file and conflict is in it.
+            let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
+            let (stale, conflicts) = (outputs::stale(&changes), outputs::conflicts(&changes));
+            for (dir, path) in &stale {
+                diagnostics.push(
+                    crate::diag::Diagnostic::error(
+                        crate::diag::Code::StaleOutput,
+                        format!("{} differs from what the recipe gives", shown.path(*dir, path)),
+                    )
+                    .help("run `aidc compile` and commit the outputs"),
+                );
+            }
+            for (dir, path) in &conflicts {
+                diagnostics.push(
+                    crate::diag::Diagnostic::error(
+                        crate::diag::Code::OutputConflict,
+                        format!("{} is not aidc's, and the recipe gives a file there", shown.path(*dir, path)),
+                    )
+                    .help("move the file away before `aidc compile`: it does not overwrite it"),
+                );
+            }
+            if let Err(e) = transaction::check_journal(&layout.repo_root) {
+                return render::usage_error(format, &e.to_string());
+            }
+            render::diagnostics(format, &compiled.loaded.sources, diagnostics);
+            return if stale.is_empty() && conflicts.is_empty() { 0 } else { 1 };
+        }
+        render::diagnostics(format, &compiled.loaded.sources, diagnostics);
+        return check(format, &layout, &dirs, &shown);
+    }
+    let summary = match write_all(&layout.repo_root, &dirs) {
+        Ok(w) => w,
+        Err(WriteError::Io(message)) => return render::usage_error(format, &message),
+        Err(WriteError::Conflicts(conflicts)) => {
+            let (dir, path) = &conflicts[0];
+            return render::usage_error(
+                format,
+                &format!(
+                    "cannot write {}: a file is there that was not generated from this recipe (its first line is \
+                     not the recipe's header){}; move it away, or remove it if it is an old copy, and compile again",
+                    shown.path(*dir, path),
+                    match conflicts.len() {
+                        1 => String::new(),
+                        n => format!(", and {} more like it", n - 1),
+                    }
+                ),
+            );
+        }
+    };
+    // Warnings after the write: a write error is the one message then.
+    render::diagnostics(format, &compiled.loaded.sources, diagnostics);
+    if format == Format::Human {
+        report(&layout, &planned, &summary, &shown, args.quiet);
+    }
+    0
+}
+
+/// The recipe named, or the one `*.aid` file of the current directory.
+fn recipe(args: &CompileArgs) -> Result<PathBuf, String> {
+    match &args.file {
+        Some(f) => Ok(f.clone()),
+        None => match fs::default_files() {
+            Ok(files) if files.len() == 1 => Ok(files[0].clone()),
+            Ok(files) if files.is_empty() => Err("no recipe given and no `*.aid` file in the current directory".into()),
+            Ok(_) => Err("several `*.aid` files here; name the one to compile".into()),
+            Err(e) => Err(format!("cannot list the current directory: {e}")),
+        },
+    }
+}
+
+/// Every directory aidc writes, with the files the recipe gives there: the
+/// output directory, `.tekton/` and `konflux/`. The Konflux ones are shared
+/// with other recipes and people: there, aidc's files are those with this
+/// recipe's header (or a header of a recipe that is gone), and they go when
+/// the recipe no longer gives them. `Err` is a usage error.
+fn output_dirs(
+    layout: &Layout,
+    outputs: crate::emit::Files,
+    konflux_files: std::collections::BTreeMap<String, String>,
+) -> Result<Vec<outputs::OutputDir>, String> {
+    let repo_root = &layout.repo_root;
+    let recipe_dir = fs::real(&layout.context);
+    let header = konflux::header(&layout.repo).trim_end().to_string();
     let mut dirs = vec![
         outputs::OutputDir { path: layout.out.clone(), files: outputs, owns: outputs::Ownership::All },
         outputs::OutputDir {
@@ -63,117 +139,121 @@ pub fn run(args: &CompileArgs) -> i32 {
     for (i, a) in dirs.iter().enumerate() {
         for b in &dirs[i + 1..] {
             if a.path.starts_with(&b.path) || b.path.starts_with(&a.path) {
-                return render::usage_error(
-                    format,
-                    &format!(
-                        "the output directory `{}` is where aidc writes the Konflux files; choose another",
-                        layout.out.display()
-                    ),
-                );
+                return Err(format!(
+                    "the output directory `{}` is where aidc writes the Konflux files; choose another",
+                    layout.out.display()
+                ));
             }
         }
     }
     for (path, content) in konflux_files {
         let full = repo_root.join(&path);
         let Some(dir) = dirs[1..].iter_mut().find(|d| full.starts_with(&d.path)) else {
-            return render::usage_error(format, &format!("internal error: `{path}` is in no Konflux directory"));
+            return Err(format!("internal error: `{path}` is in no Konflux directory"));
         };
         let rel = full.strip_prefix(&dir.path).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         dir.files.insert(rel, content);
     }
-    let shown_out = |p: &str| {
-        let base = if layout.context.as_os_str() == "." {
-            PathBuf::from(&layout.out_in_context)
+    outputs::check_dirs(repo_root, &mut dirs)?;
+    Ok(dirs)
+}
+
+/// Paths in the output directories as shown to users.
+struct Shown<'a> {
+    layout: &'a Layout,
+    dirs: &'a [outputs::OutputDir],
+}
+
+impl Shown<'_> {
+    /// `p` in the output directory, as the user named it.
+    fn out(&self, p: &str) -> String {
+        let l = self.layout;
+        let base = if l.context.as_os_str() == "." {
+            PathBuf::from(&l.out_in_context)
         } else {
-            layout.context.join(&layout.out_in_context)
+            l.context.join(&l.out_in_context)
         };
         base.join(p).display().to_string()
-    };
-    let shown = |dir: usize, p: &str| if dir == 0 { shown_out(p) } else { shown_repo(&dirs[dir].path, p) };
-    if args.check {
-        render::diagnostics(format, resolved_sources, diagnostics);
-        if transaction::interrupted(&repo_root) {
+    }
+
+    /// `p` in directory `dir` of the output directories.
+    fn path(&self, dir: usize, p: &str) -> String {
+        if dir == 0 { self.out(p) } else { shown_repo(&self.dirs[dir].path, p) }
+    }
+}
+
+/// `--check`: exit 1, naming them, when files on disk differ from what the
+/// recipe gives or are in the way; writes nothing.
+fn check(format: Format, layout: &Layout, dirs: &[outputs::OutputDir], shown: &Shown<'_>) -> i32 {
+    // The journal is only read here: `--check` acts on nothing, and never
+    // advises a command that would act on a journal aidc refuses.
+    match transaction::check_journal(&layout.repo_root) {
+        Ok(false) => {}
+        Ok(true) => {
             eprintln!(
-                "aidc: a compile was killed while it swapped in its outputs ({}); run `aidc compile` to finish it",
-                shown_repo(&repo_root, transaction::JOURNAL)
+                "aidc: a compile was killed while it swapped in its outputs ({}); the next `aidc compile` \
+                 finishes it (it touches only the output directories and the staged trees the journal names)",
+                shown_repo(&layout.repo_root, transaction::JOURNAL)
             );
             return 1;
         }
-        let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
-        let conflicts = outputs::conflicts(&changes);
-        for (dir, path) in &conflicts {
-            eprintln!("conflict: {} is not aidc's, and the recipe gives a file there", shown(*dir, path));
-        }
-        let stale = outputs::stale(&changes);
-        if stale.is_empty() && conflicts.is_empty() {
-            eprintln!("outputs are up to date");
-            return 0;
-        }
-        for (dir, path) in &stale {
-            eprintln!("stale: {}", shown(*dir, path));
-        }
-        if !stale.is_empty() {
-            eprintln!(
-                "aidc: {} output file{} differ from what the recipe gives; run `aidc compile`",
-                stale.len(),
-                if stale.len() == 1 { "" } else { "s" }
-            );
-        }
-        if !conflicts.is_empty() {
-            eprintln!("aidc: move the conflicting files away before `aidc compile`: it does not overwrite them");
-        }
-        return 1;
+        Err(e) => return render::usage_error(format, &e.to_string()),
     }
-    let summary = match write_all(&repo_root, &dirs) {
-        Ok(w) => w,
-        Err(WriteError::Io(message)) => return render::usage_error(format, &message),
-        Err(WriteError::Conflicts(conflicts)) => {
-            let (dir, path) = &conflicts[0];
-            return render::usage_error(
-                format,
-                &format!(
-                    "cannot write {}: a file is there that was not generated from this recipe (its first line is \
-                     not the recipe's header){}; move it away, or remove it if it is an old copy, and compile again",
-                    shown(*dir, path),
-                    match conflicts.len() {
-                        1 => String::new(),
-                        n => format!(", and {} more like it", n - 1),
-                    }
-                ),
-            );
-        }
-    };
-    render::diagnostics(format, resolved_sources, diagnostics);
-    if format == Format::Human {
-        if summary.recovered {
-            eprintln!("finished swapping in the outputs of a compile that was killed");
-        }
-        if summary.changes.iter().all(|c| c.is_empty()) {
-            eprintln!("nothing changed in {}", shown_out(""));
-        }
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        for (i, c) in summary.changes.iter().enumerate() {
-            let (w, r) = (c.changed.len(), c.removed.len());
-            match (w, r) {
-                (0, 0) => {}
-                (w, 0) => eprintln!("wrote {w} file{} in {}", plural(w), shown(i, "")),
-                (0, r) => eprintln!("removed {r} file{} from {}", plural(r), shown(i, "")),
-                (w, r) => eprintln!("wrote {w} file{} and removed {r} in {}", plural(w), shown(i, "")),
-            }
-        }
-        let context = layout.shown_context();
-        for image in planned.images.iter().filter(|_| !args.quiet) {
-            for t in &image.targets {
-                let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={s},src=FILE")).collect();
-                println!(
-                    "podman build -f {} --target {}{secrets} {context}",
-                    Path::new(&context).join(&layout.out_in_context).join(&image.containerfile).display(),
-                    t.variant
-                );
-            }
+    let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
+    let conflicts = outputs::conflicts(&changes);
+    for (dir, path) in &conflicts {
+        eprintln!("conflict: {} is not aidc's, and the recipe gives a file there", shown.path(*dir, path));
+    }
+    let stale = outputs::stale(&changes);
+    if stale.is_empty() && conflicts.is_empty() {
+        eprintln!("outputs are up to date");
+        return 0;
+    }
+    for (dir, path) in &stale {
+        eprintln!("stale: {}", shown.path(*dir, path));
+    }
+    if !stale.is_empty() {
+        eprintln!(
+            "aidc: {} output file{} differ from what the recipe gives; run `aidc compile`",
+            stale.len(),
+            if stale.len() == 1 { "" } else { "s" }
+        );
+    }
+    if !conflicts.is_empty() {
+        eprintln!("aidc: move the conflicting files away before `aidc compile`: it does not overwrite them");
+    }
+    1
+}
+
+/// What a compile wrote, and (unless `quiet`) the build command of every target.
+fn report(layout: &Layout, planned: &crate::plan::Plan, summary: &Summary, shown: &Shown<'_>, quiet: bool) {
+    if summary.recovered {
+        eprintln!("finished swapping in the outputs of a compile that was killed");
+    }
+    if summary.changes.iter().all(|c| c.is_empty()) {
+        eprintln!("nothing changed in {}", shown.out(""));
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    for (i, c) in summary.changes.iter().enumerate() {
+        let (w, r) = (c.changed.len(), c.removed.len());
+        match (w, r) {
+            (0, 0) => {}
+            (w, 0) => eprintln!("wrote {w} file{} in {}", plural(w), shown.path(i, "")),
+            (0, r) => eprintln!("removed {r} file{} from {}", plural(r), shown.path(i, "")),
+            (w, r) => eprintln!("wrote {w} file{} and removed {r} in {}", plural(w), shown.path(i, "")),
         }
     }
-    0
+    let context = layout.shown_context();
+    for image in planned.images.iter().filter(|_| !quiet) {
+        for t in &image.targets {
+            let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={},src=FILE", s.id)).collect();
+            println!(
+                "podman build -f {} --target {}{secrets} {context}",
+                Path::new(&context).join(&layout.out_in_context).join(&image.containerfile).display(),
+                t.variant
+            );
+        }
+    }
 }
 
 /// What [`write_all`] did.
@@ -197,7 +277,7 @@ enum WriteError {
 fn write_all(root: &Path, dirs: &[outputs::OutputDir]) -> Result<Summary, WriteError> {
     let io = WriteError::Io;
     let _lock = transaction::lock(root).map_err(|e| io(format!("cannot lock `{}`: {e}", root.display())))?;
-    let recovered = transaction::recover(root).map_err(|e| io(format!("cannot finish an interrupted compile: {e}")))?;
+    let recovered = transaction::recover(root).map_err(|e| io(e.to_string()))?;
     let changes: Vec<outputs::Changes> = dirs.iter().map(outputs::OutputDir::changes).collect();
     let conflicts = outputs::conflicts(&changes);
     if !conflicts.is_empty() {

@@ -43,7 +43,7 @@ pub fn run(args: &FmtArgs) -> i32 {
                 ),
             );
         }
-        let bytes = match crate::resolve::Loader::read(&fs::FsLoader, &real) {
+        let bytes = match crate::resolve::Loader::read(&fs::FsLoader { roots: vec![root.clone()] }, &real) {
             Ok(b) => b,
             Err(e) => return render::usage_error(human, &format!("cannot read `{}`: {e}", file.display())),
         };

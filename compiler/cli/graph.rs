@@ -25,7 +25,7 @@ pub fn run(args: &GraphArgs) -> i32 {
         Ok(l) => l,
         Err(message) => return render::usage_error(human, &message),
     };
-    let compiled = match layout::drive(&layout, &input, Mode::Check) {
+    let compiled = match layout::drive(&layout, &input, Mode::Check, super::digests::CacheMode::ReadOnly) {
         Ok(c) => c,
         Err(message) => return render::usage_error(human, &message),
     };
@@ -37,7 +37,7 @@ pub fn run(args: &GraphArgs) -> i32 {
         render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
         return 1;
     }
-    let (inputs, _) = digests::hash_inputs(&layout.context, &plan::input_uses(model));
+    let (inputs, _) = digests::hash_inputs(&layout.context, &plan::input_uses(model), digests::CacheMode::ReadOnly);
     let options = plan::Options { out_dir: layout.out_in_context.clone(), ..Default::default() };
     let owners = plan::layer_owners(model, &inputs, &options);
     let text = match args.format {

@@ -175,7 +175,7 @@ fn make_key(name: &str, cert: &Path, key: &Path) -> Result<(), String> {
     // SAFETY: umask is async-signal-safe and touches only the child.
     unsafe {
         command.pre_exec(|| {
-            libc::umask(0o077);
+            rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
             Ok(())
         });
     }

@@ -22,7 +22,8 @@ pub struct Layout {
     pub out: PathBuf,
     /// The output directory inside the context, as the Containerfile names it.
     pub out_in_context: String,
-    /// The nearest directory above the recipe holding `.git`, else the recipe's directory.
+    /// The nearest directory above the recipe's real directory holding
+    /// `.git`, else that real directory (`fs::repository_root`).
     pub repo_root: PathBuf,
     /// The recipe's place in that repository.
     pub repo: RepoLayout,
@@ -50,9 +51,19 @@ impl Layout {
             );
         }
         let out_in_context = rel.to_string_lossy().replace('\\', "/");
-        let repo_root = repository_root(&context_abs);
-        let in_repo =
-            context_abs.strip_prefix(&repo_root).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        // From the real path: a recipe reached through a linked directory
+        // is placed the same (docs/hardening.md).
+        let repo_root = fs::repository_root(&context);
+        let in_repo = fs::real(&context)
+            .strip_prefix(&repo_root)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        if in_repo.chars().any(char::is_control) {
+            return Err(format!(
+                "the recipe's directory `{}` has a control character in its path; rename it (it reaches the outputs)",
+                in_repo.escape_debug()
+            ));
+        }
         let repo = RepoLayout {
             recipe_dir: if in_repo.is_empty() { ".".into() } else { in_repo },
             recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -69,7 +80,11 @@ impl Layout {
     /// `aid.lock` (project images this recipe builds on, kept up to date by
     /// Konflux nudges). `Err` names the bad line of `aid.lock`.
     fn options(&self) -> Result<plan::Options, String> {
-        let pins = match std::fs::read_to_string(self.context.join("aid.lock")) {
+        // Through the one safe open: a committed `aid.lock` may be a FIFO, a
+        // device or a link out of the repository (found by the random-tree property).
+        let lock = fs::read_in(&self.context.join("aid.lock"), Some(&fs::real(&self.context)), 1 << 20)
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let pins = match lock {
             Ok(text) => plan::parse_lock(&text).map_err(|(line, reason)| format!("aid.lock:{line}: {reason}"))?,
             Err(_) => Default::default(),
         };
@@ -78,36 +93,37 @@ impl Layout {
 }
 
 /// Runs the driver on the layout's recipe, hashing inputs in its build
-/// context. `Err` is a usage error.
-pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode) -> Result<Compiled, String> {
+/// context through its digest cache (written back only by `compile`).
+/// `Err` is a usage error.
+pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::CacheMode) -> Result<Compiled, String> {
     let search = fs::search_path(input);
     let context = layout.context.clone();
     let hash = move |uses: &[plan::InputUse]| {
-        let (inputs, diagnostics) = digests::hash_inputs(&context, uses);
+        let (inputs, diagnostics) = digests::hash_inputs(&context, uses, cache);
         Outcome::ok(inputs, diagnostics)
     };
+    // Modules are read only inside the repository and the library directories the caller named.
+    let loader = fs::FsLoader::for_entries(std::slice::from_ref(&layout.recipe), &search);
     let request = Request {
         entry: &layout.recipe,
-        loader: &fs::FsLoader,
+        loader: &loader,
         search: &search,
         options: layout.options()?,
         hash: &hash,
         repo: layout.repo.clone(),
+        // The committed PipelineRuns are the lock for task bundles (a bot's updates stay).
+        locked: crate::konflux::bundles::Locked::from_files(&super::outputs::committed_runs(
+            &layout.repo_root.join(".tekton"),
+            crate::konflux::header(&layout.repo).trim_end(),
+        )),
     };
     driver::run(&request, mode)
 }
 
-/// The repository root: the nearest directory above `start` (absolute)
-/// holding `.git`, else `start`.
+/// The repository root of a directory (`fs::repository_root`: from its
+/// real path, links resolved).
 pub fn repository_root(start: &Path) -> PathBuf {
-    let mut dir: Option<&Path> = Some(start);
-    while let Some(d) = dir {
-        if d.join(".git").exists() {
-            return d.to_path_buf();
-        }
-        dir = d.parent();
-    }
-    start.to_path_buf()
+    fs::repository_root(start)
 }
 
 /// A path under the repository root as shown to users: relative to the

@@ -10,16 +10,23 @@ mod build;
 mod check;
 mod compile;
 mod completions;
+mod digest_cache;
 mod digests;
 mod fmt;
 mod fs;
 mod graph;
 mod ignore;
 mod init;
+mod keyscan;
 mod layout;
 mod outputs;
 pub mod render;
 mod transaction;
+
+/// Finishes (or refuses) the commit journal under the repository root
+/// `root` (a real path), as `aidc compile` does first; for the fuzzers
+/// (`fuzz/fuzz_targets/journal.rs`).
+pub use transaction::recover as recover_journal;
 
 use clap::Parser;
 

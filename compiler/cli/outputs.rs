@@ -42,8 +42,14 @@ impl OutputDir {
                 if line == *header {
                     return true;
                 }
+                // An orphan only when its recipe is a plain path inside the
+                // repository that is gone (a header may name anything).
                 match crate::konflux::generated_from(&line) {
-                    Some(recipe) => !recipe.is_empty() && !root.join(recipe).is_file(),
+                    Some(recipe) => {
+                        let plain =
+                            Path::new(&recipe).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+                        !recipe.is_empty() && plain && std::fs::symlink_metadata(root.join(recipe)).is_err()
+                    }
                     None => false,
                 }
             }
@@ -80,8 +86,10 @@ impl OutputDir {
             }
         }
         for (path, content) in &self.files {
+            // Read no more than the content to compare (a committed file may be huge).
             let same = found.contains_key(path)
-                && std::fs::read(self.path.join(path)).ok().as_deref() == Some(content.as_bytes());
+                && super::fs::read_in(&self.path.join(path), None, content.len() as u64).ok().as_deref()
+                    == Some(content.as_bytes());
             if same {
                 changes.unchanged.insert(path.clone());
             } else {
@@ -92,11 +100,77 @@ impl OutputDir {
     }
 }
 
+/// Where an output directory really is, links resolved: the real path of
+/// its nearest existing ancestor, then the names that do not exist yet. A
+/// link that leads nowhere is refused (aidc would create what it names).
+fn real_target(path: &Path) -> Result<PathBuf, String> {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return Ok(real);
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Err(format!("`{}` is a link that leads nowhere", super::fs::shown(path)));
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => Ok(real_target(parent)?.join(name)),
+        _ => Err(format!("`{}` cannot be resolved", super::fs::shown(path))),
+    }
+}
+
+/// Checks every output directory before anything is read or written
+/// (docs/hardening.md, "Writing"), and replaces its path by its real path:
+/// it must lie inside the repository root `root` (a real path) once links
+/// are resolved, not be the root, be a directory when it exists (a link
+/// to a file is refused), and no two may be one directory or one inside
+/// the other.
+pub fn check_dirs(root: &Path, dirs: &mut [OutputDir]) -> Result<(), String> {
+    for dir in dirs.iter_mut() {
+        let real = real_target(&dir.path)?;
+        if !real.starts_with(root) || real == root {
+            return Err(format!(
+                "`{}` resolves to `{}`, outside the repository `{}`; aidc writes only inside it (a committed link \
+                 must not lead out of it)",
+                super::fs::shown(&dir.path),
+                super::fs::shown(&real),
+                super::fs::shown(root)
+            ));
+        }
+        match std::fs::symlink_metadata(&real) {
+            Ok(m) if !m.file_type().is_dir() => {
+                return Err(format!(
+                    "`{}` is not a directory; aidc writes its outputs into a directory there",
+                    super::fs::shown(&dir.path)
+                ));
+            }
+            _ => {}
+        }
+        if real
+            .strip_prefix(root)
+            .is_ok_and(|rel| rel.as_os_str().as_encoded_bytes().iter().any(|b| *b < 0x20 || *b == 0x7f))
+        {
+            return Err(format!("`{}` has a control character in its name", super::fs::shown(&dir.path)));
+        }
+        dir.path = real;
+    }
+    for (i, a) in dirs.iter().enumerate() {
+        for b in &dirs[i + 1..] {
+            if a.path.starts_with(&b.path) || b.path.starts_with(&a.path) {
+                return Err(format!(
+                    "two output directories are one directory, or one inside the other, once links are resolved: \
+                     `{}` and `{}`; make them separate directories",
+                    super::fs::shown(&a.path),
+                    super::fs::shown(&b.path)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The first line of a file (without `\r\n` or `\n`: a checkout may have
 /// turned the line ends), read no further than 4 KiB.
 fn first_line(path: &Path) -> Option<String> {
     let mut head = vec![0; 4096];
-    let mut file = std::fs::File::open(path).ok()?;
+    let mut file = super::fs::open_in(path, None).ok()?;
     let mut read = 0;
     while read < head.len() {
         match file.read(&mut head[read..]) {
@@ -108,6 +182,31 @@ fn first_line(path: &Path) -> Option<String> {
     let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     String::from_utf8(line.to_vec()).ok()
+}
+
+/// The text of this recipe's committed PipelineRuns: the regular files
+/// directly in `dir` (`.tekton/`) whose first line is `header`, by
+/// `.tekton/<name>`, each read no further than 1 MiB (a generated one is
+/// about 15 KiB). Links, FIFOs and other recipes' files are never read.
+/// Their task bundles are the lock a compile keeps (konflux::bundles).
+pub fn committed_runs(dir: &Path, header: &str) -> BTreeMap<String, String> {
+    const LIMIT: u64 = 1 << 20;
+    let mut out = BTreeMap::new();
+    for entry in walk(dir) {
+        if entry.kind != Kind::File || entry.path.contains('/') || !entry.path.ends_with(".yaml") {
+            continue;
+        }
+        let path = dir.join(&entry.path);
+        if first_line(&path).as_deref() != Some(header) {
+            continue;
+        }
+        let mut text = String::new();
+        let read = std::fs::File::open(&path).and_then(|f| f.take(LIMIT).read_to_string(&mut text));
+        if read.is_ok() {
+            out.insert(format!(".tekton/{}", entry.path), text);
+        }
+    }
+    out
 }
 
 /// What writing one [`OutputDir`] changes.

@@ -12,12 +12,10 @@
 //! anything else. A lock on the repository root keeps two compiles from
 //! interleaving.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::io::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,10 +33,7 @@ pub struct Lock {
 /// Locks `root` (blocking while another aidc holds it).
 pub fn lock(root: &Path) -> io::Result<Lock> {
     let dir = File::open(root)?;
-    // SAFETY: flock on a descriptor this function owns; no memory is passed.
-    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)?;
     Ok(Lock { _dir: dir })
 }
 
@@ -48,74 +43,158 @@ struct Journal {
     swaps: Vec<Swap>,
 }
 
-const JOURNAL_VERSION: u32 = 1;
+/// 2: a staged tree is named by its file name beside its target, with the
+/// device and inode it had when aidc created it (1 had free paths).
+const JOURNAL_VERSION: u32 = 2;
 
-/// One staged tree: where it goes, where it is, and its inode (which tells,
-/// after a kill, whether the swap happened). Paths are bytes (a path need
-/// not be UTF-8), relative to the journal's directory when inside it.
+/// The most a journal may hold: a few lines per output directory.
+const JOURNAL_CAP: u64 = 64 * 1024;
+
+/// One staged tree (docs/output.md, "The journal"): `target` is the output
+/// directory's real path relative to the journal's directory (the
+/// repository root), `staged` the file name of the tree aidc created beside
+/// it (`.NAME.aidc-new-PID`), `device` and `inode` that tree's, taken when
+/// aidc created it. After a kill, the inode tells whether the swap
+/// happened. Paths are bytes: a path need not be UTF-8.
 #[derive(Serialize, Deserialize)]
 struct Swap {
     target: Vec<u8>,
     staged: Vec<u8>,
+    device: u64,
     inode: u64,
-}
-
-fn encode(root: &Path, path: &Path) -> Vec<u8> {
-    path.strip_prefix(root).unwrap_or(path).as_os_str().as_bytes().to_vec()
-}
-
-fn decode(root: &Path, bytes: &[u8]) -> PathBuf {
-    root.join(std::ffi::OsStr::from_bytes(bytes))
 }
 
 /// A staged directory, ready to swap in.
 pub struct Staged {
     target: PathBuf,
     staged: PathBuf,
+    /// Device and inode of `staged`, from the descriptor of the directory
+    /// aidc created.
+    id: (u64, u64),
 }
 
-/// Whether a journal of an interrupted commit lies under `root`.
-pub fn interrupted(root: &Path) -> bool {
-    root.join(JOURNAL).exists()
+/// One swap of a journal, checked: both paths are where aidc stages.
+struct Checked {
+    target: PathBuf,
+    staged: PathBuf,
+    id: (u64, u64),
 }
 
-/// Finishes the commit a killed compile left under `root`, if any; returns
-/// whether there was one.
-pub fn recover(root: &Path) -> io::Result<bool> {
-    remove_temporary_journals(root);
+/// Reads and checks the journal under `root` (a real path) without acting
+/// on it: `Ok(None)` when there is none; an error, which deletes nothing,
+/// when it is not a journal aidc can have written.
+fn read_journal(root: &Path) -> io::Result<Option<Vec<Checked>>> {
     let path = root.join(JOURNAL);
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    let foreign = |why: String| {
+        io::Error::other(format!(
+            "`{JOURNAL}` is not a journal aidc wrote ({why}); aidc did not act on it and removed nothing. \
+             Compiles stop while it is there: if no aidc was killed here, it came with the repository"
+        ))
+    };
+    if !meta.file_type().is_file() {
+        return Err(foreign("it is not a regular file".into()));
+    }
+    let text = super::fs::read_in(&path, Some(root), JOURNAL_CAP).map_err(|e| foreign(e.to_string()))?;
     // Written whole through a rename: it is complete or absent.
-    let journal: Journal = serde_json::from_slice(&text)
-        .map_err(|e| io::Error::other(format!("{} is not a journal aidc wrote: {e}", path.display())))?;
+    let journal: Journal = serde_json::from_slice(&text).map_err(|e| foreign(format!("not JSON of its form: {e}")))?;
     if journal.version != JOURNAL_VERSION {
         return Err(io::Error::other(format!(
-            "{} was written by another version of aidc (journal version {}); finish with that version, or remove it",
-            path.display(),
+            "`{JOURNAL}` was written by another version of aidc (journal version {}); finish with that version, \
+             or, if no compile was killed here, it came with the repository: aidc did not act on it",
             journal.version
         )));
     }
-    for swap in &journal.swaps {
-        let target = decode(root, &swap.target);
-        let staged = decode(root, &swap.staged);
-        if inode(&target) != Some(swap.inode) {
-            if inode(&staged) != Some(swap.inode) {
-                return Err(io::Error::other(format!(
-                    "cannot finish the interrupted compile: neither `{}` nor `{}` is the tree it staged; remove {} and compile again",
-                    target.display(),
-                    staged.display(),
-                    path.display()
-                )));
-            }
-            swap_in(&staged, &target)?;
-        }
-        remove_tree(&staged)?;
+    journal.swaps.iter().map(|s| check_swap(root, s).map_err(foreign)).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// Whether `c` is a byte aidc never writes in a path it journals.
+fn control(c: u8) -> bool {
+    c < 0x20 || c == 0x7f
+}
+
+/// Checks one swap: `target` a relative path of plain names below `root`
+/// with no link on the way (aidc journals real paths), a directory or
+/// absent; `staged` exactly the name aidc gives a staged tree beside it,
+/// a directory or absent.
+fn check_swap(root: &Path, swap: &Swap) -> Result<Checked, String> {
+    let shown = |b: &[u8]| String::from_utf8_lossy(b).escape_debug().to_string();
+    let parts: Vec<&[u8]> = swap.target.split(|b| *b == b'/').collect();
+    if swap.target.is_empty()
+        || parts.iter().any(|p| p.is_empty() || *p == b"." || *p == b".." || p.iter().any(|c| control(*c)))
+    {
+        return Err(format!("the target `{}` is not a plain path inside the repository", shown(&swap.target)));
     }
-    std::fs::remove_file(&path)?;
+    let name = parts[parts.len() - 1];
+    let expected_prefix = [b".", name, b".aidc-new-"].concat();
+    let pid = swap.staged.strip_prefix(expected_prefix.as_slice());
+    if !pid.is_some_and(|p| !p.is_empty() && p.len() <= 10 && p.iter().all(u8::is_ascii_digit)) {
+        return Err(format!(
+            "the staged tree `{}` is not named as aidc names one beside `{}`",
+            shown(&swap.staged),
+            shown(&swap.target)
+        ));
+    }
+    let target = root.join(std::ffi::OsStr::from_bytes(&swap.target));
+    let staged = target.with_file_name(std::ffi::OsStr::from_bytes(&swap.staged));
+    // Every directory on the way is a real directory (no link to leave by).
+    let mut at = root.to_path_buf();
+    for part in &parts[..parts.len() - 1] {
+        at.push(std::ffi::OsStr::from_bytes(part));
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_dir() => {}
+            _ => return Err(format!("`{}` is not a directory inside the repository", shown(&swap.target))),
+        }
+    }
+    for p in [&target, &staged] {
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if !m.file_type().is_dir() => {
+                return Err(format!("`{}` is not a directory", super::fs::shown(p.strip_prefix(root).unwrap_or(p))));
+            }
+            _ => {}
+        }
+    }
+    Ok(Checked { target, staged, id: (swap.device, swap.inode) })
+}
+
+/// Checks the journal under `root` without acting on it (for `--check`):
+/// `Ok(true)` when a valid one is there (the next compile finishes it).
+pub fn check_journal(root: &Path) -> io::Result<bool> {
+    Ok(read_journal(root)?.is_some())
+}
+
+/// Finishes the commit a killed compile left under `root` (a real path),
+/// if any; returns whether there was one. A journal aidc cannot have
+/// written is refused before anything is touched.
+pub fn recover(root: &Path) -> io::Result<bool> {
+    remove_temporary_journals(root);
+    let Some(swaps) = read_journal(root)? else { return Ok(false) };
+    // Decide every swap before acting on any.
+    let mut plan = Vec::new();
+    for swap in &swaps {
+        let done = id(&swap.target) == Some(swap.id);
+        if !done && id(&swap.staged) != Some(swap.id) {
+            return Err(io::Error::other(format!(
+                "`{JOURNAL}` names trees of which neither `{}` nor `{}` is the one it staged (by inode): it is not a \
+                 journal aidc wrote for these trees, and aidc removed nothing. If no aidc was killed here, `{JOURNAL}` came with the repository",
+                super::fs::shown(swap.target.strip_prefix(root).unwrap_or(&swap.target)),
+                super::fs::shown(swap.staged.strip_prefix(root).unwrap_or(&swap.staged)),
+            )));
+        }
+        plan.push(done);
+    }
+    for (swap, done) in swaps.iter().zip(plan) {
+        if !done {
+            swap_in(&swap.staged, &swap.target)?;
+        }
+        // The old tree, now at the staged name aidc gave it.
+        remove_tree(&swap.staged)?;
+    }
+    std::fs::remove_file(root.join(JOURNAL))?;
     Ok(true)
 }
 
@@ -124,43 +203,28 @@ fn remove_temporary_journals(root: &Path) {
     let prefix = format!("{JOURNAL}.aidc-new-");
     if let Ok(entries) = std::fs::read_dir(root) {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
+            if e.file_name().to_string_lossy().starts_with(&prefix) && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
 }
 
-/// Where a directory really is: a symbolic link (`.tekton -> ci/tekton`)
-/// is followed, so that the link stays and what it points to is replaced.
-pub fn resolve_links(path: &Path) -> PathBuf {
-    let mut path = path.to_path_buf();
-    for _ in 0..40 {
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { break };
-        if !meta.file_type().is_symlink() {
-            break;
-        }
-        let Ok(dest) = std::fs::read_link(&path) else { break };
-        path = match path.parent() {
-            Some(parent) if dest.is_relative() => parent.join(dest),
-            _ => dest,
-        };
-    }
-    path
-}
-
-fn inode(path: &Path) -> Option<u64> {
-    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
+/// Device and inode of what is at `path` (a link is not followed).
+fn id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 fn remove_tree(path: &Path) -> io::Result<()> {
+    // `remove_dir_all` removes a link, never what it points to.
     match std::fs::remove_dir_all(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
-/// `.NAME.aidc-new-PID` beside `target`.
+/// `.NAME.aidc-new-PID` beside `target`: the one name pattern of staged
+/// trees (the journal refuses any other).
 fn staging_path(target: &Path, what: &str) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     target.with_file_name(format!(".{name}.aidc-{what}-{}", std::process::id()))
@@ -175,48 +239,88 @@ fn remove_leftovers(target: &Path) {
     if let Ok(entries) = std::fs::read_dir(parent) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with(&new) || n.starts_with(&old) {
+            let digits = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+            let ours = n.strip_prefix(&new).or_else(|| n.strip_prefix(&old)).is_some_and(digits);
+            if ours && e.file_type().is_ok_and(|t| t.is_dir()) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
     }
 }
 
-/// Builds the new tree of `dir` beside it (beside what a link points to,
-/// when `dir` is one). `changes` must have no conflicts.
+/// The fixed modes of what aidc writes, whatever the umask.
+const FILE_MODE: u32 = 0o644;
+const EXEC_MODE: u32 = 0o755;
+const DIR_MODE: u32 = 0o755;
+
+/// Creates the directory `path` (and its missing parents) with [`DIR_MODE`].
+fn make_dirs(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::symlink_metadata(path).is_ok() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        make_dirs(parent)?;
+    }
+    std::fs::create_dir(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))
+}
+
+/// Builds the new tree of `dir` beside it. `dir.path` is its real path
+/// (checked by `outputs::check_dirs`); `changes` must have no conflicts.
 pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
-    let target = resolve_links(&dir.path);
+    use std::os::unix::fs::PermissionsExt;
+    let target = dir.path.clone();
     remove_leftovers(&target);
     let staged = staging_path(&target, "new");
+    let mut created = None;
     let result = (|| {
-        std::fs::create_dir_all(&staged)?;
-        if let Ok(meta) = std::fs::metadata(&target) {
-            std::fs::set_permissions(&staged, meta.permissions())?;
+        if let Some(parent) = target.parent() {
+            make_dirs(parent)?;
         }
+        std::fs::create_dir(&staged)?;
+        // The inode the journal will name, from the directory just created
+        // (opened without following a link).
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(
+                (rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits()
+                    as i32,
+            )
+            .open(&staged)?;
+        let meta = handle.metadata()?;
+        created = Some((meta.dev(), meta.ino()));
+        // A shared directory keeps its mode; aidc's own gets the fixed one.
+        let mode = match (&dir.owns, std::fs::symlink_metadata(&target)) {
+            (super::outputs::Ownership::Generated { .. }, Ok(m)) if m.is_dir() => m.permissions().mode() & 0o7777,
+            _ => DIR_MODE,
+        };
+        handle.set_permissions(std::fs::Permissions::from_mode(mode))?;
         // aidc's files first, each made new (never written through a link,
-        // or into a hard link of someone else's file); then what is not
-        // aidc's, as it is.
+        // or into a hard link of someone else's file), with fixed modes;
+        // then what is not aidc's, as it is.
         for (path, content) in &dir.files {
             let to = staged.join(path);
             if let Some(p) = to.parent() {
-                std::fs::create_dir_all(p)?;
+                make_dirs(p)?;
             }
-            if changes.unchanged.contains(path) && std::fs::hard_link(target.join(path), &to).is_ok() {
+            let mode = if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE };
+            let from = target.join(path);
+            let same_mode = std::fs::symlink_metadata(&from)
+                .is_ok_and(|m| m.file_type().is_file() && m.permissions().mode() & 0o7777 == mode);
+            if changes.unchanged.contains(path) && same_mode && std::fs::hard_link(&from, &to).is_ok() {
                 continue;
             }
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&to)?;
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&to)?;
             io::Write::write_all(&mut file, content.as_bytes())?;
-            if path.ends_with(".sh") {
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
-            }
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         let mut dirs = Vec::new();
         for entry in &changes.kept {
             let (from, to) = (target.join(&entry.path), staged.join(&entry.path));
             match entry.kind {
                 Kind::Dir => {
-                    std::fs::create_dir_all(&to)?;
+                    make_dirs(&to)?;
                     dirs.push((to, std::fs::symlink_metadata(&from)?.permissions()));
                 }
                 Kind::Symlink => std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?,
@@ -230,12 +334,13 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         }
         Ok(())
     })();
-    match result {
-        Ok(()) => Ok(Staged { target, staged }),
-        Err(e) => {
+    match (result, created) {
+        (Ok(()), Some(id)) => Ok(Staged { target, staged, id }),
+        (Err(e), _) => {
             let _ = std::fs::remove_dir_all(&staged);
             Err(e)
         }
+        (Ok(()), None) => Err(io::Error::other("the staged tree was not created")),
     }
 }
 
@@ -243,7 +348,14 @@ fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
     if std::fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
-    std::fs::copy(from, to).map(|_| ())
+    // Only regular files are copied (`from` was one when walked; a link swapped in is not followed).
+    let source = super::fs::open_in(from, None)?;
+    if std::fs::symlink_metadata(from)?.file_type().is_symlink() {
+        return Err(io::Error::other("a file became a link while it was copied"));
+    }
+    let mut dest = std::fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    io::copy(&mut io::BufReader::new(source), &mut dest)?;
+    dest.set_permissions(std::fs::symlink_metadata(from)?.permissions())
 }
 
 /// Drops staged trees that will not be committed.
@@ -253,22 +365,37 @@ pub fn abandon(staged: Vec<Staged>) {
     }
 }
 
-/// Swaps every staged tree in, through a journal under `root` (see the
-/// module documentation). One tree would need no journal where the file
-/// system exchanges directories atomically, but the fallback of three
-/// renames does, and a journal costs one small file.
+/// Swaps every staged tree in, through a journal under `root` (a real
+/// path; see the module documentation). One tree would need no journal
+/// where the file system exchanges directories atomically, but the
+/// fallback of three renames does, and a journal costs one small file.
 pub fn commit(root: &Path, staged: Vec<Staged>) -> io::Result<()> {
     let mut swaps = Vec::new();
     for s in &staged {
-        let Some(inode) = inode(&s.staged) else {
+        let (Ok(target), Some(name)) = (s.target.strip_prefix(root), s.staged.file_name()) else {
             abandon(staged);
-            return Err(io::Error::other("a staged tree vanished"));
+            return Err(io::Error::other("an output directory is outside the repository"));
         };
-        swaps.push(Swap { target: encode(root, &s.target), staged: encode(root, &s.staged), inode });
+        if id(&s.staged) != Some(s.id) {
+            abandon(staged);
+            return Err(io::Error::other("a staged tree was replaced while it was written"));
+        }
+        swaps.push(Swap {
+            target: target.as_os_str().as_bytes().to_vec(),
+            staged: name.as_bytes().to_vec(),
+            device: s.id.0,
+            inode: s.id.1,
+        });
     }
     let journal = serde_json::to_vec_pretty(&Journal { version: JOURNAL_VERSION, swaps }).map_err(io::Error::other)?;
     let tmp = root.join(format!("{JOURNAL}.aidc-new-{}", std::process::id()));
-    if let Err(e) = std::fs::write(&tmp, &journal).and_then(|()| std::fs::rename(&tmp, root.join(JOURNAL))) {
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(&tmp)
+        .and_then(|mut f| io::Write::write_all(&mut f, &journal).and_then(|()| f.sync_all()));
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, root.join(JOURNAL))) {
         let _ = std::fs::remove_file(&tmp);
         abandon(staged);
         return Err(e);
@@ -284,20 +411,24 @@ pub fn commit(root: &Path, staged: Vec<Staged>) -> io::Result<()> {
     std::fs::remove_file(root.join(JOURNAL))
 }
 
-/// For the atomicity tests: with `AIDC_FAILPOINT=swap:N`, the process
-/// kills itself (SIGKILL, as a user or CI would) after the Nth swap.
+/// For the atomicity tests, in builds with the `failpoints` feature: with
+/// `AIDC_FAILPOINT=swap:N`, the process kills itself (SIGKILL, as a user or
+/// CI would) after the Nth swap. Release builds have no such hook.
+#[cfg(feature = "failpoints")]
 fn failpoint(name: &str, n: usize) {
     if std::env::var("AIDC_FAILPOINT").is_ok_and(|v| v == format!("{name}:{n}")) {
-        // SAFETY: signalling this very process; it does not return.
-        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
 }
+
+#[cfg(not(feature = "failpoints"))]
+fn failpoint(_name: &str, _n: usize) {}
 
 /// Puts the tree at `staged` at `target`; the old tree, if any, ends at `staged`.
 fn swap_in(staged: &Path, target: &Path) -> io::Result<()> {
     if std::fs::symlink_metadata(target).is_err() {
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+            make_dirs(parent)?;
         }
         return std::fs::rename(staged, target);
     }
@@ -314,9 +445,6 @@ fn swap_in(staged: &Path, target: &Path) -> io::Result<()> {
 }
 
 fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    let ca = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let cb = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: both are valid NUL-terminated paths; renameat2 does not keep them.
-    let r = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    Ok(renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?)
 }

@@ -52,6 +52,10 @@ codes! {
 
     // names and values
     UnknownName = "aid::resolve::unknown_name", "a name is not defined";
+    NoImage = "aid::resolve::no_image", "a recipe defines no image (a warning)";
+    // outputs on disk (`aidc compile --check --format json`)
+    StaleOutput = "aid::output::stale", "an output file differs from what the recipe gives";
+    OutputConflict = "aid::output::conflict", "a file that is not aidc's is where the recipe gives one";
     DuplicateDefinition = "aid::resolve::duplicate_definition", "a name is defined twice in one module";
     InvalidName = "aid::resolve::invalid_name", "a name does not follow the naming rules";
     WrongKind = "aid::resolve::wrong_kind", "a definition of one kind is used where another kind is expected";
@@ -99,6 +103,7 @@ codes! {
     // plan
     DependencyCycle = "aid::plan::cycle", "components of a variant depend on each other in a cycle";
     MissingInput = "aid::plan::missing_input", "a file the recipe copies, runs or ships does not exist in the build context";
+    UnpinnedBase = "aid::plan::unpinned_base", "an image of the project is built from by tag because `aid.lock` has no digest for it (warning)";
 
     // input that lands in shell lines
     PackageName = "aid::validate::package_name", "a package name is not a valid RPM name";
@@ -108,6 +113,7 @@ codes! {
     LabelKey = "aid::validate::label_key", "a label key is not valid";
     DestinationPath = "aid::validate::destination", "a destination path is not absolute and normalised";
     ContextEscape = "aid::validate::context_escape", "a path in the build context is absolute or leaves the context";
+    ProtectedPath = "aid::validate::protected_path", "a `.git` or `.env` path would be copied into an image";
     MissingChecksum = "aid::validate::missing_checksum", "a `fetch` has no `sha256`";
     Checksum = "aid::validate::checksum", "a `sha256` is not 64 hexadecimal digits";
     Url = "aid::validate::url", "a URL is not a valid `https://` URL";

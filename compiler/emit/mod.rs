@@ -18,8 +18,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[("Containerfile.j2", include_str!("temp
 /// Name of the manifest in the output directory.
 pub const MANIFEST: &str = "aid-manifest.json";
 
-/// Every output file, by path relative to the output directory.
-pub type Outputs = BTreeMap<String, String>;
+/// The output directory's files, by path relative to it.
+pub type Files = BTreeMap<String, String>;
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -27,6 +27,8 @@ fn environment() -> Environment<'static> {
     if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
         env.set_syntax(syntax);
     }
+    // `{{ x | comment }}`: the one escaping of `#` comment text (plan/shell.rs).
+    env.add_filter("comment", |s: String| crate::plan::shell::comment(&s));
     for (name, source) in TEMPLATES {
         env.add_template(name, source).expect("embedded templates parse");
     }
@@ -70,9 +72,9 @@ pub fn emit(
     inputs: &Inputs,
     recipe: &str,
     modules: &BTreeMap<String, String>,
-) -> crate::diag::Outcome<Outputs> {
+) -> crate::diag::Outcome<Files> {
     let env = environment();
-    let mut out = Outputs::new();
+    let mut out = Files::new();
     for image in &plan.images {
         let template = env.get_template("Containerfile.j2").expect("embedded template");
         let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);

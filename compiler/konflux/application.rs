@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::pipelinerun::Flavour;
-use super::{RepoLayout, components, header, pipeline, yaml};
-use crate::diag::Diagnostics;
+use super::{RepoLayout, Upstream, components, header, join, join_normalized, pipeline, yaml};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::Model;
 use crate::plan::Plan;
 
@@ -57,8 +57,7 @@ struct ComponentSpec {
     build_nudges_ref: Vec<String>,
     component_name: String,
     container_image: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<Source>,
+    source: Source,
 }
 
 #[derive(Serialize)]
@@ -115,14 +114,14 @@ pub fn application(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BT
         annotations.insert("build.appstudio.openshift.io/pipeline", pipeline_annotation.clone());
         // aidc writes the PipelineRuns; onboarding must not open a pull request with its own.
         annotations.insert("build.appstudio.openshift.io/request", "configure-pac-no-mr".to_string());
-        let source = p.repository.as_ref().map(|url| Source {
+        let source = Source {
             git: GitSource {
                 context: layout.dir().to_string(),
                 dockerfile_url: c.dockerfile.clone(),
                 revision: p.branch.clone(),
-                url: url.clone(),
+                url: p.repository.clone().unwrap_or_default(),
             },
-        });
+        };
         docs.push(yaml::document(&ComponentDoc {
             api_version: API_VERSION,
             kind: "Component",
@@ -138,17 +137,20 @@ pub fn application(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BT
     }
 
     // Upstream images of other recipes: only what this recipe knows of them.
-    let mut external: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut external: BTreeMap<&str, &Upstream> = BTreeMap::new();
     for c in &components {
         if let Some(up) = &c.upstream
             && !components.iter().any(|own| own.name == up.component)
         {
-            external.insert(up.component.as_str(), up.repository.as_str());
+            external.insert(up.component.as_str(), up);
         }
     }
-    for (name, repository) in external {
+    let mut d = Diagnostics::default();
+    for (name, up) in external {
+        let Some(source) = upstream_source(up, layout, &plan.out_dir, &mut d) else { continue };
+        let shown = crate::plan::shell::comment(name);
         let comment = format!(
-            "# `{name}` is built by another recipe, which writes its full Component. This document\n\
+            "# `{shown}` is built by another recipe, which writes its full Component. This document\n\
              # only adds the build nudge to this recipe's images: apply both files with\n\
              # `kubectl apply --server-side --field-manager=aidc-<recipe dir>` (docs/konflux.md).\n"
         );
@@ -166,22 +168,49 @@ pub fn application(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BT
                     application: p.application.clone(),
                     build_nudges_ref: nudges.get(name).cloned().unwrap_or_default(),
                     component_name: name.to_string(),
-                    container_image: repository.to_string(),
-                    source: None,
+                    container_image: up.repository.clone(),
+                    source,
                 },
             })
         ));
     }
 
-    let mut text = header(layout);
-    if p.repository.is_none() {
-        text.push_str(
-            "# The `pipeline konflux` block has no `repository`, so the Components have no `source`:\n\
-             # add `repository = \"https://...\"` to the recipe, or create them in the Konflux UI.\n",
-        );
+    if d.has_errors() {
+        return Err(d);
     }
+    let mut text = header(layout);
     text.push_str(&yaml::documents(&docs));
     let mut files = BTreeMap::new();
     files.insert(layout.in_repo("konflux/application.yaml"), text);
     Ok(files)
+}
+
+/// The `spec.source` of another recipe's Component, as that recipe writes it:
+/// its repository and branch, its directory as the context, and its
+/// Containerfile under the same output directory as this compile's. Server-side
+/// apply merges the two documents only when these agree, so what cannot be
+/// known is an error, not a guess.
+fn upstream_source(up: &Upstream, layout: &RepoLayout, out_dir: &str, d: &mut Diagnostics) -> Option<Source> {
+    let Some(source) = &up.source else {
+        d.push(
+            Diagnostic::error(
+                Code::MissingProperty,
+                format!("the file of `{}` has no `repository` in its `pipeline konflux` block", up.component),
+            )
+            .label(up.span, "built from an image of another file")
+            .help("the Component of an upstream image needs its git repository: add `repository` to that file's pipeline block"),
+        );
+        return None;
+    };
+    // A recipe found through the library path has no relation to this one's
+    // directory: its Component's context is then taken as the repository root.
+    let context = join_normalized(layout.dir(), source.recipe_dir.as_deref().unwrap_or("."));
+    Some(Source {
+        git: GitSource {
+            context,
+            dockerfile_url: join(out_dir, &format!("{}/Containerfile", up.image)),
+            revision: source.branch.clone(),
+            url: source.repository.clone(),
+        },
+    })
 }

@@ -1,6 +1,10 @@
-//! The Tekton bundles the generated PipelineRuns pin, in one table: updating
-//! Konflux's tasks is one edit here (and `UPDATE_EXPECT=1 cargo test konflux`
-//! for the golden files). aidc never fetches anything.
+//! The Tekton bundles the generated PipelineRuns pin. The committed
+//! `.tekton/` files are the lock: a reference found there (MintMaker, Konflux's
+//! Renovate, updates them) is kept, and the table below fills only what is
+//! missing there or older in minor version ([`choose`]). Updating aidc's own
+//! table is one edit here (and `UPDATE_EXPECT=1 cargo test konflux` for the
+//! golden files). aidc never fetches anything; the CLI reads the committed
+//! files and hands their text in ([`Locked::from_files`]).
 //!
 //! Taken from the `docker-build-oci-ta` and `docker-build-multi-platform-oci-ta`
 //! pipelines of konflux-ci/build-definitions at commit
@@ -13,6 +17,8 @@
 //! chmeliik/build-pipeline-tasks @ `af6569ef08ea22a3e8c570e4f2e981b14e9527ee`,
 //! 2026-08-21). The machine-readable copy of both sources is
 //! `../shared/tools/konflux-check/pipelines.json`.
+
+use std::collections::BTreeMap;
 
 /// The date the references were taken.
 pub const TAKEN: &str = "2026-08-20";
@@ -101,6 +107,82 @@ pub const BUNDLES: &[Bundle] = &[
     },
 ];
 
+/// The bundle references of committed PipelineRuns: file (relative to the
+/// repository root) -> task -> reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Locked {
+    pub files: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Locked {
+    /// The references in the text of committed files (path -> text). A
+    /// reference is a line `value: <registry path>/task-<task>:<version>@sha256:<64 hex>`
+    /// (the bundles resolver's `bundle` param, as aidc and MintMaker write
+    /// it); anything else is ignored, so a hostile file can only choose among
+    /// well-formed references, never add text to the output.
+    pub fn from_files(files: &BTreeMap<String, String>) -> Locked {
+        let mut out = Locked::default();
+        for (path, text) in files {
+            let mut refs = BTreeMap::new();
+            for line in text.lines() {
+                let Some(value) = line.trim().strip_prefix("value: ") else { continue };
+                if let Some(task) = task_of(value) {
+                    refs.entry(task.to_string()).or_insert_with(|| value.to_string());
+                }
+            }
+            if !refs.is_empty() {
+                out.files.insert(path.clone(), refs);
+            }
+        }
+        out
+    }
+
+    /// The reference for `task` in the PipelineRun `file`: the committed
+    /// one unless aidc's is newer in minor version (or there is none).
+    pub fn bundle(&self, file: &str, task: &str) -> String {
+        let own = bundle(task);
+        match self.files.get(file).and_then(|refs| refs.get(task)) {
+            Some(committed) => choose(committed, own).to_string(),
+            None => own.to_string(),
+        }
+    }
+}
+
+/// The task a bundle reference is for, when it is a well-formed, pinned
+/// reference: `<host>/<path>/task-<task>:<version>@sha256:<64 lowercase hex>`,
+/// every character from a safe set (no quoting needed in YAML).
+pub fn task_of(reference: &str) -> Option<&str> {
+    let (name, digest) = reference.split_once("@sha256:")?;
+    if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        return None;
+    }
+    let (repo, version) = name.rsplit_once(':')?;
+    let safe = |s: &str, extra: &str| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c))
+    };
+    if !safe(repo, "./-_") || !safe(version, ".-") || !version.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let task = repo.rsplit('/').next()?.strip_prefix("task-")?;
+    if task.is_empty() || !repo.contains('/') { None } else { Some(task) }
+}
+
+/// `0.10.5` -> `[0, 10, 5]` (a suffix after `-` ignored; non-numbers as 0).
+fn version_of(reference: &str) -> Vec<u64> {
+    let name = reference.split('@').next().unwrap_or(reference);
+    let version = name.rsplit_once(':').map_or("", |(_, v)| v);
+    let version = version.split('-').next().unwrap_or(version);
+    version.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// The committed reference, unless aidc's own is newer in minor version
+/// (`0.4` over a committed `0.3.x`): a bot's patch or digest update of the
+/// same minor, or a newer minor it migrated to, stays.
+pub fn choose<'a>(committed: &'a str, own: &'a str) -> &'a str {
+    let minor = |v: &[u64]| (v.first().copied().unwrap_or(0), v.get(1).copied().unwrap_or(0));
+    if minor(&version_of(own)) > minor(&version_of(committed)) { own } else { committed }
+}
+
 /// The bundle reference of `task`. Panics on a task missing from the table:
 /// the pipelines only name tasks listed above (a unit test checks it).
 pub fn bundle(task: &str) -> &'static str {
@@ -113,6 +195,39 @@ pub fn bundle(task: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const D: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn committed_references_win_unless_older_in_minor() {
+        let own = bundle("init");
+        let bot = format!("quay.io/konflux-ci/tekton-catalog/task-init:0.4.9@sha256:{D}");
+        assert_eq!(choose(&bot, own), bot);
+        let newer_minor = format!("quay.io/konflux-ci/tekton-catalog/task-init:0.5@sha256:{D}");
+        assert_eq!(choose(&newer_minor, own), newer_minor);
+        let older_minor = format!("quay.io/konflux-ci/tekton-catalog/task-init:0.3.1@sha256:{D}");
+        assert_eq!(choose(&older_minor, own), own);
+    }
+
+    #[test]
+    fn only_well_formed_references_are_read() {
+        let good = format!("quay.io/konflux-ci/tekton-catalog/task-init:0.4.9@sha256:{D}");
+        assert_eq!(task_of(&good), Some("init"));
+        for bad in [
+            format!("quay.io/x/task-init:0.4@sha256:{}", &D[1..]),
+            format!("quay.io/x/task-init:0.4@sha256:{}", D.to_uppercase()),
+            format!("quay.io/x/task-init:0.4 #@sha256:{D}"),
+            format!("quay.io/x/init:0.4@sha256:{D}"),
+            format!("quay.io/x/task-init@sha256:{D}"),
+            format!("'quay.io/x/task-init:0.4@sha256:{D}'"),
+        ] {
+            assert_eq!(task_of(&bad), None, "{bad}");
+        }
+        let files = BTreeMap::from([(".tekton/a.yaml".to_string(), format!("  - name: bundle\n    value: {good}\n"))]);
+        let locked = Locked::from_files(&files);
+        assert_eq!(locked.bundle(".tekton/a.yaml", "init"), good);
+        assert_eq!(locked.bundle(".tekton/b.yaml", "init"), bundle("init"));
+    }
 
     #[test]
     fn every_reference_is_pinned_and_names_its_task() {

@@ -19,6 +19,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Model};
 use crate::plan::Plan;
 use crate::source::Span;
+use crate::validate;
 
 pub use application::application;
 pub use pipelinerun::pipelineruns;
@@ -53,6 +54,24 @@ impl RepoLayout {
     }
 }
 
+/// `rel` (which may start with `..`) taken from the directory `dir` (relative
+/// to the repository root, `.` for the root), normalised. A `..` above the
+/// root is dropped: without a `.git` the CLI takes the recipe's directory as
+/// the root, and a sibling recipe then counts from the common parent.
+fn join_normalized(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in dir.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+}
+
 /// `a/b`, where `a` may be `.`.
 fn join(a: &str, b: &str) -> String {
     let b = b.trim_start_matches("./");
@@ -63,28 +82,7 @@ fn join(a: &str, b: &str) -> String {
 /// Konflux's default of one hour.
 pub const DEFAULT_TIMEOUT: u64 = 4 * 3600;
 
-/// The file every build secret holds in its Kubernetes secret.
-///
-/// Konflux's buildah tasks mount the Kubernetes secret named by their
-/// `ADDITIONAL_SECRET` param and pass each of its files to the build as
-/// `--secret id=<secret>/<file>` (build-definitions `task/buildah*/`, the
-/// `--secret-dirs` of konflux-build-cli). So the recipe's `secret("ID")` is
-/// the Kubernetes secret `ID`, holding the key in the file `key`, and the
-/// Containerfile mounts it with `--mount=type=secret,id=ID/key`.
-pub const SECRET_FILE: &str = "key";
-
-/// The build secret id a Containerfile must mount for the recipe's
-/// `secret("ID")`, so that Konflux's buildah finds it: `ID/key`. Local builds
-/// pass the same id: `podman build --secret id=ID/key,src=FILE`.
-pub fn secret_mount_id(secret: &str) -> String {
-    format!("{}/{SECRET_FILE}", secret_name(secret))
-}
-
-/// The Kubernetes secret a build secret id names: the part before the first
-/// `/` (so `akmods-key` and `akmods-key/key` both give `akmods-key`).
-pub fn secret_name(id: &str) -> &str {
-    id.split('/').next().unwrap_or(id)
-}
+pub use crate::plan::{SIGNING_ARG, SIGNING_LABEL};
 
 /// One Konflux component: one image variant, its Containerfile and target.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +112,12 @@ pub struct Upstream {
     pub repository: String,
     /// True when it is an image of the same recipe (so also a [`Component`]).
     pub same_file: bool,
+    /// The upstream image's name (its Containerfile is `<out>/<image>/Containerfile`).
+    pub image: String,
+    /// Where its file is built from, when another file's pipeline block says.
+    pub source: Option<model::UpstreamSource>,
+    /// The `from` that names it.
+    pub span: Span,
 }
 
 /// The pipeline block, required for Konflux output.
@@ -137,30 +141,15 @@ fn pipeline(model: &Model) -> Result<&model::Pipeline, Diagnostics> {
         );
         return Err(d);
     }
-    Ok(p)
-}
-
-/// A Kubernetes DNS-1123 label (component names, label values).
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && s.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// A Kubernetes DNS-1123 subdomain (secret names).
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
-}
-
-/// An image reference without its tag or digest.
-fn repository_of(reference: &str) -> String {
-    let name = reference.split('@').next().unwrap_or(reference);
-    match name.rfind(':') {
-        Some(i) if !name[i..].contains('/') => name[..i].to_string(),
-        _ => name.to_string(),
+    if p.repository.is_none() {
+        d.push(
+            Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `repository`")
+                .label(p.span, "no `repository` here")
+                .help("add `repository = \"https://github.com/ORG/REPO\"`: the git repository Konflux builds from"),
+        );
+        return Err(d);
     }
+    Ok(p)
 }
 
 /// Every component of the plan, in plan order (images, then their targets).
@@ -172,8 +161,9 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
         let in_context = join(&plan.out_dir, &image_plan.containerfile);
         for target in &image_plan.targets {
             let Some(variant) = image.variants.iter().find(|v| v.name == target.variant) else { continue };
-            let name = if variant.implicit { image.name.clone() } else { format!("{}-{}", image.name, variant.name) };
-            if !is_dns_label(&name) {
+            let name =
+                crate::resolve::component_name(&image.name, (!variant.implicit).then_some(variant.name.as_str()));
+            if !validate::konflux_name(&name) {
                 d.push(
                     Diagnostic::error(Code::InvalidName, format!("`{name}` cannot be a Konflux component name"))
                         .label(variant.span, "this variant's component")
@@ -181,7 +171,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
                 );
                 continue;
             }
-            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| secret_name(s)).collect();
+            let mut secrets: Vec<&str> = target.secrets.iter().map(|s| s.name.as_str()).collect();
             secrets.sort_unstable();
             secrets.dedup();
             let signing = variant.signing.as_ref().map_or(variant.span, |s| s.span);
@@ -198,7 +188,7 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
             }
             let secret = secrets.first().map(|s| s.to_string());
             if let Some(s) = &secret
-                && !is_dns_subdomain(s)
+                && !validate::dns_subdomain(s)
             {
                 d.push(
                     Diagnostic::error(Code::InvalidName, format!("`{s}` cannot name a Kubernetes secret"))
@@ -208,10 +198,13 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
                 continue;
             }
             let upstream = match &variant.from {
-                model::From::Project { component, reference, same_file, .. } => Some(Upstream {
+                model::From::Project { image, component, reference, same_file, upstream, span, .. } => Some(Upstream {
                     component: component.clone(),
-                    repository: repository_of(reference),
+                    repository: crate::plan::repository(reference).to_string(),
                     same_file: *same_file,
+                    image: image.clone(),
+                    source: upstream.clone(),
+                    span: *span,
                 }),
                 _ => None,
             };
@@ -233,8 +226,20 @@ pub fn components(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<Vec
 /// Every Konflux file: the PipelineRuns under `.tekton/` and
 /// `<recipe dir>/konflux/application.yaml`, by path relative to the
 /// repository root.
-pub fn outputs(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
-    let files = pipelineruns(model, plan, layout).and_then(|mut files| {
+pub fn files(model: &Model, plan: &Plan, layout: &RepoLayout) -> crate::diag::Outcome<BTreeMap<String, String>> {
+    files_locked(model, plan, layout, &bundles::Locked::default())
+}
+
+/// [`files`], keeping the task bundles of the committed PipelineRuns
+/// (`locked`, read by the CLI from `.tekton/`) that are not older in minor
+/// version than aidc's table.
+pub fn files_locked(
+    model: &Model,
+    plan: &Plan,
+    layout: &RepoLayout,
+    locked: &bundles::Locked,
+) -> crate::diag::Outcome<BTreeMap<String, String>> {
+    let files = pipelineruns(model, plan, layout, locked).and_then(|mut files| {
         files.extend(application(model, plan, layout)?);
         Ok(files)
     });
@@ -267,7 +272,7 @@ fn duration(seconds: u64) -> String {
 /// `konflux/` that start with it are this recipe's: a compile replaces
 /// them, or removes them when the recipe no longer gives them.
 pub fn header(layout: &RepoLayout) -> String {
-    format!("{HEADER_START}{}{HEADER_END}\n", layout.recipe())
+    format!("{HEADER_START}{}{HEADER_END}\n", crate::plan::shell::comment(&layout.recipe()))
 }
 
 const HEADER_START: &str = "# Generated by aidc from ";
@@ -292,17 +297,11 @@ mod tests {
     }
 
     #[test]
-    fn secret_ids_follow_the_buildah_task() {
-        assert_eq!(secret_mount_id("akmods-key"), "akmods-key/key");
-        assert_eq!(secret_mount_id("akmods-key/key"), "akmods-key/key");
-        assert_eq!(secret_name("akmods-key/key"), "akmods-key");
-    }
-
-    #[test]
-    fn repositories_lose_tag_and_digest() {
-        assert_eq!(repository_of("quay.io/a/b:latest"), "quay.io/a/b");
-        assert_eq!(repository_of("localhost:5000/a/b"), "localhost:5000/a/b");
-        assert_eq!(repository_of("quay.io/a/b:1@sha256:00"), "quay.io/a/b");
+    fn upstream_directories_stay_in_the_repository() {
+        assert_eq!(join_normalized("examples/a", "../b"), "examples/b");
+        assert_eq!(join_normalized(".", "."), ".");
+        assert_eq!(join_normalized("a", ".."), ".");
+        assert_eq!(join_normalized(".", "../b"), "b");
     }
 
     #[test]

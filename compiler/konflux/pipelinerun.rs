@@ -16,15 +16,27 @@ use crate::plan::Plan;
 /// The two PipelineRuns of every component: `.tekton/<component>-push.yaml`
 /// and `.tekton/<component>-pull-request.yaml`, by path relative to the
 /// repository root.
-pub fn pipelineruns(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BTreeMap<String, String>, Diagnostics> {
+///
+/// Task bundles come from `locked` (the committed files) where they are not
+/// older in minor version than aidc's table ([`bundles::Locked`]).
+pub fn pipelineruns(
+    model: &Model,
+    plan: &Plan,
+    layout: &RepoLayout,
+    locked: &bundles::Locked,
+) -> Result<BTreeMap<String, String>, Diagnostics> {
     let p = pipeline(model)?;
     let components = components(model, plan, layout)?;
     let mut files = BTreeMap::new();
     for c in &components {
         for event in [Event::Push, Event::PullRequest] {
             let file = format!(".tekton/{}-{}.yaml", c.name, event.file_suffix());
-            let run = pipelinerun(p, c, event, &file, layout);
-            let bundles = format!("# Konflux task bundles as of {} ({}).\n", bundles::TAKEN, bundles::SOURCE);
+            let run = pipelinerun(p, c, event, &file, layout, &|task| locked.bundle(&file, task));
+            let bundles = format!(
+                "# Konflux task bundles: as committed here, else aidc's table of {} ({}).\n",
+                bundles::TAKEN,
+                bundles::SOURCE
+            );
             files.insert(file, format!("{}{bundles}{}", header(layout), yaml::document(&run)));
         }
     }
@@ -273,10 +285,20 @@ fn build_timeout(total: u64) -> Option<String> {
     Some(duration(total - margin))
 }
 
-fn pipelinerun(p: &model::Pipeline, c: &Component, event: Event, file: &str, layout: &RepoLayout) -> PipelineRun {
+/// The bundle reference for a task name.
+type BundleOf<'a> = &'a dyn Fn(&str) -> String;
+
+fn pipelinerun(
+    p: &model::Pipeline,
+    c: &Component,
+    event: Event,
+    file: &str,
+    layout: &RepoLayout,
+    bundle_of: BundleOf<'_>,
+) -> PipelineRun {
     let flavour = Flavour::of(p);
     let registry = p.registry.as_deref().unwrap_or_default();
-    let repo_url = p.repository.clone().unwrap_or_else(|| "{{repo_url}}".to_string());
+    let repo_url = p.repository.clone().unwrap_or_default();
 
     let mut annotations = BTreeMap::new();
     annotations.insert("build.appstudio.openshift.io/repo", format!("{repo_url}?rev={{{{revision}}}}"));
@@ -317,9 +339,22 @@ fn pipelinerun(p: &model::Pipeline, c: &Component, event: Event, file: &str, lay
     }
     params.push(param("dockerfile", s(&c.dockerfile)));
     params.push(param("path-context", s(layout.dir())));
+    if event == Event::Push {
+        // The images ship GPL kernel modules and packages: publish their sources.
+        params.push(param("build-source-image", s("true")));
+    }
     params.push(param("target-stage", s(&c.target)));
-    if let Some(secret) = &c.secret {
-        params.push(param("additional-secret", s(secret)));
+    match (&c.secret, event) {
+        // Only push runs get the signing key; see [`super::SIGNING_ARG`].
+        (Some(secret), Event::Push) => params.push(param("additional-secret", s(secret))),
+        (Some(_), Event::PullRequest) => {
+            params.push(param("build-args", Value::List(vec![format!("{}=unsigned", super::SIGNING_ARG)])))
+        }
+        (None, _) => {}
+    }
+    if event == Event::Push {
+        // The tag downstream recipes build from until `aid.lock` pins a digest.
+        params.push(param("additional-tags", Value::List(vec![crate::resolve::PUBLISHED_TAG.to_string()])));
     }
 
     let total = p.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -334,7 +369,7 @@ fn pipelinerun(p: &model::Pipeline, c: &Component, event: Event, file: &str, lay
         },
         spec: RunSpec {
             params,
-            pipeline_spec: pipeline_spec(flavour, build_timeout(total)),
+            pipeline_spec: pipeline_spec(flavour, build_timeout(total), bundle_of),
             task_run_template: TaskRunTemplate { service_account_name: format!("build-pipeline-{}", c.name) },
             timeouts: Timeouts { pipeline: duration(total) },
             workspaces: vec![WorkspaceBinding {
@@ -388,6 +423,15 @@ fn param_specs(flavour: Flavour) -> Vec<ParamSpec> {
         default: Some(s("")),
     });
     out.push(ParamSpec {
+        name: "additional-tags",
+        description: Some(
+            "Tags apply-tags adds to the pushed image (its ADDITIONAL_TAGS); push runs add the tag \
+             downstream recipes build from. Added by aidc.",
+        ),
+        kind: "array",
+        default: Some(Value::List(Vec::new())),
+    });
+    out.push(ParamSpec {
         name: "additional-secret",
         description: Some(
             "The Kubernetes secret whose files the build mounts as --secret id=<secret>/<file> \
@@ -400,14 +444,24 @@ fn param_specs(flavour: Flavour) -> Vec<ParamSpec> {
 }
 
 /// A task of the pipeline, before its optional parts.
-fn task(name: &'static str, task: &'static str, run_after: &[&'static str], params: Vec<Param>) -> PipelineTask {
+fn task(
+    bundle_of: BundleOf<'_>,
+    name: &'static str,
+    task: &'static str,
+    run_after: &[&'static str],
+    params: Vec<Param>,
+) -> PipelineTask {
     PipelineTask {
         name,
         matrix: None,
         params,
         run_after: run_after.to_vec(),
         task_ref: TaskRef {
-            params: vec![param("name", s(task)), param("bundle", s(bundles::bundle(task))), param("kind", s("task"))],
+            params: vec![
+                param("name", s(task)),
+                param("bundle", Value::Str(bundle_of(task))),
+                param("kind", s("task")),
+            ],
             resolver: "bundles",
         },
         timeout: None,
@@ -439,7 +493,10 @@ const CACHI2_ARTIFACT: &str = "$(tasks.prefetch-dependencies.results.CACHI2_ARTI
 /// `docker-build-multi-platform-oci-ta` (build-definitions at
 /// [`bundles::SOURCE`]) with their params wired as there, the build task
 /// also given the target stage, the build secret and its own timeout.
-fn pipeline_spec(flavour: Flavour, build_timeout: Option<String>) -> PipelineSpec {
+fn pipeline_spec(flavour: Flavour, build_timeout: Option<String>, bundle_of: BundleOf<'_>) -> PipelineSpec {
+    let task = |name: &'static str, task_name: &'static str, run_after: &[&'static str], params: Vec<Param>| {
+        task(bundle_of, name, task_name, run_after, params)
+    };
     let multi = flavour == Flavour::Multi;
     let build = flavour.build_task();
     let mut tasks = Vec::new();
@@ -582,7 +639,11 @@ fn pipeline_spec(flavour: Flavour, build_timeout: Option<String>) -> PipelineSpe
         "apply-tags",
         "apply-tags",
         after,
-        vec![param("IMAGE_URL", s(INDEX_URL)), param("IMAGE_DIGEST", s(INDEX_DIGEST))],
+        vec![
+            param("IMAGE_URL", s(INDEX_URL)),
+            param("IMAGE_DIGEST", s(INDEX_DIGEST)),
+            param("ADDITIONAL_TAGS", Value::List(vec!["$(params.additional-tags[*])".to_string()])),
+        ],
     ));
     tasks.push(task(
         "push-dockerfile",
@@ -638,7 +699,7 @@ mod tests {
     #[test]
     fn every_task_has_a_bundle() {
         for flavour in [Flavour::Single, Flavour::Multi] {
-            let spec = pipeline_spec(flavour, None);
+            let spec = pipeline_spec(flavour, None, &|t| bundles::bundle(t).to_string());
             assert_eq!(spec.tasks.len(), 16);
         }
     }

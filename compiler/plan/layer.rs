@@ -7,7 +7,7 @@
 //! cached layer after such a file changed).
 
 use super::support::{Files, SupportFile, slug};
-use super::{Input, Inputs, Instruction, InstructionKind, quote, toml_string};
+use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Component, ComponentKind, RepoSource, RunSource, StepKind, Variant};
 
@@ -30,7 +30,7 @@ pub struct Layer {
     /// A kmod's builder stage, built from the state right after the kernel layer.
     pub builder: Option<Builder>,
     pub labels: Vec<(String, String)>,
-    pub secrets: Vec<String>,
+    pub secrets: Vec<SecretMount>,
 }
 
 /// A kmod builder stage. Its instructions use the secret; the layer that
@@ -40,6 +40,15 @@ pub struct Builder {
     pub module: String,
     pub key: String,
     pub instructions: Vec<Instruction>,
+}
+
+/// `ARG AID_KMOD_SIGNING=signed`: read by the kmod build script and the
+/// final stage's label; pull-request builds pass `unsigned`.
+pub fn signing_arg() -> Instruction {
+    Instruction {
+        comment: None,
+        kind: InstructionKind::Arg { name: super::SIGNING_ARG.to_string(), default: "signed".to_string() },
+    }
 }
 
 /// Placeholder for the builder stage's name in a mount; replaced when stages are named.
@@ -280,7 +289,7 @@ fn component(
         ComponentKind::Kmod => {
             let (b, install) = kmod(image, variant, c, &setup, inputs, files, diagnostics)?;
             builder = Some(b);
-            secrets.extend(variant.signing.as_ref().map(|s| crate::konflux::secret_mount_id(&s.key)));
+            secrets.extend(variant.signing.as_ref().map(|s| SecretMount::of(&s.key)));
             let Instruction { kind: InstructionKind::Run { mounts, inputs: ins, commands }, .. } = install else {
                 return None;
             };
@@ -516,8 +525,11 @@ fn kmod(
         b.mount(format!("type=bind,source={},target=/etc/pki/akmods/certs/public_key.der", s.cert));
         b.input(&s.cert, &cert.digest);
         // The id Konflux's buildah gives a file of a build secret: `<secret>/<file>`.
-        let id = crate::konflux::secret_mount_id(&s.key);
-        b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv,required=true"));
+        // Not `required`: pull-request builds have no key and say so with
+        // `AID_KMOD_SIGNING=unsigned`; without that the build script refuses
+        // to build unsigned (docs/konflux.md, "Keyless pull requests").
+        let id = SecretMount::of(&s.key).id;
+        b.mount(format!("type=secret,id={id},target=/etc/pki/akmods/private/private_key.priv"));
     }
     if !b_setup.options.is_empty() {
         b.commands.push(format!("export DNF5_OPTS={}", quote(&b_setup.options.join(" "))));
@@ -528,7 +540,11 @@ fn kmod(
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
     let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());
-    let builder = Builder { module: module.clone(), key: builder_key.clone(), instructions: vec![builder_instruction] };
+    let mut instructions = vec![builder_instruction];
+    if variant.signing.is_some() {
+        instructions.insert(0, signing_arg());
+    }
+    let builder = Builder { module: module.clone(), key: builder_key.clone(), instructions };
 
     // The install: the builder's output, the userspace of the same version, the certificate.
     let mut r = Run::default();

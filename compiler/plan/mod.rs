@@ -5,13 +5,25 @@
 
 mod layer;
 mod order;
-mod shell;
+mod secrets;
+pub mod shell;
 mod stages;
 mod support;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+pub use secrets::{SECRET_FILE, SecretMount};
+
+/// The build argument that says whether kernel modules are signed: `signed`
+/// (the default: the build fails without the key) or `unsigned` (pull-request
+/// builds, which never receive the key; the image is labelled
+/// [`SIGNING_LABEL`]` = unsigned`). docs/konflux.md, "Keyless pull requests".
+pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
+
+/// The image label that records [`SIGNING_ARG`] in a variant with kmods.
+pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
 
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
@@ -49,6 +61,34 @@ pub struct Options {
     pub pins: BTreeMap<String, String>,
 }
 
+/// A warning for every image of the project built `from` by tag because
+/// `aid.lock` has no digest for it (local-only `localhost/` names aside): the
+/// tag exists (push runs apply it), but nudges only update digests.
+pub fn unpinned_bases(model: &Model, options: &Options) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for image in &model.images {
+        for variant in &image.variants {
+            let crate::model::From::Project { reference, span, .. } = &variant.from else { continue };
+            let repo = repository(reference);
+            if repo.starts_with("localhost/") || options.pins.contains_key(repo) || !seen.insert((repo, *span)) {
+                continue;
+            }
+            d.push(
+                crate::diag::Diagnostic::warning(
+                    crate::diag::Code::UnpinnedBase,
+                    format!("`aid.lock` has no digest for `{repo}`, so `FROM` uses its tag `{reference}`"),
+                )
+                .label(*span, "built from this image by tag")
+                .help(format!(
+                    "after the upstream's first push build, add the line `{reference}@sha256:<digest>` to `aid.lock` beside the recipe; Konflux nudges keep it fresh"
+                )),
+            );
+        }
+    }
+    d
+}
+
 /// Reads `aid.lock`: one image reference with a digest per line
 /// (`quay.io/org/component:latest@sha256:<hex>`), `#` comments. Returns
 /// repository -> digest, or the first bad line and why.
@@ -70,14 +110,9 @@ pub fn parse_lock(text: &str) -> Result<BTreeMap<String, String>, (usize, String
     Ok(pins)
 }
 
-/// `quay.io/org/x:latest` -> `quay.io/org/x` (a tag follows the last `:` after the last `/`).
+/// `quay.io/org/x:latest` -> `quay.io/org/x`.
 pub fn repository(reference: &str) -> &str {
-    let name = reference.split('@').next().unwrap_or(reference);
-    let slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[slash..].rfind(':') {
-        Some(i) => &name[..slash + i],
-        None => name,
-    }
+    crate::validate::ImageReference::split(reference).repository
 }
 
 /// The build plan of every image.
@@ -105,8 +140,8 @@ pub struct Target {
     pub variant: String,
     /// Digest of this variant's own inputs (its layers), not the whole recipe's.
     pub inputs: String,
-    /// Build secret ids the target needs (`--secret id=ID,src=FILE`).
-    pub secrets: Vec<String>,
+    /// The build secrets the target mounts (`--secret id=ID,src=FILE`).
+    pub secrets: Vec<SecretMount>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -155,6 +190,8 @@ pub enum InstructionKind {
     Env { name: String, value: String },
     /// `LABEL "key"="value"` (both already quoted).
     Label { key: String, value: String },
+    /// `ARG NAME=default`: a build argument the following instructions read.
+    Arg { name: String, default: String },
 }
 
 /// The build-context paths the model reads (copied files, scripts,

@@ -1,5 +1,26 @@
 //! Quoting for the places a value lands in: POSIX shell words, Containerfile
-//! `ENV`/`LABEL` values, `--mount` option values and TOML strings.
+//! `ENV`/`LABEL` values, `--mount` option values, TOML strings, and the text
+//! of `#` comment lines in Containerfiles and YAML ([`comment`]).
+
+/// Text for one `#` comment line of a Containerfile or a YAML file: every
+/// control character (line breaks included, and the Unicode line and
+/// paragraph separators and NEL, which some readers take as line breaks)
+/// escaped as `\u{..}`, so that nothing a name holds can end the comment
+/// and start an instruction or a YAML document. Every comment aidc writes
+/// goes through here; names that reach outputs are also refused when they
+/// hold such characters, so this is the second line of defence
+/// (docs/hardening.md, "Text").
+pub fn comment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// A POSIX shell word that the shell reads back as exactly `s`.
 pub fn quote(s: &str) -> String {

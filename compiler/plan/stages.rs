@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::layer::{BUILDER, Layer};
-use super::{ImagePlan, Instruction, InstructionKind, Stage, StageRole, Target, containerfile_string};
+use super::{ImagePlan, Instruction, InstructionKind, SecretMount, Stage, StageRole, Target, containerfile_string};
 use crate::model::{self, Variant};
 
 struct Node {
@@ -37,8 +37,38 @@ fn base_reference(variant: &Variant, options: &super::Options) -> String {
     }
 }
 
+/// The stages and targets of one image, from each variant's layer sequence.
 pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> ImagePlan {
-    // Build the trie; a root per distinct base reference.
+    let (nodes, paths) = trie(sequences, options);
+    let forced = forced_boundaries(&nodes, &paths);
+    let variant_names: Vec<&str> = sequences.iter().map(|(v, _)| v.name.as_str()).collect();
+    let mut walk = Walk {
+        image,
+        options,
+        nodes: &nodes,
+        forced: &forced,
+        variant_names: &variant_names,
+        stages: Vec::new(),
+        stage_of: vec![None; nodes.len()],
+        taken: variant_names.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut targets = Vec::new();
+    for (v, (variant, layers)) in sequences.iter().enumerate() {
+        targets.push(walk.variant(variant, layers, &paths[v]));
+    }
+    let mut stages = walk.stages;
+    // Builder stages keep their key out of the rendered comment.
+    for st in &mut stages {
+        if st.role == StageRole::Builder {
+            st.about.truncate(1);
+        }
+    }
+    ImagePlan { name: image.name.clone(), containerfile: format!("{}/Containerfile", image.name), stages, targets }
+}
+
+/// The trie of the variants' layer sequences, a root per distinct base
+/// reference, and each variant's path through it.
+fn trie(sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> (Vec<Node>, Vec<Vec<usize>>) {
     let mut nodes: Vec<Node> = Vec::new();
     let mut roots: Vec<(String, Vec<usize>)> = Vec::new();
     let mut paths: Vec<Vec<usize>> = Vec::new();
@@ -77,149 +107,104 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
         }
         paths.push(path);
     }
+    (nodes, paths)
+}
 
-    // A kernel node needs a stage boundary after it when a kmod below it has a builder.
-    let forced: Vec<bool> = (0..nodes.len())
+/// A kernel node needs a stage boundary after it when a kmod below it has a builder.
+fn forced_boundaries(nodes: &[Node], paths: &[Vec<usize>]) -> Vec<bool> {
+    (0..nodes.len())
         .map(|n| {
             nodes[n].layer.is_kernel
                 && paths.iter().any(|p| p.contains(&n) && p.iter().any(|m| nodes[*m].layer.builder.is_some()))
         })
-        .collect();
-    // Stage starts.
-    let starts_stage = |n: usize| match nodes[n].parent {
-        None => true,
-        Some(p) => nodes[p].children.len() > 1 || nodes[p].variants != nodes[n].variants || forced[p],
-    };
+        .collect()
+}
 
-    // Name and fill the stages, walking each variant's path.
-    let mut stages: Vec<Stage> = Vec::new();
-    let mut stage_of: Vec<Option<usize>> = vec![None; nodes.len()];
-    let variant_names: Vec<&str> = sequences.iter().map(|(v, _)| v.name.as_str()).collect();
-    let mut taken: BTreeSet<String> = variant_names.iter().map(|s| s.to_string()).collect();
-    let unique = |wanted: String, taken: &mut BTreeSet<String>| {
+/// Naming and filling the stages, walking each variant's path in turn.
+struct Walk<'a> {
+    image: &'a model::Image,
+    options: &'a super::Options,
+    nodes: &'a [Node],
+    forced: &'a [bool],
+    variant_names: &'a [&'a str],
+    stages: Vec<Stage>,
+    /// The stage each node's layer went into, once placed.
+    stage_of: Vec<Option<usize>>,
+    /// Stage names in use.
+    taken: BTreeSet<String>,
+}
+
+impl Walk<'_> {
+    /// `wanted`, or `wanted-2`, `wanted-3`... when taken.
+    fn unique(&mut self, wanted: String) -> String {
         let mut name = wanted.clone();
         let mut i = 2;
-        while taken.contains(&name) {
+        while self.taken.contains(&name) {
             name = format!("{wanted}-{i}");
             i += 1;
         }
-        taken.insert(name.clone());
+        self.taken.insert(name.clone());
         name
-    };
-    let mut targets = Vec::new();
-    for (v, (variant, _)) in sequences.iter().enumerate() {
-        let path = &paths[v];
-        let mut current_from = base_reference(variant, options);
+    }
+
+    /// Whether node `n` starts a stage: a root, a branch, a change in the
+    /// set of variants, or a forced boundary before it.
+    fn starts_stage(&self, n: usize) -> bool {
+        match self.nodes[n].parent {
+            None => true,
+            Some(p) => {
+                self.nodes[p].children.len() > 1 || self.nodes[p].variants != self.nodes[n].variants || self.forced[p]
+            }
+        }
+    }
+
+    /// Places variant `v`'s layers (`path` in the trie), then its final
+    /// stage; returns its target.
+    fn variant(&mut self, variant: &Variant, layers: &[Layer], path: &[usize]) -> Target {
+        let mut current_from = base_reference(variant, self.options);
         let mut current: Option<usize> = None;
         for (i, &n) in path.iter().enumerate() {
-            if let Some(s) = stage_of[n] {
+            if let Some(s) = self.stage_of[n] {
                 current = Some(s);
-                current_from = stages[s].name.clone();
+                current_from = self.stages[s].name.clone();
                 continue;
             }
-            if starts_stage(n) || current.is_none() {
-                // A segment used only by this variant and running to its end is its final stage.
-                let rest_own = path[i..].iter().all(|m| nodes[*m].variants.len() == 1 && !forced[*m])
-                    && nodes[n].variants.len() == 1;
-                let (name, role) = if rest_own {
-                    (variant.name.clone(), StageRole::Final)
-                } else {
-                    let last = segment_end(&nodes, &forced, n);
-                    // Named after its last layer; the image's own body is its common part.
-                    let component = &nodes[last].layer.component;
-                    let what = if *component == image.name {
-                        "common".to_string()
-                    } else {
-                        super::support::stage_slug(component)
-                    };
-                    (unique(format!("{}-{what}", image.name), &mut taken), StageRole::Shared)
-                };
-                let variants_here: Vec<&str> = nodes[n].variants.iter().map(|x| variant_names[*x]).collect();
-                let about = match role {
-                    StageRole::Shared => vec![format!("Shared by {}.", variants_here.join(", "))],
-                    _ => vec![format!("Target `{}`.", variant.name)],
-                };
-                stages.push(Stage {
-                    name,
-                    from: current_from.clone(),
-                    role,
-                    about,
-                    instructions: Vec::new(),
-                    layers: Vec::new(),
-                });
-                current = Some(stages.len() - 1);
+            if self.starts_stage(n) || current.is_none() {
+                current = Some(self.open_stage(variant, &path[i..], &current_from));
             }
             let s = current.expect("a stage is open");
             // A kmod's builder stage comes before the stage that uses it.
-            let mut instructions = nodes[n].layer.instructions.clone();
-            if let Some(b) = &nodes[n].layer.builder {
-                let kernel_stage = path[..i]
-                    .iter()
-                    .rev()
-                    .find(|m| nodes[**m].layer.is_kernel)
-                    .and_then(|m| stage_of[*m])
-                    .map(|k| stages[k].name.clone())
-                    .unwrap_or_else(|| base_reference(variant, options));
-                let existing = stages.iter().position(|st| {
-                    st.role == StageRole::Builder && st.from == kernel_stage && st.about.last() == Some(&b.key)
-                });
-                let builder_name = match existing {
-                    Some(e) => stages[e].name.clone(),
-                    None => {
-                        let name = unique(
-                            format!("{}-kmod-{}", image.name, super::support::stage_slug(&b.module)),
-                            &mut taken,
-                        );
-                        let builder = Stage {
-                            name: name.clone(),
-                            from: kernel_stage,
-                            role: StageRole::Builder,
-                            about: vec![
-                                format!("Builds the `{}` kernel module; only its /out is used.", b.module),
-                                b.key.clone(),
-                            ],
-                            instructions: b.instructions.clone(),
-                            layers: vec![b.key.clone()],
-                        };
-                        stages.insert(s, builder);
-                        // Indexes at or after `s` moved by one.
-                        for st in stage_of.iter_mut().flatten() {
-                            if *st >= s {
-                                *st += 1;
-                            }
-                        }
-                        current = Some(s + 1);
-                        name
-                    }
-                };
+            let mut instructions = self.nodes[n].layer.instructions.clone();
+            if let Some(b) = &self.nodes[n].layer.builder {
+                let (builder_name, inserted) = self.builder_stage(variant, b, &path[..i], s);
+                if inserted {
+                    current = Some(s + 1);
+                }
                 for ins in &mut instructions {
                     replace_builder(ins, &builder_name);
                 }
             }
             let s = current.expect("a stage is open");
-            stages[s].instructions.extend(instructions);
-            stages[s].layers.push(nodes[n].layer.key.clone());
-            stage_of[n] = Some(s);
-            current_from = stages[s].name.clone();
+            self.stages[s].instructions.extend(instructions);
+            self.stages[s].layers.push(self.nodes[n].layer.key.clone());
+            self.stage_of[n] = Some(s);
+            current_from = self.stages[s].name.clone();
         }
-        // The final stage: the last stage when it is this variant's own, else a new one.
-        let own_final = current.is_some_and(|s| stages[s].role == StageRole::Final && stages[s].name == variant.name);
-        let final_index = if own_final {
-            current.expect("checked")
-        } else {
-            stages.push(Stage {
-                name: variant.name.clone(),
-                from: current_from.clone(),
-                role: StageRole::Final,
-                about: vec![format!("Target `{}`.", variant.name)],
-                instructions: Vec::new(),
-                layers: Vec::new(),
+        let final_index = self.final_stage(variant, current, &current_from);
+        let (labels, digest) = final_labels(self.image, variant, layers, &current_from);
+        self.stages[final_index].instructions.extend(labels);
+        if variant.signing.is_some() && variant.kmods().next().is_some() {
+            // Whether this image's kernel modules are signed (pull-request builds are not).
+            self.stages[final_index].instructions.push(super::layer::signing_arg());
+            self.stages[final_index].instructions.push(Instruction {
+                comment: None,
+                kind: InstructionKind::Label {
+                    key: containerfile_string(super::SIGNING_LABEL),
+                    value: format!("\"${{{}}}\"", super::SIGNING_ARG),
+                },
             });
-            stages.len() - 1
-        };
-        let (labels, digest) = final_labels(image, variant, &sequences[v].1, &current_from);
-        stages[final_index].instructions.extend(labels);
-        stages[final_index].instructions.push(Instruction {
+        }
+        self.stages[final_index].instructions.push(Instruction {
             comment: Some("bootc's own checks of the image; the last step".to_string()),
             kind: InstructionKind::Run {
                 mounts: Vec::new(),
@@ -227,18 +212,112 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
                 commands: vec!["bootc container lint".to_string()],
             },
         });
-        let mut secrets: Vec<String> = sequences[v].1.iter().flat_map(|l| l.secrets.iter().cloned()).collect();
+        let mut secrets: Vec<SecretMount> = layers.iter().flat_map(|l| l.secrets.iter().cloned()).collect();
         secrets.sort();
         secrets.dedup();
-        targets.push(Target { variant: variant.name.clone(), inputs: digest, secrets });
+        Target { variant: variant.name.clone(), inputs: digest, secrets }
     }
-    // Builder stages keep their key out of the rendered comment.
-    for st in &mut stages {
-        if st.role == StageRole::Builder {
-            st.about.truncate(1);
+
+    /// Opens the stage that starts at `rest[0]`: the variant's final stage
+    /// when the rest of its path is its own, else a shared stage named after
+    /// the segment's last layer. Returns its index.
+    fn open_stage(&mut self, variant: &Variant, rest: &[usize], from: &str) -> usize {
+        let n = rest[0];
+        let nodes = self.nodes;
+        // A segment used only by this variant and running to its end is its final stage.
+        let rest_own =
+            rest.iter().all(|m| nodes[*m].variants.len() == 1 && !self.forced[*m]) && nodes[n].variants.len() == 1;
+        let (name, role) = if rest_own {
+            (variant.name.clone(), StageRole::Final)
+        } else {
+            let last = segment_end(nodes, self.forced, n);
+            // Named after its last layer; the image's own body is its common part.
+            let component = &nodes[last].layer.component;
+            let what = if *component == self.image.name {
+                "common".to_string()
+            } else {
+                super::support::stage_slug(component)
+            };
+            (self.unique(format!("{}-{what}", self.image.name)), StageRole::Shared)
+        };
+        let variants_here: Vec<&str> = nodes[n].variants.iter().map(|x| self.variant_names[*x]).collect();
+        let about = match role {
+            StageRole::Shared => vec![format!("Shared by {}.", variants_here.join(", "))],
+            _ => vec![format!("Target `{}`.", variant.name)],
+        };
+        self.stages.push(Stage {
+            name,
+            from: from.to_string(),
+            role,
+            about,
+            instructions: Vec::new(),
+            layers: Vec::new(),
+        });
+        self.stages.len() - 1
+    }
+
+    /// The builder stage of kmod builder `b`, from the stage of the kernel
+    /// layer before it on the path (`before`): an existing one with the same
+    /// key, or a new one inserted at `s`, before the stage that uses it.
+    /// Returns its name and whether it was inserted.
+    fn builder_stage(
+        &mut self,
+        variant: &Variant,
+        b: &super::layer::Builder,
+        before: &[usize],
+        s: usize,
+    ) -> (String, bool) {
+        let kernel_stage = before
+            .iter()
+            .rev()
+            .find(|m| self.nodes[**m].layer.is_kernel)
+            .and_then(|m| self.stage_of[*m])
+            .map(|k| self.stages[k].name.clone())
+            .unwrap_or_else(|| base_reference(variant, self.options));
+        let existing = self
+            .stages
+            .iter()
+            .position(|st| st.role == StageRole::Builder && st.from == kernel_stage && st.about.last() == Some(&b.key));
+        if let Some(e) = existing {
+            return (self.stages[e].name.clone(), false);
         }
+        let name = self.unique(format!("{}-kmod-{}", self.image.name, super::support::stage_slug(&b.module)));
+        let builder = Stage {
+            name: name.clone(),
+            from: kernel_stage,
+            role: StageRole::Builder,
+            about: vec![format!("Builds the `{}` kernel module; only its /out is used.", b.module), b.key.clone()],
+            instructions: b.instructions.clone(),
+            layers: vec![b.key.clone()],
+        };
+        self.stages.insert(s, builder);
+        // Indexes at or after `s` moved by one.
+        for st in self.stage_of.iter_mut().flatten() {
+            if *st >= s {
+                *st += 1;
+            }
+        }
+        (name, true)
     }
-    ImagePlan { name: image.name.clone(), containerfile: format!("{}/Containerfile", image.name), stages, targets }
+
+    /// The final stage: the last stage when it is this variant's own, else a
+    /// new one. Returns its index.
+    fn final_stage(&mut self, variant: &Variant, current: Option<usize>, from: &str) -> usize {
+        let own_final =
+            current.is_some_and(|s| self.stages[s].role == StageRole::Final && self.stages[s].name == variant.name);
+        if own_final {
+            return current.expect("checked");
+        }
+        self.stages.push(Stage {
+            name: variant.name.clone(),
+            from: from.to_string(),
+            role: StageRole::Final,
+            about: vec![format!("Target `{}`.", variant.name)],
+            instructions: Vec::new(),
+            layers: Vec::new(),
+        });
+        self.stages.len() - 1
+    }
 }
 
 /// The last node of the segment starting at `n` (same variants, no branch, no forced boundary).

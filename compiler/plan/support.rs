@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 /// aidc's helper scripts: (file name, content). Written to `<out>/scripts/`.
 pub const SCRIPTS: &[(&str, &str)] = &[
-    ("aid-kernel.sh", include_str!("../emit/scripts/aid-kernel.sh")),
-    ("aid-kmod-build.sh", include_str!("../emit/scripts/aid-kmod-build.sh")),
-    ("aid-kmod-install.sh", include_str!("../emit/scripts/aid-kmod-install.sh")),
+    ("aid-kernel.sh", include_str!("scripts/aid-kernel.sh")),
+    ("aid-kmod-build.sh", include_str!("scripts/aid-kmod-build.sh")),
+    ("aid-kmod-install.sh", include_str!("scripts/aid-kmod-install.sh")),
 ];
 
 /// A support file as a step uses it.

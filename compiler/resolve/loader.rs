@@ -2,10 +2,11 @@
 //! parsed once. The core does no IO itself: it asks a [`Loader`].
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
+pub use crate::paths::{display_path, normalize, relative_to};
 use crate::source::{Origin, SourceFile, SourceId, SourceMap, Span};
 use crate::syntax::{self, ast};
 
@@ -50,56 +51,6 @@ pub struct Loaded {
     pub roots: Vec<ModuleId>,
 }
 
-/// Lexical normalisation: `a/./b/../c` -> `a/c`; keeps leading `..`.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out: Vec<Component<'_>> = Vec::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir) => {}
-                _ => out.push(c),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() {
-        return PathBuf::from(".");
-    }
-    out.iter().collect()
-}
-
-/// `path` relative to the directory `base`, lexically (both already
-/// normalised and both relative or both absolute): `a/b/x.aid` from `a/c`
-/// is `../b/x.aid`. `None` when one is absolute and the other is not.
-pub fn relative_to(base: &Path, path: &Path) -> Option<PathBuf> {
-    if base.is_absolute() != path.is_absolute() {
-        return None;
-    }
-    let b: Vec<Component<'_>> = base.components().filter(|c| *c != Component::CurDir).collect();
-    let p: Vec<Component<'_>> = path.components().filter(|c| *c != Component::CurDir).collect();
-    let common = b.iter().zip(&p).take_while(|(x, y)| x == y).count();
-    if b[common..].contains(&Component::ParentDir) {
-        return None;
-    }
-    let mut out = PathBuf::new();
-    for _ in common..b.len() {
-        out.push("..");
-    }
-    for c in &p[common..] {
-        out.push(c.as_os_str());
-    }
-    Some(out)
-}
-
-/// Shows a path with `/` on every platform, for stable messages.
-pub fn display_path(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
-}
-
 struct LoadState<'a> {
     loader: &'a dyn Loader,
     search: &'a SearchPath,
@@ -119,6 +70,13 @@ pub fn load(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) -> Re
         diagnostics: Diagnostics::default(),
     };
     for entry in entries {
+        // A recipe's path reaches the outputs (headers, manifests): no line breaks in it.
+        if entry.as_os_str().as_encoded_bytes().iter().any(|b| *b < 0x20 || *b == 0x7f) {
+            return Err(format!(
+                "`{}` has a control character in its path; rename it (its name reaches the outputs)",
+                display_path(entry).escape_debug()
+            ));
+        }
         let path = normalize(entry);
         let bytes =
             loader.read(&path).map_err(|e| format!("cannot read `{}`: {}", display_path(entry), io_reason(&e)))?;
@@ -156,7 +114,10 @@ impl LoadState<'_> {
         // NUL bytes are refused; in a file that is otherwise valid UTF-8 they
         // are shown as `␀`, so the message stays printable text. (Offsets before
         // the first NUL, where its label points, do not move.)
+        // A file over the size limit is refused without showing any of it
+        // (its first line may be megabytes long).
         let shown = match std::str::from_utf8(&bytes) {
+            _ if bytes.len() > syntax::MAX_FILE_SIZE => String::new(),
             Ok(t) => t.replace('\0', "\u{2400}"),
             Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
         };
@@ -165,6 +126,10 @@ impl LoadState<'_> {
         let name = if is_std { format!("{key}.aid") } else { key.clone() };
         let source = self.out.sources.add(SourceFile::new(name, origin, text.clone()));
         let (ast, diags) = match syntax::decode(source, &bytes) {
+            Ok(text) if is_std => match crate::stdlib::parsed(text, source) {
+                Some(module) => (module, Vec::new()),
+                None => syntax::parse(source, text),
+            },
             Ok(text) => syntax::parse(source, text),
             Err(mut d) => {
                 if d.code == crate::diag::Code::NulByte
@@ -230,6 +195,13 @@ impl LoadState<'_> {
                 .label(imp.path_span, "this import")
                 .help(help.to_string())
         };
+        if path.chars().any(char::is_control) {
+            self.diagnostics.push(bad(
+                "an import path cannot contain a control character (a line break could forge lines in the outputs)",
+                "name the module by a path of printable characters",
+            ));
+            return None;
+        }
         if path.is_empty() || path.starts_with('/') || path.contains('\\') || path.contains('\0') {
             self.diagnostics.push(bad(
                 "an import path is relative: `std/NAME`, `./file.aid` or a library path",
@@ -262,6 +234,14 @@ impl LoadState<'_> {
             };
         }
         if path.starts_with("./") || path.starts_with("../") {
+            // Only modules are read: never a credentials file, `/proc/...` or a device.
+            if !path.ends_with(".aid") {
+                self.diagnostics.push(bad(
+                    "a relative import names a module file, which ends in `.aid`",
+                    "write the module's file name, like `import \"./site.aid\"`",
+                ));
+                return None;
+            }
             if importer_std && self.search.stdlib_dir.is_none() {
                 self.diagnostics.push(bad("a stdlib module can only import `std/` modules", "import `std/NAME`"));
                 return None;
@@ -270,6 +250,13 @@ impl LoadState<'_> {
             return self.read_file(&file, imp, false, path);
         }
         // A library path: the first `--lib` / `AID_PATH` directory that has it.
+        if path.split('/').any(|s| s == ".." || s == ".") {
+            self.diagnostics.push(bad(
+                "a library path names a module inside a library directory; it has no `.` or `..` segments",
+                "write `import \"lib/x\"`, or `./` / `../` for a file next to this one",
+            ));
+            return None;
+        }
         let file_name = if path.ends_with(".aid") { path.to_string() } else { format!("{path}.aid") };
         let mut tried = Vec::new();
         for lib in &self.search.lib_dirs {

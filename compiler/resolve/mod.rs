@@ -6,11 +6,13 @@
 mod image;
 mod lang;
 pub mod loader;
+mod memory;
 
 use std::path::PathBuf;
 
 pub use loader::{Loaded, Loader, SearchPath};
-pub use project::component_name;
+pub use memory::MemLoader;
+pub use project::{PUBLISHED_TAG, component_name};
 
 use crate::diag::{Diagnostics, Outcome};
 use crate::model::{self, Model};

@@ -30,7 +30,8 @@ pub fn decode(source: SourceId, bytes: &[u8]) -> Result<&str, Diagnostic> {
     if bytes.len() > MAX_FILE_SIZE {
         return Err(Diagnostic::error(
             Code::FileTooLarge,
-            format!("this file is {} bytes, more than the limit of {} bytes", bytes.len(), MAX_FILE_SIZE),
+            // Readers stop one byte past the limit: the size beyond is unknown.
+            format!("this file is more than the limit of {MAX_FILE_SIZE} bytes"),
         )
         .label(at(0, 0), "file starts here")
         .help("split the recipe into modules and import them"));

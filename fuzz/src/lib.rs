@@ -1,4 +1,4 @@
-//! Shared by the fuzz targets: an in-memory `Loader`, the compile driver with
+//! Shared by the fuzz targets: the compile driver (over aidc's in-memory `Loader`) with
 //! its oracles, and the structure-aware recipe generator (`arbitrary` types
 //! that render to valid-looking `.aid` recipes using the real stdlib names,
 //! every statement kind, and strings full of hostile characters).
@@ -7,19 +7,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use aidc::resolve::MemLoader;
 use arbitrary::{Arbitrary, Unstructured};
 
 /// Where the recipe lives in the in-memory file system.
 pub const DIR: &str = "/fuzz";
-
-/// An in-memory file system.
-pub struct MemLoader(pub BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for MemLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
 
 /// What one compilation gave.
 pub struct Result {
@@ -31,16 +23,34 @@ pub struct Result {
 /// every stage, and renders every diagnostic both ways (the renderers slice
 /// the sources by the diagnostics' spans).
 pub fn compile(recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Result {
+    compile_named("image.aid", recipe, files).expect("the entry file is in the loader")
+}
+
+/// [`compile`] with the recipe at `/fuzz/NAME`: the name is repository text
+/// too (it reaches the header comment and the manifest). `None` when the
+/// name is refused before anything is read, which must then be for a
+/// control character in it.
+pub fn compile_named(name: &str, recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Option<Result> {
+    let entry = Path::new(DIR).join(name);
     let mut map = BTreeMap::new();
-    map.insert(Path::new(DIR).join("image.aid"), recipe.to_vec());
+    map.insert(entry.clone(), recipe.to_vec());
     for (p, bytes) in files {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
     let loader = MemLoader(map);
     let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
     let search = aidc::resolve::SearchPath::default();
-    let compiled = aidc::driver::compile(&Path::new(DIR).join("image.aid"), &loader, &search, "out", &hash)
-        .expect("the entry file is in the loader");
+    let compiled = match aidc::driver::compile(&entry, &loader, &search, "out", &hash) {
+        Ok(c) => c,
+        Err(message) => {
+            assert!(
+                name.chars().any(char::is_control) && message.contains("control character"),
+                "the entry `{}` was refused: {message}",
+                name.escape_debug()
+            );
+            return None;
+        }
+    };
     let errors = compiled.diagnostics.has_errors();
     for d in compiled.diagnostics.iter() {
         for l in &d.labels {
@@ -63,7 +73,7 @@ pub fn compile(recipe: &[u8], files: &BTreeMap<String, Vec<u8>>) -> Result {
     if errors {
         assert!(compiled.outputs.is_none() || compiled.plan.is_some(), "outputs without a plan");
     }
-    Result { outputs: if errors { None } else { compiled.outputs }, errors }
+    Some(Result { outputs: if errors { None } else { compiled.outputs }, errors })
 }
 
 // ---------------------------------------------------------------------------

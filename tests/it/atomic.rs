@@ -32,7 +32,7 @@ fn recipe_with(version: &str, branch: Option<&str>) -> String {
     }
     if let Some(b) = branch {
         s.push_str(&format!(
-            "pipeline konflux {{\n  application = \"big\"\n  registry = \"quay.io/example\"\n  branch = \"{b}\"\n}}\n"
+            "pipeline konflux {{\n  application = \"big\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/big\"\n  branch = \"{b}\"\n}}\n"
         ));
     }
     s
@@ -377,12 +377,14 @@ fn a_killed_compile_leaves_all_old_or_all_new_konflux_files() {
 /// The moments a timed kill rarely hits: between the swaps of one commit.
 /// `AIDC_FAILPOINT=swap:N` makes aidc kill itself after the Nth swap.
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs the failpoint hook: cargo test --features failpoints")]
 fn a_compile_killed_between_its_swaps_is_finished_by_the_next() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ctx = tmp.path().join("ctx");
     let (old, new, _) = konflux_project(&ctx, &tmp.path().join("expected"));
-    // v1 -> v2 changes `out/` and `.tekton/` (the Application stays): two swaps.
-    for n in 1..=2 {
+    // v1 -> v2 changes `out/`, `.tekton/` and the Application (a Component's
+    // source revision is the branch): three swaps.
+    for n in 1..=3 {
         std::fs::write(ctx.join("image.aid"), recipe_with("v1", Some("main"))).expect("write");
         compile_ok(&ctx);
         assert_eq!(written(&ctx), old);
@@ -391,8 +393,8 @@ fn a_compile_killed_between_its_swaps_is_finished_by_the_next() {
         assert!(journal(&ctx), "swap {n}: no journal");
         let now = written(&ctx);
         match n {
-            1 => assert!(now != old && now != new, "swap 1: expected a half-swapped project"),
-            _ => assert_eq!(now, new, "swap 2: every tree is swapped in, only the journal and old trees are left"),
+            1 | 2 => assert!(now != old && now != new, "swap {n}: expected a half-swapped project"),
+            _ => assert_eq!(now, new, "swap 3: every tree is swapped in, only the journal and old trees are left"),
         }
         // `--check` writes nothing, and says what happened.
         let check = aidc(&ctx, &["compile", "--check", "image.aid"]);
@@ -432,7 +434,7 @@ fn only_this_recipes_konflux_files_are_replaced_or_removed() {
     let recipe = |variant: &str| {
         format!(
             "image a {{\n  from \"localhost/aid-fixture-base:44\"\n  variant {variant} {{}}\n}}\n\
-             pipeline konflux {{\n  application = \"a\"\n  registry = \"quay.io/example\"\n}}\n"
+             pipeline konflux {{\n  application = \"a\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/a\"\n}}\n"
         )
     };
     std::fs::write(root.join("a/image.aid"), recipe("first")).expect("write");
@@ -483,13 +485,12 @@ fn files_that_are_not_aidcs_are_never_written_through() {
     std::fs::create_dir_all(root.join("a")).expect("mkdir");
     std::fs::create_dir_all(root.join("ci/tekton")).expect("mkdir");
     std::os::unix::fs::symlink("ci/tekton", root.join(".tekton")).expect("symlink");
-    let fifo = std::ffi::CString::new(root.join("ci/tekton/pipe").as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0, "mkfifo");
+    rustix::fs::mkfifoat(rustix::fs::CWD, root.join("ci/tekton/pipe"), rustix::fs::Mode::from_raw_mode(0o644))
+        .expect("mkfifo");
     let mine = "# hand-written, not generated\n";
     std::fs::write(root.join("ci/tekton/a-push.yaml"), mine).expect("write");
     let recipe = "image a {\n  from \"localhost/aid-fixture-base:44\"\n}\n\
-                  pipeline konflux {\n  application = \"a\"\n  registry = \"quay.io/example\"\n}\n";
+                  pipeline konflux {\n  application = \"a\"\n  registry = \"quay.io/example\"\n  repository = \"https://github.com/example/a\"\n}\n";
     std::fs::write(root.join("a/image.aid"), recipe).expect("write");
     let out = aidc(&root.join("a"), &["compile", "image.aid"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -516,6 +517,7 @@ fn files_that_are_not_aidcs_are_never_written_through() {
 /// (the swap may be three renames where the file system cannot exchange
 /// directories); killed right after its swap, the next compile finishes.
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs the failpoint hook: cargo test --features failpoints")]
 fn a_single_directory_commit_is_finished_too() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ctx = tmp.path();

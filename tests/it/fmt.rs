@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use aidc::format::{Error, format};
 use aidc::source::SourceId;
 
-use crate::support::{MemLoader, all_files, files, root};
+use crate::support::{all_files, files, root};
+use aidc::resolve::MemLoader;
 
 /// Formats on a thread with the CLI's large stack (recursion is bounded
 /// by the nesting limit, but deep cases need more than a test thread has).

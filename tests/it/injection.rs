@@ -26,15 +26,6 @@ use crate::support::aidc;
 // ---------------------------------------------------------------------------
 // Compiling in memory.
 
-/// An in-memory build context.
-struct Mem(BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for Mem {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
-
 const DIR: &str = "/ctx";
 
 /// What a compile gave: the error codes, or every output file.
@@ -53,7 +44,7 @@ pub fn compile(recipe: &str, files: &BTreeMap<String, Vec<u8>>) -> Outcome {
     for (p, bytes) in files {
         map.insert(Path::new(DIR).join(p), bytes.clone());
     }
-    let loader = Mem(map);
+    let loader = aidc::resolve::MemLoader(map);
     let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(DIR));
     let compiled = aidc::driver::compile(
         &Path::new(DIR).join("image.aid"),
@@ -112,6 +103,9 @@ pub enum Instr {
     },
     Env(String, String),
     Label(String, String),
+    /// `ARG NAME=DEFAULT` (the kmod signing switch, docs/konflux.md); its
+    /// words are checked like ENV's, and nothing reads them.
+    Arg,
 }
 
 /// Splits a Containerfile into instructions: physical lines end at `\n`
@@ -182,8 +176,21 @@ fn instruction(line: &str) -> Result<Instr, String> {
                 return Err(format!("{word} with {} words: {rest:?}", words.len()));
             }
             let (k, v) = words[0].split_once('=').ok_or_else(|| format!("{word} without `=`: {rest:?}"))?;
-            let (k, v) = (builder_unquote(k)?, builder_unquote(v)?);
+            // The one expansion aidc writes itself: the kmod signing label
+            // records the build argument (docs/konflux.md, "Keyless pull requests").
+            let v = if word == "LABEL" && v == "\"${AID_KMOD_SIGNING}\"" { v.to_string() } else { builder_unquote(v)? };
+            let k = builder_unquote(k)?;
             Ok(if word == "ENV" { Instr::Env(k, v) } else { Instr::Label(k, v) })
+        }
+        "ARG" => {
+            let words = builder_words(rest)?;
+            if words.len() != 1 {
+                return Err(format!("ARG with {} words: {rest:?}", words.len()));
+            }
+            let (k, v) = words[0].split_once('=').unwrap_or((&words[0], ""));
+            builder_unquote(k)?;
+            builder_unquote(v)?;
+            Ok(Instr::Arg)
         }
         other => Err(format!("unexpected instruction {other:?} in line {line:?}")),
     }

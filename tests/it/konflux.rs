@@ -5,88 +5,13 @@
 //! them), and read by the Konflux checker in `../shared/tools/konflux-check`.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aidc::konflux::{self, RepoLayout};
+use aidc::konflux;
 
-use crate::support::{blessing, expect_file, root};
-
-/// Reads files from the repository (relative paths), never writing; `edit`
-/// replaces the text of one file.
-#[derive(Default)]
-struct RepoLoader {
-    edit: Option<(PathBuf, String)>,
-}
-
-impl aidc::resolve::Loader for RepoLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        if let Some((p, text)) = &self.edit
-            && p == path
-        {
-            return Ok(text.clone().into_bytes());
-        }
-        let mut clean = PathBuf::new();
-        for c in path.components() {
-            match c {
-                Component::ParentDir => {
-                    clean.pop();
-                }
-                Component::CurDir => {}
-                other => clean.push(other),
-            }
-        }
-        std::fs::read(root().join(clean))
-    }
-}
-
-/// One golden case: a recipe in the repository and where it lies in the
-/// (pretend) git repository its PipelineRuns are for.
-struct Case {
-    name: &'static str,
-    /// The recipe, relative to this repository's root.
-    recipe: &'static str,
-    /// The recipe's directory relative to the pretend git root.
-    recipe_dir: &'static str,
-}
-
-const CASES: &[Case] = &[
-    Case { name: "ai-desktop", recipe: "examples/ai-desktop/image.aid", recipe_dir: "examples/ai-desktop" },
-    Case { name: "ai-workstation", recipe: "examples/ai-workstation/image.aid", recipe_dir: "examples/ai-workstation" },
-    // A recipe at the root of its repository, for two platforms.
-    Case { name: "multi-arch", recipe: "tests/golden-konflux/multi-arch/image.aid", recipe_dir: "." },
-];
-
-fn case(name: &str) -> &'static Case {
-    CASES.iter().find(|c| c.name == name).expect("case")
-}
-
-fn edited(case: &Case, from: &str, to: &str) -> RepoLoader {
-    let text = std::fs::read_to_string(root().join(case.recipe)).expect("recipe");
-    assert!(text.contains(from), "{from:?} not in {}", case.recipe);
-    RepoLoader { edit: Some((PathBuf::from(case.recipe), text.replace(from, to))) }
-}
-
-/// Runs the driver on `case`, Konflux included.
-fn drive(case: &Case, loader: &RepoLoader) -> aidc::driver::Compiled {
-    let entry = PathBuf::from(case.recipe);
-    let context = entry.parent().expect("recipe dir").to_path_buf();
-    let hash = aidc::driver::hash_with_loader(loader, context);
-    let search = aidc::resolve::SearchPath::default();
-    let mut request = aidc::driver::Request::new(&entry, loader, &search, &hash);
-    request.repo = layout(case);
-    aidc::driver::run(&request, aidc::driver::Mode::Compile).expect("recipe readable")
-}
-
-fn layout(case: &Case) -> RepoLayout {
-    RepoLayout { recipe_dir: case.recipe_dir.to_string(), recipe_file: "image.aid".to_string() }
-}
-
-fn generate(case: &Case) -> BTreeMap<String, String> {
-    let compiled = drive(case, &RepoLoader::default());
-    assert!(!compiled.diagnostics.has_errors(), "{}: {:#?}", case.name, compiled.diagnostics.into_sorted());
-    compiled.konflux
-}
+use crate::konflux_case::{Case, case, cases, drive, edited, generate, layout};
+use crate::support::root;
 
 fn runs(files: &BTreeMap<String, String>) -> Vec<&String> {
     files.keys().filter(|p| p.starts_with(".tekton/")).collect()
@@ -94,7 +19,7 @@ fn runs(files: &BTreeMap<String, String>) -> Vec<&String> {
 
 #[test]
 fn the_flagship_gives_six_pipelineruns_one_per_variant_and_event() {
-    let files = generate(case("ai-desktop"));
+    let files = generate(&case("ai-desktop"));
     let runs: Vec<&str> = runs(&files).into_iter().map(String::as_str).collect();
     assert_eq!(
         runs,
@@ -136,7 +61,7 @@ fn the_flagship_gives_six_pipelineruns_one_per_variant_and_event() {
 
 #[test]
 fn two_platforms_give_the_matrix_pipeline() {
-    let files = generate(case("multi-arch"));
+    let files = generate(&case("multi-arch"));
     let push = &files[".tekton/ai-base-push.yaml"];
     for want in [
         "  - name: build-platforms\n    value:\n    - linux/x86_64\n    - linux/arm64\n",
@@ -161,7 +86,7 @@ fn two_platforms_give_the_matrix_pipeline() {
 
 #[test]
 fn the_downstream_example_is_nudged_by_the_flagships_toolkit_variant() {
-    let files = generate(case("ai-workstation"));
+    let files = generate(&case("ai-workstation"));
     assert_eq!(runs(&files), [".tekton/ai-workstation-pull-request.yaml", ".tekton/ai-workstation-push.yaml"]);
     let app = &files["examples/ai-workstation/konflux/application.yaml"];
     let upstream = app
@@ -171,7 +96,7 @@ fn the_downstream_example_is_nudged_by_the_flagships_toolkit_variant() {
     assert!(upstream.contains("  build-nudges-ref:\n  - ai-workstation\n"), "{upstream}");
     assert!(upstream.contains("  containerImage: quay.io/fedora-ai/ai-desktop-cuda-toolkit\n"), "{upstream}");
     // Push runs of every component carry the nudge file patterns.
-    let flagship = generate(case("ai-desktop"));
+    let flagship = generate(&case("ai-desktop"));
     let toolkit = &flagship[".tekton/ai-desktop-cuda-toolkit-push.yaml"];
     assert!(
         toolkit.contains("build.appstudio.openshift.io/build-nudge-files: .*Containerfile.*,.*aid\\.lock\n"),
@@ -187,7 +112,7 @@ fn refused(case: &Case, from: &str, to: &str) -> Vec<&'static str> {
         return compiled.diagnostics.into_sorted().iter().map(|d| d.code.as_str()).collect();
     }
     let (model, plan) = (compiled.model.expect("model"), compiled.plan.expect("plan"));
-    match konflux::outputs(&model, &plan, &layout(case)).into_result() {
+    match konflux::files(&model, &plan, &layout(case)).into_result() {
         Ok(files) => panic!("expected diagnostics, got {:?}", files.keys().collect::<Vec<_>>()),
         Err(d) => d.into_sorted().iter().map(|d| d.code.as_str()).collect(),
     }
@@ -196,63 +121,22 @@ fn refused(case: &Case, from: &str, to: &str) -> Vec<&'static str> {
 #[test]
 fn a_recipe_without_a_pipeline_block_has_no_konflux_output() {
     let flagship = case("ai-desktop");
-    let text = std::fs::read_to_string(root().join(flagship.recipe)).expect("recipe");
+    let text = std::fs::read_to_string(root().join(&flagship.recipe)).expect("recipe");
     let block = &text[text.find("pipeline konflux").expect("pipeline block")..];
-    assert_eq!(refused(flagship, block, ""), ["aid::resolve::missing_pipeline"]);
+    assert_eq!(refused(&flagship, block, ""), ["aid::resolve::missing_pipeline"]);
 }
 
 #[test]
 fn a_secret_id_that_cannot_name_a_kubernetes_secret_is_refused() {
-    let codes = refused(case("ai-desktop"), "secret(\"akmods-key\")", "secret(\"Akmods_Key\")");
+    let codes = refused(&case("ai-desktop"), "secret(\"akmods-key\")", "secret(\"Akmods_Key\")");
     assert!(!codes.is_empty() && codes.iter().all(|c| *c == "aid::resolve::invalid_name"), "{codes:?}");
 }
 
 #[test]
 fn output_is_the_same_run_to_run() {
-    for case in CASES {
+    for case in &cases() {
         assert_eq!(generate(case), generate(case), "{}", case.name);
     }
-}
-
-/// Every generated file under `dir` (the YAML files; the recipe stays).
-fn golden_tree(dir: &Path) -> BTreeMap<String, String> {
-    crate::support::files(dir, "yaml")
-        .into_iter()
-        .map(|p| {
-            let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
-            (rel, std::fs::read_to_string(&p).expect("read"))
-        })
-        .collect()
-}
-
-#[test]
-fn golden_konflux_files_match() {
-    let mut failures = Vec::new();
-    for case in CASES {
-        let dir = root().join("tests/golden-konflux").join(case.name);
-        let actual = generate(case);
-        let expected = golden_tree(&dir);
-        if blessing() {
-            for stale in expected.keys().filter(|p| !actual.contains_key(*p)) {
-                std::fs::remove_file(dir.join(stale)).expect("remove stale golden file");
-            }
-        }
-        for (path, text) in &actual {
-            let file = dir.join(path);
-            if blessing() {
-                std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-            }
-            if let Some(f) = expect_file(&file, text) {
-                failures.push(format!("{}: {f}", case.name));
-            }
-        }
-        if !blessing() {
-            for stale in expected.keys().filter(|p| !actual.contains_key(*p)) {
-                failures.push(format!("{}: {stale} is no longer produced", case.name));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}\n(run `UPDATE_EXPECT=1 cargo test konflux` to accept)", failures.join("\n\n"));
 }
 
 /// `N violations` / `N warnings` from the checker's last lines.
@@ -260,12 +144,14 @@ fn count(output: &str, what: &str) -> Option<usize> {
     output.lines().rev().find_map(|l| l.strip_suffix(what)?.trim().parse().ok())
 }
 
-#[test]
-fn the_konflux_checker_finds_no_violations() {
-    let checker = root().join("../shared/tools/konflux-check/check_pipelinerun.py");
+/// The checker `script` of `../shared/tools/konflux-check`, when it and
+/// PyYAML are there (`None`: skipped, said on stderr; with
+/// `AID_REQUIRE_TOOLS` set a missing PyYAML fails).
+fn checker(script: &str) -> Option<PathBuf> {
+    let checker = root().join("../shared/tools/konflux-check").join(script);
     if !checker.is_file() {
-        eprintln!("SKIPPED: ../shared/tools/konflux-check is absent; the generated PipelineRuns were not checked");
-        return;
+        eprintln!("SKIPPED: ../shared/tools/konflux-check is absent; the generated Konflux files were not checked");
+        return None;
     }
     let pyyaml = Command::new("python3").args(["-c", "import yaml"]).status().is_ok_and(|s| s.success());
     if !pyyaml {
@@ -274,42 +160,176 @@ fn the_konflux_checker_finds_no_violations() {
             "PyYAML is required by the Konflux checker (AID_REQUIRE_TOOLS is set) but not installed"
         );
         eprintln!("SKIPPED: the Konflux checker needs PyYAML (`pip install pyyaml`; tests/run installs it)");
-        return;
+        return None;
     }
+    Some(checker)
+}
+
+/// Runs `checker` on `files` with `args`; `Err` with its output unless it
+/// says `0 violations` and exits 0.
+fn run_checker(checker: &Path, args: &[&str], files: &[PathBuf], what: &str) -> Result<(), String> {
+    let out = Command::new("python3").arg(checker).args(args).args(files).output().expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let violations = count(&stdout, " violations");
+    let warnings = count(&stdout, " warnings");
+    eprintln!(
+        "{} {what}: {} violations, {} warnings",
+        checker.file_name().and_then(|n| n.to_str()).unwrap_or("checker"),
+        violations.map_or("?".into(), |n| n.to_string()),
+        warnings.map_or("?".into(), |n| n.to_string())
+    );
+    if violations == Some(0) && out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what}:\n{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// The pipeline a PipelineRun's text follows, for `--reference-pipeline`.
+fn reference_pipeline(text: &str) -> &'static str {
+    if text.contains("name: build-images\n") { "docker-build-multi-platform-oci-ta" } else { "docker-build-oci-ta" }
+}
+
+/// Both checkers on a set of Konflux files under `dir`: every PipelineRun on
+/// its own (against the pipeline it follows), every onboarding file together
+/// (references resolve across them).
+fn check_tree(dir: &Path, runs: &[PathBuf], manifests: &[PathBuf], what: &str, failures: &mut Vec<String>) {
+    let (Some(pipelinerun), Some(manifest)) = (checker("check_pipelinerun.py"), checker("check_manifests.py")) else {
+        return;
+    };
+    for run in runs {
+        let text = std::fs::read_to_string(run).expect("read");
+        let name = run.strip_prefix(dir).unwrap_or(run).display().to_string();
+        if let Err(e) = run_checker(
+            &pipelinerun,
+            &["--reference-pipeline", reference_pipeline(&text)],
+            std::slice::from_ref(run),
+            &format!("{what}/{name}"),
+        ) {
+            failures.push(e);
+        }
+    }
+    if !manifests.is_empty()
+        && let Err(e) = run_checker(&manifest, &[], manifests, &format!("{what} onboarding files"))
+    {
+        failures.push(e);
+    }
+}
+
+#[test]
+fn the_konflux_checkers_find_no_violations_in_generated_files() {
     let mut failures = Vec::new();
-    for case in CASES {
+    for case in &cases() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let files = generate(case);
+        let (mut run_paths, mut manifests) = (Vec::new(), Vec::new());
         for (path, text) in &files {
             let p = tmp.path().join(path);
             std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
             std::fs::write(&p, text).expect("write");
+            if path.starts_with(".tekton/") { run_paths.push(p) } else { manifests.push(p) }
         }
-        for run in runs(&files) {
-            let out = Command::new("python3")
-                .arg(&checker)
-                .arg("--reference-pipeline")
-                .arg(if files[run].contains("name: build-images\n") {
-                    "docker-build-multi-platform-oci-ta"
-                } else {
-                    "docker-build-oci-ta"
-                })
-                .arg(tmp.path().join(run))
-                .output()
-                .expect("python3 runs");
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let violations = count(&stdout, " violations");
-            let warnings = count(&stdout, " warnings");
-            eprintln!(
-                "konflux-check {}/{run}: {} violations, {} warnings",
-                case.name,
-                violations.map_or("?".into(), |n| n.to_string()),
-                warnings.map_or("?".into(), |n| n.to_string())
-            );
-            if violations != Some(0) || !out.status.success() {
-                failures.push(format!("{}/{run}:\n{stdout}{}", case.name, String::from_utf8_lossy(&out.stderr)));
-            }
-        }
+        assert!(!run_paths.is_empty() && !manifests.is_empty(), "{}: nothing to check", case.name);
+        check_tree(tmp.path(), &run_paths, &manifests, &case.name, &mut failures);
     }
-    assert!(failures.is_empty(), "the Konflux checker reports violations:\n{}", failures.join("\n"));
+    assert!(failures.is_empty(), "the Konflux checkers report violations:\n{}", failures.join("\n"));
+}
+
+/// The committed files, as a tenant applies them: every golden case and the
+/// examples' outputs (`.tekton/` at this repository's root and each
+/// example's `konflux/application.yaml`, applied together).
+#[test]
+fn the_konflux_checkers_find_no_violations_in_committed_files() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let dir = root().join("tests/golden-konflux").join(&case.name);
+        let all = crate::support::files(&dir, "yaml");
+        let (runs, manifests): (Vec<PathBuf>, Vec<PathBuf>) =
+            all.into_iter().partition(|p| p.strip_prefix(&dir).is_ok_and(|r| r.starts_with(".tekton")));
+        check_tree(&dir, &runs, &manifests, &format!("tests/golden-konflux/{}", case.name), &mut failures);
+    }
+    let repo = root();
+    let runs = crate::support::files(&repo.join(".tekton"), "yaml");
+    let manifests: Vec<PathBuf> = crate::support::files(&repo.join("examples"), "yaml")
+        .into_iter()
+        .filter(|p| p.parent().and_then(Path::file_name).is_some_and(|n| n == "konflux"))
+        .collect();
+    assert!(runs.len() >= 8 && manifests.len() >= 4, "the examples' Konflux files are missing");
+    check_tree(&repo, &runs, &manifests, "examples", &mut failures);
+    assert!(failures.is_empty(), "the Konflux checkers report violations:\n{}", failures.join("\n"));
+}
+
+/// A bundle reference as MintMaker writes it: `task`'s bundle at `version`, another digest.
+fn bot_reference(task: &str, version: &str) -> String {
+    format!("quay.io/konflux-ci/tekton-catalog/task-{task}:{version}@sha256:{}", "ab".repeat(32))
+}
+
+/// `text` with the bundle reference of `task` replaced by `new`.
+fn with_bundle(text: &str, task: &str, new: &str) -> String {
+    let old = aidc::konflux::bundles::bundle(task);
+    assert!(text.contains(old), "no {old} in\n{text}");
+    text.replace(old, new)
+}
+
+/// [`generate`] with the committed PipelineRuns `committed` (path -> text) as the bundle lock.
+fn generate_locked(case: &Case, committed: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let loader = crate::konflux_case::RepoLoader::default();
+    let entry = PathBuf::from(&case.recipe);
+    let hash = aidc::driver::hash_with_loader(&loader, entry.parent().expect("recipe dir").to_path_buf());
+    let search = aidc::resolve::SearchPath::default();
+    let mut request = aidc::driver::Request::new(&entry, &loader, &search, &hash);
+    request.repo = layout(case);
+    request.locked = konflux::bundles::Locked::from_files(committed);
+    let compiled = aidc::driver::run(&request, aidc::driver::Mode::Compile).expect("recipe readable");
+    assert!(!compiled.diagnostics.has_errors(), "{}: {:#?}", case.name, compiled.diagnostics.into_sorted());
+    compiled.konflux
+}
+
+#[test]
+fn a_bots_bundle_update_in_the_committed_files_is_kept() {
+    let case = &case("ai-desktop");
+    let fresh = generate(case);
+    let file = ".tekton/ai-desktop-cuda-toolkit-push.yaml";
+    // A newer patch of the same minor (and the digest with it): kept, byte for byte.
+    let updated = with_bundle(&fresh[file], "buildah-oci-ta", &bot_reference("buildah-oci-ta", "0.10.9"));
+    let again = generate_locked(case, &BTreeMap::from([(file.to_string(), updated.clone())]));
+    assert_eq!(again[file], updated, "a recompile reverted the bot's update");
+    // Only that file keeps it; the others are as before.
+    let other = ".tekton/ai-desktop-clean-push.yaml";
+    assert_eq!(again[other], fresh[other]);
+    // An older minor version is replaced by aidc's table.
+    let older = with_bundle(&fresh[file], "init", &bot_reference("init", "0.3.1"));
+    let again = generate_locked(case, &BTreeMap::from([(file.to_string(), older)]));
+    assert_eq!(again[file], fresh[file], "an older minor version was kept");
+}
+
+#[test]
+fn compile_and_check_accept_a_bots_bundle_update() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path();
+    std::fs::create_dir(repo.join(".git")).expect("git dir");
+    std::fs::create_dir(repo.join("img")).expect("recipe dir");
+    std::fs::write(
+        repo.join("img/image.aid"),
+        "image img {\n  from \"quay.io/fedora/fedora-bootc:44\"\n}\n\n\
+         pipeline konflux {\n  application = \"img\"\n  registry = \"quay.io/example\"\n  \
+         repository = \"https://github.com/example/img\"\n}\n",
+    )
+    .expect("recipe");
+    let out = crate::support::aidc(repo, &["compile", "img/image.aid"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = repo.join(".tekton/img-push.yaml");
+    let text = std::fs::read_to_string(&run).expect("push run");
+    let updated = with_bundle(&text, "git-clone-oci-ta", &bot_reference("git-clone-oci-ta", "0.2.99"));
+    std::fs::write(&run, &updated).expect("bot edit");
+    let check = crate::support::aidc(repo, &["compile", "--check", "img/image.aid"]);
+    assert!(
+        check.status.success(),
+        "--check refused the bot's update:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = crate::support::aidc(repo, &["compile", "img/image.aid"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&run).expect("push run"), updated, "a recompile reverted the bot's update");
 }

@@ -1,19 +1,26 @@
 //! The integration tests: one binary (see ARCHITECTURE.md, "Testing").
 
+mod architecture;
 mod atomic;
 mod build;
 mod cli;
 mod determinism;
+mod digest_cache;
 mod e2e;
 mod examples;
 mod fmt;
 mod golden;
 mod hostile;
 mod injection;
+mod keys;
 mod konflux;
+#[allow(dead_code)] // shared with tests/cases
+mod konflux_case;
 mod plans;
+mod repos;
 mod secrets;
 mod stdlib;
+#[allow(dead_code)] // shared with tests/cases
 mod support;
 mod ui;
 mod verbs;

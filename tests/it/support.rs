@@ -26,9 +26,12 @@ pub fn blessing() -> bool {
 }
 
 /// Compares `actual` with the file at `expected`, or rewrites it when blessing.
-/// Returns a failure message on mismatch.
+/// Returns a failure message (a unified diff) on mismatch.
 pub fn expect_file(expected: &Path, actual: &str) -> Option<String> {
     if blessing() {
+        if let Some(dir) = expected.parent() {
+            std::fs::create_dir_all(dir).expect("mkdir");
+        }
         std::fs::write(expected, actual).expect("write expected file");
         return None;
     }
@@ -37,9 +40,66 @@ pub fn expect_file(expected: &Path, actual: &str) -> Option<String> {
         return None;
     }
     Some(format!(
-        "--- {} (expected)\n{want}\n--- actual\n{actual}\n(run `UPDATE_EXPECT=1 cargo test` to accept)",
-        expected.display()
+        "{}(run `UPDATE_EXPECT=1 cargo test` to accept)",
+        diff(&expected.display().to_string(), &want, actual)
     ))
+}
+
+/// A unified diff from `expected` to `actual`, three lines of context.
+pub fn diff(name: &str, expected: &str, actual: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} (expected)"), &format!("{name} (actual)"))
+        .to_string()
+}
+
+/// Compares every file of `actual` (relative path -> bytes) with the tree
+/// under `dir` whose paths `owned` accepts (the files a case gives; others,
+/// like its recipe, stay), or rewrites them when blessing: changed files
+/// are shown as unified diffs, and files new or no longer produced are named.
+pub fn expect_tree(
+    dir: &Path,
+    actual: &std::collections::BTreeMap<String, Vec<u8>>,
+    owned: impl Fn(&str) -> bool,
+) -> Result<(), String> {
+    let expected: std::collections::BTreeMap<String, Vec<u8>> = all_files(dir)
+        .into_iter()
+        .filter_map(|p| {
+            let rel = p.strip_prefix(dir).expect("inside").to_string_lossy().replace('\\', "/");
+            owned(&rel).then(|| (rel, std::fs::read(&p).expect("read")))
+        })
+        .collect();
+    if blessing() {
+        for stale in expected.keys().filter(|p| !actual.contains_key(*p)) {
+            std::fs::remove_file(dir.join(stale)).expect("remove a file no longer produced");
+        }
+        for (path, bytes) in actual {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+            std::fs::write(file, bytes).expect("write");
+        }
+        return Ok(());
+    }
+    let mut failures = Vec::new();
+    for path in actual.keys().chain(expected.keys()).collect::<std::collections::BTreeSet<_>>() {
+        match (expected.get(path), actual.get(path)) {
+            (Some(e), Some(a)) if e == a => {}
+            (Some(e), Some(a)) => failures.push(diff(
+                &dir.join(path).display().to_string(),
+                &String::from_utf8_lossy(e),
+                &String::from_utf8_lossy(a),
+            )),
+            (None, Some(_)) => failures.push(format!("{} is new (not committed)\n", dir.join(path).display())),
+            (Some(_), None) => failures.push(format!("{} is no longer produced\n", dir.join(path).display())),
+            (None, None) => {}
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}(run `UPDATE_EXPECT=1 cargo test` to accept)", failures.concat()))
+    }
 }
 
 /// Every file under `dir`, sorted.
@@ -66,15 +126,6 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     all_files(dir).into_iter().filter(|p| p.extension().is_some_and(|x| x == ext)).collect()
 }
 
-/// An in-memory file system for the library's `Loader`.
-pub struct MemLoader(pub std::collections::BTreeMap<PathBuf, Vec<u8>>);
-
-impl aidc::resolve::Loader for MemLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-}
-
 /// Compiles `recipe` (with `files` beside it, paths relative to `dir`) in
 /// memory and returns the plan; panics with the diagnostics on errors.
 pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc::plan::Plan {
@@ -83,7 +134,7 @@ pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc:
     for (p, bytes) in files {
         map.insert(Path::new(dir).join(p), bytes.to_vec());
     }
-    let loader = MemLoader(map);
+    let loader = aidc::resolve::MemLoader(map);
     let hash = aidc::driver::hash_with_loader(&loader, PathBuf::from(dir));
     let compiled = aidc::driver::compile(
         &Path::new(dir).join("image.aid"),
@@ -95,4 +146,20 @@ pub fn plan_in_memory(dir: &str, recipe: &str, files: &[(&str, &[u8])]) -> aidc:
     .expect("entry readable");
     assert!(!compiled.diagnostics.has_errors(), "{:#?}", compiled.diagnostics.into_sorted());
     compiled.plan.expect("planned")
+}
+
+/// Copies `from` to `to`, skipping `out/` directories.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if p.is_dir() {
+            if name != "out" {
+                copy_tree(&p, &to.join(&name));
+            }
+        } else {
+            std::fs::copy(&p, to.join(&name)).expect("copy");
+        }
+    }
 }

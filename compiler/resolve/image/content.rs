@@ -559,9 +559,10 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Copy { src, to, mode } => {
             let s = ev.eval(src, env)?;
-            let s = match s {
-                Value::File(p) => p,
-                other => want_str(ev, other, src.span, "the source of `copy`")?,
+            // `file(...)` checked its path; `dotenv(...)` is the opt-in for `.env` files.
+            let (s, env_ok) = match s {
+                Value::File(p) => (p, true),
+                other => (want_str(ev, other, src.span, "the source of `copy`")?, false),
             };
             let path = match validate::context_path(&s) {
                 Ok(p) => p,
@@ -573,6 +574,17 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
                     ));
                 }
             };
+            if let Some(reason) = validate::protected_path(&path, env_ok) {
+                return Err(ev.error(
+                    Diagnostic::error(Code::ProtectedPath, format!("\"{path}\" is not copied into an image"))
+                        .label(src.span, reason)
+                        .help(if path.split('/').any(|s| s == ".git") {
+                            "copy the files the image needs, not the repository's metadata"
+                        } else {
+                            "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
+                        }),
+                ));
+            }
             if validate::looks_like_private_key(&path) {
                 return Err(ev.error(
                     Diagnostic::error(Code::PrivateKey, format!("\"{path}\" looks like a private key; it would be copied into the image"))
@@ -753,8 +765,38 @@ pub fn constraints<'p>(
     }
 }
 
+/// The components of a variant by name, for `after NAME` (a map, so that
+/// many `after`s cost in proportion to their number): the first component
+/// with a qualified name, and with a last name segment; the definitions'
+/// names, made on the first `after` that names no component.
+pub struct AfterNames<'a, 'p> {
+    full: std::collections::HashMap<&'a str, usize>,
+    last: std::collections::HashMap<&'a str, usize>,
+    defs: std::cell::OnceCell<std::collections::HashSet<&'p str>>,
+}
+
+impl<'a> AfterNames<'a, '_> {
+    pub fn new(asm: &'a Assembly<'_>) -> Self {
+        let (mut full, mut last) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+        for (i, c) in asm.components.iter().enumerate() {
+            full.entry(c.name.as_str()).or_insert(i);
+            last.entry(c.name.rsplit('.').next().unwrap_or(&c.name)).or_insert(i);
+        }
+        AfterNames { full, last, defs: std::cell::OnceCell::new() }
+    }
+
+    /// The first component called `wanted` (a one-segment name also matches a
+    /// qualified name's last segment).
+    fn find(&self, wanted: &[&str], wanted_name: &str) -> Option<usize> {
+        match wanted {
+            [one] => self.last.get(one).copied(),
+            _ => self.full.get(wanted_name).copied(),
+        }
+    }
+}
+
 /// `after NAME`: the components this one must come after.
-pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<usize> {
+pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<'_, 'p>, index: usize) -> Vec<usize> {
     let c = &asm.components[index];
     let mut out = c.after.clone();
     for stmt in own_stmts(c) {
@@ -763,10 +805,7 @@ pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<us
         };
         let wanted: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
         let wanted_name = wanted.join(".");
-        let found = asm.components.iter().position(|other| {
-            other.name == wanted_name || other.name.rsplit('.').next() == wanted.last().copied() && wanted.len() == 1
-        });
-        match found {
+        match names.find(&wanted, &wanted_name) {
             Some(i) if i != index => {
                 out.insert(i);
             }
@@ -780,7 +819,11 @@ pub fn after(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, index: usize) -> Vec<us
                 // Not in this variant: ordering against an absent component is
                 // vacuous, but a name no definition has is a mistake.
                 let last = wanted.last().copied().unwrap_or("");
-                let known = ev.program.defs.iter().any(|d| d.qualified == wanted_name || d.def.name.name == last);
+                let program = ev.program;
+                let defs = names.defs.get_or_init(|| {
+                    program.defs.iter().flat_map(|d| [d.qualified.as_str(), d.def.name.name.as_str()]).collect()
+                });
+                let known = defs.contains(wanted_name.as_str()) || defs.contains(last);
                 if !known {
                     let names: Vec<&str> = ev.program.defs.iter().map(|d| d.qualified.as_str()).collect();
                     let mut d = Diagnostic::error(

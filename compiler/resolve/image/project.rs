@@ -53,10 +53,32 @@ pub fn reference(ev: &mut Evaluator<'_>, r: &ImageRef, current: ImageId, span: S
     let module = info.module;
     let current_module = ev.program.images[current.0].module;
     let same_file = module == current_module;
-    let registry = registry(ev, module)?;
-    let reference = match (registry, same_file) {
-        (Some(reg), _) => format!("{reg}/{component}:latest"),
-        (None, true) => format!("localhost/{component}:latest"),
+    let published = published(ev, module)?;
+    if !same_file && published.registry.is_some() && published.repository.is_none() {
+        // The downstream's application.yaml carries the upstream's Component,
+        // which needs `spec.source` as much as the downstream's own.
+        let file = ev.program.source_name(module).to_string();
+        return Err(ev.error(
+            Diagnostic::error(
+                Code::MissingProperty,
+                format!("`{file}`'s `pipeline konflux` block has no `repository`, so image `{name}` has no git source"),
+            )
+            .label(span, "built from an image of another file")
+            .label(info.image.name.span, "this image's Component needs `spec.source`")
+            .help(format!("add `repository = \"https://github.com/ORG/REPO\"` to the pipeline block of `{file}`")),
+        ));
+    }
+    let upstream = match (&published.repository, same_file) {
+        (Some(repository), false) => Some(model::UpstreamSource {
+            repository: repository.clone(),
+            branch: published.branch.clone().unwrap_or_else(|| DEFAULT_BRANCH.to_string()),
+            recipe_dir: recipe_dir_from(ev, current_module, module),
+        }),
+        _ => None,
+    };
+    let reference = match (published.registry, same_file) {
+        (Some(reg), _) => format!("{reg}/{component}:{PUBLISHED_TAG}"),
+        (None, true) => format!("localhost/{component}:{PUBLISHED_TAG}"),
         (None, false) => {
             let file = ev.program.source_name(module).to_string();
             return Err(ev.error(
@@ -67,23 +89,66 @@ pub fn reference(ev: &mut Evaluator<'_>, r: &ImageRef, current: ImageId, span: S
             ));
         }
     };
-    Ok(model::From::Project { image: name, variant: r.variant.clone(), component, reference, same_file, span })
+    Ok(model::From::Project {
+        image: name,
+        variant: r.variant.clone(),
+        component,
+        reference,
+        same_file,
+        upstream,
+        span,
+    })
 }
 
-/// The `registry` of a module's pipeline block, if it has one.
-fn registry(ev: &mut Evaluator<'_>, module: ModuleId) -> Eval<Option<String>> {
+/// The tag an image of the project is built `from` until `aid.lock` pins its
+/// digest: the push PipelineRuns apply it (apply-tags' `ADDITIONAL_TAGS`), so
+/// it exists once the upstream's first push build has run.
+pub const PUBLISHED_TAG: &str = "latest";
+
+/// The branch push builds follow when the pipeline block names none.
+pub const DEFAULT_BRANCH: &str = "main";
+
+/// What another file's pipeline block says about where its images come from.
+#[derive(Default)]
+struct Published {
+    registry: Option<String>,
+    repository: Option<String>,
+    branch: Option<String>,
+}
+
+/// The `registry`, `repository` and `branch` of a module's pipeline block
+/// (each only if given; their checks are that file's own compile).
+fn published(ev: &mut Evaluator<'_>, module: ModuleId) -> Eval<Published> {
     let program = ev.program;
+    let mut out = Published::default();
     let Some(p) = program.pipelines[module.0].first() else {
-        return Ok(None);
+        return Ok(out);
     };
     for stmt in &p.body.stmts {
-        if let StmtKind::Property { name, value } = &stmt.kind
-            && name.name == "registry"
-        {
-            return ev.eval_str(value, &Env::module(module), "`registry`").map(Some);
+        if let StmtKind::Property { name, value } = &stmt.kind {
+            let slot = match name.name.as_str() {
+                "registry" => &mut out.registry,
+                "repository" => &mut out.repository,
+                "branch" => &mut out.branch,
+                _ => continue,
+            };
+            *slot = Some(ev.eval_str(value, &Env::module(module), &format!("`{}`", name.name))?);
         }
     }
-    Ok(None)
+    Ok(out)
+}
+
+/// The directory of `module`'s file relative to the directory of `from`'s
+/// file, with `/` (`../ai-desktop`), when both are files named in the same
+/// frame; `None` for the standard library or paths that do not relate.
+fn recipe_dir_from(ev: &Evaluator<'_>, from: ModuleId, module: ModuleId) -> Option<String> {
+    let dir = |m: ModuleId| {
+        let name = ev.program.source_name(m);
+        std::path::Path::new(name).parent().map(std::path::Path::to_path_buf).unwrap_or_default()
+    };
+    let rel = crate::resolve::loader::relative_to(&dir(from), &dir(module))?;
+    let text = crate::resolve::loader::display_path(&rel);
+    Some(if text.is_empty() { ".".to_string() } else { text })
 }
 
 /// Evaluates the `pipeline konflux` block of a module.
@@ -95,7 +160,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         application: String::new(),
         registry: None,
         platforms: vec!["linux/x86_64".to_string()],
-        branch: "main".to_string(),
+        branch: DEFAULT_BRANCH.to_string(),
         timeout: None,
         namespace: None,
         repository: None,
@@ -123,7 +188,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         };
         match (name.name.as_str(), &v) {
             ("application", Value::Str(s)) => {
-                if !is_dns_label(s) {
+                if !super::validate::konflux_name(s) {
                     ev.error(
                         Diagnostic::error(
                             Code::InvalidName,
@@ -180,16 +245,13 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 out.platforms = platforms;
             }
             ("branch", Value::Str(s)) => {
-                if s.is_empty()
-                    || s.chars().any(|c| {
-                        c.is_whitespace()
-                            || c.is_control()
-                            || matches!(c, '"' | '\'' | '\\' | '~' | '^' | ':' | '?' | '*' | '[')
-                    })
-                {
+                if let Err(reason) = super::validate::git_branch(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidValue, "this is not a valid git branch name")
-                            .label(value.span, "not a branch name"),
+                            .label(value.span, reason)
+                            .help(
+                                "use a name `git check-ref-format --branch` accepts, like \"main\" or \"release/1.2\"",
+                            ),
                     );
                     failed = true;
                 }
@@ -197,7 +259,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
             }
             ("timeout", Value::Duration(d)) => out.timeout = Some(*d),
             ("namespace", Value::Str(s)) => {
-                if !is_dns_label(s) {
+                if !super::validate::dns_label(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidName, "this is not a valid Kubernetes namespace")
                             .label(value.span, "lowercase letters, digits and `-`"),
@@ -241,16 +303,19 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         );
         failed = true;
     }
+    if out.repository.is_none() {
+        // The Component CRD requires `spec.source`, and build-service sets up
+        // Pipelines-as-Code only for a Component with `spec.source.git.url`
+        // (konflux-ci/application-api `api/v1alpha1/component_types.go`;
+        // konflux-ci/build-service `internal/controller/component_build_controller.go`).
+        ev.error(
+            Diagnostic::error(Code::MissingProperty, "`pipeline konflux` needs a `repository`")
+                .label(p.kind.span, "no `repository` here")
+                .help("add `repository = \"https://github.com/ORG/REPO\"`: the git repository Konflux builds from (its Components need `spec.source`)"),
+        );
+        failed = true;
+    }
     if failed { None } else { Some(out) }
-}
-
-/// A Kubernetes DNS-1123 label.
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && !s.ends_with('-')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn is_platform(s: &str) -> bool {

@@ -243,6 +243,7 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
 
     // 4. Content and constraints.
     let mut components = Vec::new();
+    let after_names = super::content::AfterNames::new(&asm);
     for index in 0..asm.components.len() {
         let reads = RefCell::new(Vec::new());
         let (span, note) = usage(&asm, index);
@@ -264,7 +265,7 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         for p in &provides {
             let _ = facts.get(ev, p, c.span);
         }
-        let after = super::content::after(ev, &asm, index);
+        let after = super::content::after(ev, &asm, &after_names, index);
         components.push(model::Component {
             kind: c.kind,
             name: c.name.clone(),

@@ -24,7 +24,7 @@ pub struct Reported;
 pub type Eval<T = Value> = Result<T, Reported>;
 
 /// The built-in functions.
-pub const FUNCTIONS: &[&str] = &["major", "minor", "secret", "file", "script", "nonfree"];
+pub const FUNCTIONS: &[&str] = &["major", "minor", "secret", "file", "script", "dotenv", "nonfree"];
 
 /// Where an expression is evaluated: its module, the parameters of the
 /// definition around it, and the facts of the variant being assembled.
@@ -676,8 +676,24 @@ impl<'p> Evaluator<'p> {
                 }
                 Ok(Value::Secret(text))
             }
-            "file" | "script" => match super::validate::context_path(&text) {
-                Ok(path) => Ok(if name == "file" { Value::File(path) } else { Value::Script(path) }),
+            "file" | "script" | "dotenv" => match super::validate::context_path(&text) {
+                Ok(path) => {
+                    if let Some(reason) = super::validate::protected_path(&path, name == "dotenv") {
+                        return Err(self.error(
+                            Diagnostic::error(
+                                Code::ProtectedPath,
+                                format!("`{name}(\"{path}\")` names a file that is not copied into an image"),
+                            )
+                            .label(arg.span, reason)
+                            .help(if name == "dotenv" || path.split('/').any(|s| s == ".git") {
+                                "copy the files the image needs, not the repository's metadata"
+                            } else {
+                                "pass secrets as build secrets; if this file must ship, say so with `dotenv(\"PATH\")`"
+                            }),
+                        ));
+                    }
+                    Ok(if name == "script" { Value::Script(path) } else { Value::File(path) })
+                }
                 Err(reason) => Err(self.error(
                     Diagnostic::error(
                         Code::ContextEscape,

@@ -7,6 +7,17 @@
 # /etc/pki/akmods/certs/public_key.der, where akmods looks for them; neither
 # is ever written to a layer. The signed kmod packages land in /out.
 set -eu
+# AID_KMOD_SIGNING (a build argument): `signed` (the default) needs the key;
+# `unsigned` is for pull-request builds, which never get it, and the image
+# says so in its `dev.aidc.kmod-signing` label.
+if [ ! -s /etc/pki/akmods/private/private_key.priv ]; then
+  if [ "${AID_KMOD_SIGNING:-signed}" = unsigned ]; then
+    echo "aid-kmod-build: no signing key: building UNSIGNED modules (AID_KMOD_SIGNING=unsigned)" >&2
+  else
+    echo "aid-kmod-build: the signing key build secret is missing; pass it with --secret, or build with --build-arg AID_KMOD_SIGNING=unsigned for an unsigned test image" >&2
+    exit 1
+  fi
+fi
 kname=$1
 module=$2
 version=$3
