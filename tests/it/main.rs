@@ -12,6 +12,8 @@ mod fedora_rules;
 mod fmt;
 mod golden;
 mod hostile;
+#[allow(dead_code)] // shared with tests/cases
+mod hostile_case;
 mod injection;
 mod keys;
 mod konflux;
