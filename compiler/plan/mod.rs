@@ -140,7 +140,7 @@ pub struct Target {
     pub variant: String,
     /// Digest of this variant's own inputs (its layers), not the whole recipe's.
     pub inputs: String,
-    /// The build secrets the target mounts (`--secret id=ID,src=FILE`).
+    /// The build secrets the target mounts (`--secret id=ID/key,src=FILE`).
     pub secrets: Vec<SecretMount>,
 }
 

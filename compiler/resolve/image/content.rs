@@ -66,13 +66,16 @@ fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<S
     }
 }
 
-/// Requires a list of strings (a single string is accepted as a list of one).
-fn want_strings(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<Vec<String>> {
+/// Requires a list of strings (a single string is accepted as a list of one);
+/// `e` is the expression, so that a wrong item is reported at the item.
+fn want_strings(ev: &mut Evaluator<'_>, v: Value, e: &ast::Expr, place: &str) -> Eval<Vec<String>> {
+    let span = e.span;
     match v {
         Value::List(items) => {
             let mut out = Vec::new();
-            for item in items {
-                out.push(want_str(ev, item, span, &format!("each of {place}"))?);
+            let count = items.len();
+            for (i, item) in items.into_iter().enumerate() {
+                out.push(want_str(ev, item, element_span(e, i, count), &format!("each of {place}"))?);
             }
             Ok(out)
         }
@@ -200,16 +203,22 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             _ => None,
         };
         if let Some((what, rule)) = shell_bound {
-            let texts: Vec<&str> = match &v {
-                Value::Str(t) => vec![t.as_str()],
-                Value::List(items) => {
-                    items.iter().filter_map(|i| if let Value::Str(t) = i { Some(t.as_str()) } else { None }).collect()
-                }
+            // Each text with its own span: the list item when written out.
+            let texts: Vec<(&str, Span)> = match &v {
+                Value::Str(t) => vec![(t.as_str(), value.span)],
+                Value::List(items) => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| match item {
+                        Value::Str(t) => Some((t.as_str(), element_span(value, i, items.len()))),
+                        _ => None,
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             let mut bad = false;
-            for t in texts {
-                bad |= check(ev, rule(t), Code::InvalidValue, what, t, value.span).is_err();
+            for (t, at) in texts {
+                bad |= check(ev, rule(t), Code::InvalidValue, what, t, at).is_err();
             }
             if bad {
                 continue;
@@ -483,7 +492,7 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
     Ok(Some(match kind {
         StmtKind::Packages(e) | StmtKind::Remove(e) => {
             let v = ev.eval(e, env)?;
-            let names = want_strings(ev, v, e.span, "packages")?;
+            let names = want_strings(ev, v, e, "packages")?;
             let mut ok = true;
             for (i, n) in names.iter().enumerate() {
                 let at = element_span(e, i, names.len());
@@ -643,7 +652,7 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Kargs(e) => {
             let v = ev.eval(e, env)?;
-            let args = want_strings(ev, v, e.span, "kernel arguments")?;
+            let args = want_strings(ev, v, e, "kernel arguments")?;
             let mut ok = true;
             for (i, a) in args.iter().enumerate() {
                 let at = element_span(e, i, args.len());
@@ -875,7 +884,7 @@ pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::
                 ev.error(
                     Diagnostic::error(Code::TypeMismatch, format!("the signing key must be a build secret, found {}", other.describe()))
                         .label(e.value.span, "not `secret(...)`")
-                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID,src=FILE`"),
+                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID/key,src=FILE` (`aidc build --secret-file FILE` does it)"),
                 );
             }
             ("cert", Value::File(path)) => {
