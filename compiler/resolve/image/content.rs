@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
 use super::rules::{BodyKind, PropType};
+use super::scope::Binding;
 use super::validate;
 use super::value::Value;
 use super::variant::{Assembly, Meta, default_changes, own_stmts, prop_type};
@@ -67,15 +68,15 @@ fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<S
 }
 
 /// Requires a list of strings (a single string is accepted as a list of one);
-/// `e` is the expression, so that a wrong item is reported at the item.
-fn want_strings(ev: &mut Evaluator<'_>, v: Value, e: &ast::Expr, place: &str) -> Eval<Vec<String>> {
-    let span = e.span;
+/// a wrong item is reported where it was written.
+fn want_strings(ev: &mut Evaluator<'_>, v: Value, written: &Written<'_>, place: &str) -> Eval<Vec<String>> {
+    let span = written.whole;
     match v {
         Value::List(items) => {
             let mut out = Vec::new();
             let count = items.len();
             for (i, item) in items.into_iter().enumerate() {
-                out.push(want_str(ev, item, element_span(e, i, count), &format!("each of {place}"))?);
+                out.push(want_str(ev, item, written.span(i, count), &format!("each of {place}"))?);
             }
             Ok(out)
         }
@@ -203,22 +204,23 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             _ => None,
         };
         if let Some((what, rule)) = shell_bound {
-            // Each text with its own span: the list item when written out.
-            let texts: Vec<(&str, Span)> = match &v {
-                Value::Str(t) => vec![(t.as_str(), value.span)],
+            // Each text at its own item when the list is written out.
+            let written = Written::of(ev, value, &env);
+            let texts: Vec<(usize, &str, usize)> = match &v {
+                Value::Str(t) => vec![(0, t.as_str(), 1)],
                 Value::List(items) => items
                     .iter()
                     .enumerate()
                     .filter_map(|(i, item)| match item {
-                        Value::Str(t) => Some((t.as_str(), element_span(value, i, items.len()))),
+                        Value::Str(t) => Some((i, t.as_str(), items.len())),
                         _ => None,
                     })
                     .collect(),
                 _ => Vec::new(),
             };
             let mut bad = false;
-            for (t, at) in texts {
-                bad |= check(ev, rule(t), Code::InvalidValue, what, t, at).is_err();
+            for (i, t, count) in texts {
+                bad |= written.check(ev, rule(t), Code::InvalidValue, what, t, i, count).is_err();
             }
             if bad {
                 continue;
@@ -492,11 +494,13 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
     Ok(Some(match kind {
         StmtKind::Packages(e) | StmtKind::Remove(e) => {
             let v = ev.eval(e, env)?;
-            let names = want_strings(ev, v, e, "packages")?;
+            let written = Written::of(ev, e, env);
+            let names = want_strings(ev, v, &written, "packages")?;
             let mut ok = true;
             for (i, n) in names.iter().enumerate() {
-                let at = element_span(e, i, names.len());
-                ok &= check(ev, validate::package(n), Code::PackageName, "RPM package name", n, at).is_ok();
+                ok &= written
+                    .check(ev, validate::package(n), Code::PackageName, "RPM package name", n, i, names.len())
+                    .is_ok();
             }
             if !ok {
                 return Err(Reported);
@@ -652,11 +656,13 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Kargs(e) => {
             let v = ev.eval(e, env)?;
-            let args = want_strings(ev, v, e, "kernel arguments")?;
+            let written = Written::of(ev, e, env);
+            let args = want_strings(ev, v, &written, "kernel arguments")?;
             let mut ok = true;
             for (i, a) in args.iter().enumerate() {
-                let at = element_span(e, i, args.len());
-                ok &= check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, at).is_ok();
+                ok &= written
+                    .check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, i, args.len())
+                    .is_ok();
             }
             if !ok {
                 return Err(Reported);
@@ -712,12 +718,64 @@ fn file_mode<'p>(ev: &mut Evaluator<'p>, e: Option<&'p ast::Expr>, env: &Env<'_,
     Ok(Some(format!("{:0>4}", if digits.is_empty() { "0" } else { digits })))
 }
 
-/// The span of the `i`th of `count` values a list expression gave: the
-/// item itself when the list is written out, else the whole expression.
-fn element_span(e: &crate::syntax::ast::Expr, i: usize, count: usize) -> Span {
-    match &e.kind {
-        crate::syntax::ast::ExprKind::List(items) if items.len() == count => items[i].span,
-        _ => e.span,
+/// Where the values of a list expression were written: its items (the list
+/// itself, or the list of the module-level `let` it names) and, through a
+/// `let`, where the name is used; so a wrong value is reported at its item.
+struct Written<'p> {
+    whole: Span,
+    items: Option<&'p [ast::Expr]>,
+    via: Option<Span>,
+}
+
+impl<'p> Written<'p> {
+    fn of(ev: &Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Written<'p> {
+        use ast::ExprKind;
+        if let ExprKind::List(items) = &e.kind {
+            return Written { whole: e.span, items: Some(items), via: None };
+        }
+        let items = match &e.kind {
+            ExprKind::Name(n) if !env.params.as_ref().is_some_and(|p| p.contains_key(n)) => {
+                match ev.program.scopes[env.module.0].get(n) {
+                    Some((Binding::Let(i), _)) => match &ev.program.lets[env.module.0][*i].value.kind {
+                        ExprKind::List(items) => Some(items.as_slice()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Written { whole: e.span, items, via: items.map(|_| e.span) }
+    }
+
+    /// The span of the `i`th of `count` values: its item when written out.
+    fn span(&self, i: usize, count: usize) -> Span {
+        match self.items {
+            Some(items) if items.len() == count => items[i].span,
+            _ => self.whole,
+        }
+    }
+
+    /// [`check`] of the `i`th of `count` values, at its item; through a
+    /// `let`, the use is labelled too.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        ev: &mut Evaluator<'_>,
+        result: Result<(), String>,
+        code: Code,
+        what: &str,
+        value: &str,
+        i: usize,
+        count: usize,
+    ) -> Eval<()> {
+        let at = self.span(i, count);
+        match self.via {
+            Some(via) if at != self.whole => {
+                ev.within(via, "the list is used here".to_string(), |ev| check(ev, result, code, what, value, at))
+            }
+            _ => check(ev, result, code, what, value, at),
+        }
     }
 }
 
@@ -855,7 +913,13 @@ pub fn after<'p>(
                         Code::UnknownName,
                         format!("`after` names `{wanted_name}`, which is not a definition"),
                     )
-                    .label(stmt.span, "no definition by this name");
+                    .label(
+                        match (path.first(), path.last()) {
+                            (Some(first), Some(last)) => first.span.to(last.span),
+                            _ => stmt.span,
+                        },
+                        "no definition by this name",
+                    );
                     if let Some(s) = crate::diag::suggest(&wanted_name, names) {
                         d = d.help(format!("did you mean `{s}`?"));
                     }

@@ -11,5 +11,5 @@ pub mod way_out;
 
 // The language layer's modules this layer uses, under the names they use.
 use super::chains;
-use super::lang::{budget, eval, facts, rules, value, version};
+use super::lang::{budget, eval, facts, rules, scope, value, version};
 use crate::validate;
