@@ -218,6 +218,7 @@ fn structure<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> O
 /// (its facts and whether it is non-free, the second value).
 fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> Option<(Facts<'p>, bool)> {
     let mut facts = Facts::new(asm.label.clone());
+    facts.denies_proprietary = matches!(asm.policy.get("proprietary"), Some((model::Rule::Deny, _)));
     for (index, c) in asm.components.iter().enumerate() {
         for stmt in own_stmts(c) {
             if let StmtKind::Provides { name, value } = &stmt.kind {
