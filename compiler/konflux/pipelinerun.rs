@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Component, DEFAULT_TIMEOUT, RepoLayout, bundles, components, duration, header, pipeline, yaml};
-use crate::diag::Diagnostics;
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Model};
 use crate::plan::Plan;
 
@@ -27,6 +27,7 @@ pub fn pipelineruns(
 ) -> Result<BTreeMap<String, String>, Diagnostics> {
     let p = pipeline(model)?;
     let components = components(model, plan, layout)?;
+    check_resources(p, &components)?;
     let mut files = BTreeMap::new();
     for c in &components {
         for event in [Event::Push, Event::PullRequest] {
@@ -41,6 +42,36 @@ pub fn pipelineruns(
         }
     }
     Ok(files)
+}
+
+/// `resources` names components of this recipe, and applies to in-cluster
+/// builds only: a multi-platform build runs on remote hosts, whose size the
+/// platform names.
+fn check_resources(p: &model::Pipeline, components: &[Component]) -> Result<(), Diagnostics> {
+    let Some(span) = p.resources_span else { return Ok(()) };
+    let mut d = Diagnostics::default();
+    if Flavour::of(p) == Flavour::Multi && !p.resources.is_empty() {
+        d.push(
+            Diagnostic::error(Code::InvalidValue, "`resources` applies to single-platform builds only")
+                .label(span, "compute resources of the in-cluster build step")
+                .label(p.span, "this pipeline builds on remote hosts (`platforms`)")
+                .help("a multi-platform build runs on a remote host per platform: ask for a bigger host in the platform name, like \"linux-mxlarge/arm64\""),
+        );
+    }
+    for name in p.resources.keys() {
+        if !components.iter().any(|c| &c.name == name) {
+            let known: Vec<String> = components.iter().map(|c| format!("`{}`", c.name)).collect();
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`resources` names `{}`, which is not a component of this recipe", name.escape_debug()),
+                )
+                .label(span, "in this map")
+                .help(format!("the keys are component names (`<image>-<variant>`): {}", known.join(", "))),
+            );
+        }
+    }
+    if d.has_errors() { Err(d) } else { Ok(()) }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +150,8 @@ struct Metadata {
 struct RunSpec {
     params: Vec<Param>,
     pipeline_spec: PipelineSpec,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    task_run_specs: Vec<TaskRunSpec>,
     task_run_template: TaskRunTemplate,
     timeouts: Timeouts,
     workspaces: Vec<WorkspaceBinding>,
@@ -208,6 +241,28 @@ struct TaskWorkspace {
 struct WorkspaceDecl {
     name: &'static str,
     optional: bool,
+}
+
+/// Per-task overrides of the run (Tekton `PipelineTaskRunSpec`): here the
+/// build step's compute resources.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskRunSpec {
+    pipeline_task_name: &'static str,
+    step_specs: Vec<StepSpec>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepSpec {
+    name: &'static str,
+    compute_resources: ComputeResources,
+}
+
+#[derive(Clone, Serialize)]
+struct ComputeResources {
+    limits: BTreeMap<&'static str, String>,
+    requests: BTreeMap<&'static str, String>,
 }
 
 #[derive(Serialize)]
@@ -358,6 +413,27 @@ fn pipelinerun(
     }
 
     let total = p.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    // The recipe's compute resources for this component's build step
+    // (`build`, the step that runs buildah in every buildah-oci-ta version).
+    let task_run_specs = match p.resources.get(&c.name) {
+        Some(r) => {
+            let mut amounts = BTreeMap::new();
+            if let Some(cpu) = &r.cpu {
+                amounts.insert("cpu", cpu.clone());
+            }
+            if let Some(memory) = &r.memory {
+                amounts.insert("memory", memory.clone());
+            }
+            vec![TaskRunSpec {
+                pipeline_task_name: flavour.build_task(),
+                step_specs: vec![StepSpec {
+                    name: "build",
+                    compute_resources: ComputeResources { limits: amounts.clone(), requests: amounts },
+                }],
+            }]
+        }
+        None => Vec::new(),
+    };
     PipelineRun {
         api_version: "tekton.dev/v1",
         kind: "PipelineRun",
@@ -370,6 +446,7 @@ fn pipelinerun(
         spec: RunSpec {
             params,
             pipeline_spec: pipeline_spec(flavour, build_timeout(total), bundle_of),
+            task_run_specs,
             task_run_template: TaskRunTemplate { service_account_name: format!("build-pipeline-{}", c.name) },
             timeouts: Timeouts { pipeline: duration(total) },
             workspaces: vec![WorkspaceBinding {

@@ -563,9 +563,8 @@ fn kmod(
         && let Some(cert) = inputs.entries.get(&s.cert)
     {
         let at = r.context(&s.cert, cert);
-        let name = format!("{}.der", slug(&image.name));
         // The public certificate, for `mokutil --import` on the target machine.
-        r.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/pki/akmods/certs/{name}"))));
+        r.commands.push(format!("install -D -m 0644 {at} {}", quote(&super::kmod_cert_path(&image.name))));
     }
     let install = Instruction {
         comment: None,

@@ -25,6 +25,13 @@ pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
 /// The image label that records [`SIGNING_ARG`] in a variant with kmods.
 pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
 
+/// Where a signing variant of `image` installs the recipe's public
+/// certificate (DER), for `mokutil --import` on the target machine and for
+/// the integration test's signer check (docs/konflux.md, "Integration tests").
+pub fn kmod_cert_path(image: &str) -> String {
+    format!("/etc/pki/akmods/certs/{}.der", support::slug(image))
+}
+
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
