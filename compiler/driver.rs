@@ -76,6 +76,9 @@ pub struct Compiled {
     pub loaded: Loaded,
     pub model: Option<Model>,
     pub plan: Option<Plan>,
+    /// The digests of the context inputs the plan uses (empty when the
+    /// recipe did not resolve).
+    pub inputs: Inputs,
     /// The output directory's files (Containerfiles, support files, manifest).
     pub outputs: Option<emit::Files>,
     /// The Konflux files by path relative to the repository root; empty
@@ -93,6 +96,7 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
         loaded: resolved.loaded,
         model: None,
         plan: None,
+        inputs: Inputs::default(),
         outputs: None,
         konflux: BTreeMap::new(),
         diagnostics: Diagnostics::default(),
@@ -134,6 +138,7 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
             }
             compiled.plan = Some(p);
         }
+        compiled.inputs = inputs;
     }
     compiled.model = model;
     compiled.diagnostics = diagnostics;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::digest_cache::{self, Cache, Entry, Stat};
 use super::ignore::Ignore;
 use super::keyscan;
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Outcome};
 use crate::plan::{Input, InputUse, Inputs};
 
 /// The ignore file of a context: `.containerignore` first, then `.dockerignore`.
@@ -172,8 +172,9 @@ fn plan(ctx: &Context, path: &str) -> std::io::Result<Plan> {
     Ok(Plan { is_dir: true, entries })
 }
 
-/// Hashes every input, through the digest cache of `context`.
-pub fn hash_inputs(context: &Path, uses: &[InputUse], mode: CacheMode) -> (Inputs, Diagnostics) {
+/// Hashes every input, through the digest cache of `context`: the digests
+/// of the inputs that could be read, and a diagnostic for each that could not.
+pub fn hash_inputs(context: &Path, uses: &[InputUse], mode: CacheMode) -> Outcome<Inputs> {
     let ctx = Context {
         dir: context,
         real: std::fs::canonicalize(context).unwrap_or_else(|_| absolute(context)),
@@ -288,7 +289,7 @@ pub fn hash_inputs(context: &Path, uses: &[InputUse], mode: CacheMode) -> (Input
             ),
         }
     }
-    (inputs, diagnostics)
+    Outcome::ok(inputs, diagnostics)
 }
 
 /// Reads every missed file: on this thread when there is little to read,

@@ -3,7 +3,7 @@
 //! on standard output. `aidc graph --format dot | dot -Tsvg > graph.svg`.
 
 use super::args::{GraphArgs, GraphFormat, InputArgs};
-use super::{Format, digests, fs, layout, render};
+use super::{Format, fs, layout, render};
 use crate::driver::Mode;
 use crate::{graph, plan};
 
@@ -37,9 +37,8 @@ pub fn run(args: &GraphArgs) -> i32 {
         render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
         return 1;
     }
-    let (inputs, _) = digests::hash_inputs(&layout.context, &plan::input_uses(model), digests::CacheMode::ReadOnly);
     let options = plan::Options { out_dir: layout.out_in_context.clone(), ..Default::default() };
-    let owners = plan::layer_owners(model, &inputs, &options);
+    let owners = plan::layer_owners(model, &compiled.inputs, &options);
     let text = match args.format {
         GraphFormat::Text => graph::text(model, planned, &owners),
         GraphFormat::Dot => graph::dot(model, planned, &owners),

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use super::args::InputArgs;
 use super::{digests, fs};
-use crate::diag::Outcome;
 use crate::driver::{self, Compiled, Mode, Request};
 use crate::konflux::RepoLayout;
 use crate::plan;
@@ -98,10 +97,7 @@ impl Layout {
 pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::CacheMode) -> Result<Compiled, String> {
     let search = fs::search_path(input);
     let context = layout.context.clone();
-    let hash = move |uses: &[plan::InputUse]| {
-        let (inputs, diagnostics) = digests::hash_inputs(&context, uses, cache);
-        Outcome::ok(inputs, diagnostics)
-    };
+    let hash = move |uses: &[plan::InputUse]| digests::hash_inputs(&context, uses, cache);
     // Modules are read only inside the repository and the library directories the caller named.
     let loader = fs::FsLoader::for_entries(std::slice::from_ref(&layout.recipe), &search);
     let request = Request {

@@ -9,10 +9,16 @@
 //!   compiled, the whole `out/` tree against the committed one.
 //! * `konflux::NAME`: `tests/golden-konflux/NAME/`, the Konflux files
 //!   against the tree laid out there.
+//! * `hostile::NAME`: `tests/hostile/repos/NAME/case.json`, a hostile
+//!   repository laid out in a sandbox and aidc run on it: nothing outside
+//!   changes or leaks, and the expected refusal comes.
 //!
 //! A failure shows a unified diff. `UPDATE_EXPECT=1 cargo test` rewrites the
 //! expected files.
 
+#[allow(dead_code)]
+#[path = "../it/hostile_case.rs"]
+mod hostile_case;
 #[allow(dead_code)]
 #[path = "../it/konflux_case.rs"]
 mod konflux_case;
@@ -21,6 +27,7 @@ mod konflux_case;
 mod support;
 
 mod golden;
+mod hostile;
 mod konflux;
 mod ui;
 
@@ -32,6 +39,7 @@ fn main() {
     trials.extend(ui::trials());
     trials.extend(golden::trials());
     trials.extend(konflux::trials());
+    trials.extend(hostile::trials());
     libtest_mimic::run(&args, trials).exit();
 }
 

@@ -11,6 +11,8 @@ mod examples;
 mod fmt;
 mod golden;
 mod hostile;
+#[allow(dead_code)] // shared with tests/cases
+mod hostile_case;
 mod injection;
 mod keys;
 mod konflux;

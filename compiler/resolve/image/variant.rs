@@ -91,7 +91,9 @@ impl<'p> Assembly<'p> {
     }
 }
 
-/// Assembles and checks one variant.
+/// Assembles and checks one variant, in five phases: structure (which
+/// components), facts, metadata and licenses, content and constraints,
+/// then the checks that need the whole variant.
 pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> Option<model::Variant> {
     if ev.assembling.last() != Some(&image) {
         ev.assembling.push(image);
@@ -99,6 +101,54 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         ev.assembling.pop();
         return result;
     }
+    let errors_before = ev.diags.error_count();
+    let mut asm = structure(ev, image, chain)?;
+    let (facts, upstream_proprietary) = facts(ev, &asm, chain)?;
+    let Licensed { metas, repos, licenses, proprietary } = licensed(ev, &asm, &facts, upstream_proprietary)?;
+    facts.computed.borrow_mut().insert("proprietary".into(), (Value::Bool(proprietary), chain.span));
+    // A missing kernel is reported once here, not again by every `requires`
+    // that reads `target.kernel`.
+    if kmod_needs_kernel(ev, &asm, &facts, &asm.label) {
+        facts.suppress("kernel");
+    }
+    let components = content(ev, &asm, &facts, &metas, &licenses);
+
+    // Phase 5: the checks that need the whole variant.
+    let signing = super::content::signing(ev, &asm);
+    if signing.is_none() && asm.signing.is_none() {
+        warn_unsigned_kmods(ev, &asm);
+    }
+    super::policy::branding(ev, &facts, proprietary, chain.span, &asm.label);
+    let policy = model::Policy {
+        proprietary: asm.policy.get("proprietary").map_or(model::Rule::Allow, |(r, _)| *r),
+        telemetry: asm.policy.get("telemetry").map_or(model::Rule::Allow, |(r, _)| *r),
+        remote_ai: asm.policy.get("remote-ai").map_or(model::Rule::Allow, |(r, _)| *r),
+    };
+    super::policy::check(ev, &asm, &components, &repos, &asm.label);
+    let fact_values = fact_values(ev, &facts);
+
+    if ev.diags.error_count() > errors_before {
+        return None;
+    }
+    let (from, _) = asm.from.take()?;
+    Some(model::Variant {
+        name: chain.name.clone(),
+        implicit: chain.implicit,
+        extends: chain.extends.clone(),
+        span: chain.span,
+        from,
+        components,
+        repos,
+        facts: fact_values,
+        signing,
+        policy,
+        proprietary,
+    })
+}
+
+/// Phase 1, structure: the chain's bodies, then everything they bring in; `None`
+/// when the image says no (valid) `from`.
+fn structure<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> Option<Assembly<'p>> {
     let info = &ev.program.images[image.0];
     let module = info.module;
     let image_name = info.image.name.name.clone();
@@ -120,11 +170,8 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         from_image: None,
         by_instance: HashMap::new(),
         too_many: false,
-        label: label.clone(),
+        label,
     };
-    let errors_before = ev.diags.error_count();
-
-    // 1. Structure: bodies, then everything they bring in.
     for (depth, (name, block)) in chain.bodies.iter().enumerate() {
         let index = asm.components.len();
         asm.components.push(Draft {
@@ -146,12 +193,11 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         });
         walk(ev, &mut asm, index, depth);
     }
-    let wrote_from = info.image.body.stmts.iter().any(|s| matches!(s.kind, StmtKind::From(_)));
-    if asm.from.is_none() {
-        if wrote_from {
-            // The `from` was there but wrong; that error was reported.
-            return None;
-        }
+    if asm.from.is_some() {
+        return Some(asm);
+    }
+    // A `from` that was there but wrong was reported already.
+    if !info.image.body.stmts.iter().any(|s| matches!(s.kind, StmtKind::From(_))) {
         ev.error(
             Diagnostic::error(Code::MissingFrom, format!("image `{image_name}` does not say what it is built from"))
                 .label(info.image.name.span, "no `from` in this image")
@@ -159,11 +205,15 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
                     "add `from fedora.bootc(44)` (with `import \"std/fedora\"`), another image, or an image reference",
                 ),
         );
-        return None;
     }
+    None
+}
 
-    // 2. Facts.
-    let mut facts = Facts::new(label.clone());
+/// Phase 2, facts: who provides what (each fact once), the computed `image` and
+/// `variant`, and what a project image built from another inherits from it
+/// (its facts and whether it is non-free, the second value).
+fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> Option<(Facts<'p>, bool)> {
+    let mut facts = Facts::new(asm.label.clone());
     for (index, c) in asm.components.iter().enumerate() {
         for stmt in own_stmts(c) {
             if let StmtKind::Provides { name, value } = &stmt.kind {
@@ -181,47 +231,60 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
     }
     for (name, defs) in &facts.defs {
         if defs.len() > 1 {
-            let mut d = Diagnostic::error(Code::DuplicateFact, format!("`target.{name}` is provided twice in {label}"))
-                .label(defs[1].call, format!("`{}` provides it", defs[1].component_name))
-                .label(defs[0].call, format!("`{}` provides it too", defs[0].component_name));
-            d = d.label(defs[1].span, "here").label(defs[0].span, "and here");
+            let d =
+                Diagnostic::error(Code::DuplicateFact, format!("`target.{name}` is provided twice in {}", asm.label))
+                    .label(defs[1].call, format!("`{}` provides it", defs[1].component_name))
+                    .label(defs[0].call, format!("`{}` provides it too", defs[0].component_name))
+                    .label(defs[1].span, "here")
+                    .label(defs[0].span, "and here");
             ev.error(d.help("a fact has one provider per variant; remove one of the components"));
         }
     }
     {
+        let info = &ev.program.images[asm.image.0];
         let mut computed = facts.computed.borrow_mut();
-        computed.insert("image".into(), (Value::Str(image_name.clone()), info.image.name.span));
+        computed.insert("image".into(), (Value::Str(asm.image_name.clone()), info.image.name.span));
         computed.insert("variant".into(), (Value::Str(chain.name.clone()), chain.span));
     }
-
+    let Some(r) = asm.from_image.clone() else { return Some((facts, false)) };
     // An image built from another image of the project inherits its facts
     // (release, arch, kernel, driver, ...) and its non-free status.
-    let mut upstream_proprietary = false;
-    if let Some(r) = asm.from_image.clone() {
-        match upstream(ev, &r) {
-            Some(up) => {
-                upstream_proprietary = up.proprietary;
-                let mut computed = facts.computed.borrow_mut();
-                for (name, fact) in &up.facts {
-                    if !facts.defs.contains_key(name) && !computed.contains_key(name) {
-                        computed.insert(name.clone(), (super::content::from_property(&fact.value), r.span));
-                    }
-                }
+    let up = upstream(ev, &r)?;
+    {
+        let mut computed = facts.computed.borrow_mut();
+        for (name, fact) in &up.facts {
+            if !facts.defs.contains_key(name) && !computed.contains_key(name) {
+                computed.insert(name.clone(), (super::content::from_property(&fact.value), r.span));
             }
-            None => return None,
         }
     }
+    Some((facts, up.proprietary))
+}
 
-    // 3. Metadata, so licenses are known before anything reads `target.proprietary`.
+/// What phase 3 finds: each component's metadata and license, the
+/// variant's repositories, and whether anything in it is non-free.
+struct Licensed {
+    metas: Vec<Meta>,
+    repos: Vec<model::Repo>,
+    licenses: Vec<License>,
+    proprietary: bool,
+}
+
+/// Phase 3, metadata, so licenses are known before anything reads
+/// `target.proprietary`; `None` when a repository is wrong (reported).
+fn licensed<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    facts: &Facts<'p>,
+    upstream_proprietary: bool,
+) -> Option<Licensed> {
     let mut metas = Vec::new();
     for index in 0..asm.components.len() {
-        let (span, note) = usage(&asm, index);
-        let asm_ref = &asm;
-        let facts_ref = &facts;
-        metas.push(ev.within(span, note, |ev| super::content::metadata(ev, asm_ref, index, facts_ref)));
+        let (span, note) = usage(asm, index);
+        metas.push(ev.within(span, note, |ev| super::content::metadata(ev, asm, index, facts)));
     }
     let repos: Vec<model::Repo> =
-        (0..asm.repos.len()).filter_map(|i| super::content::repo(ev, &asm, i, &facts)).collect();
+        (0..asm.repos.len()).filter_map(|i| super::content::repo(ev, asm, i, facts)).collect();
     if repos.len() != asm.repos.len() {
         return None;
     }
@@ -233,24 +296,26 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
     let proprietary = upstream_proprietary
         || licenses.iter().any(License::is_nonfree)
         || repos.iter().any(|r| r.license.is_nonfree());
-    facts.computed.borrow_mut().insert("proprietary".into(), (Value::Bool(proprietary), chain.span));
+    Some(Licensed { metas, repos, licenses, proprietary })
+}
 
-    // A missing kernel is reported once here, not again by every `requires`
-    // that reads `target.kernel`.
-    if kmod_needs_kernel(ev, &asm, &facts, &label) {
-        facts.suppress("kernel");
-    }
-
-    // 4. Content and constraints.
+/// Phase 4, content and constraints: each component's steps, what it provides
+/// and comes after, checked against the facts.
+fn content<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    facts: &Facts<'p>,
+    metas: &[Meta],
+    licenses: &[License],
+) -> Vec<model::Component> {
     let mut components = Vec::new();
-    let after_names = super::content::AfterNames::new(&asm);
+    let after_names = super::content::AfterNames::new(asm);
     for index in 0..asm.components.len() {
         let reads = RefCell::new(Vec::new());
-        let (span, note) = usage(&asm, index);
-        let (asm_ref, facts_ref, reads_ref, label_ref) = (&asm, &facts, &reads, &label);
+        let (span, note) = usage(asm, index);
         let steps = ev.within(span, note, |ev| {
-            let steps = super::content::steps(ev, asm_ref, index, facts_ref, reads_ref);
-            super::content::constraints(ev, asm_ref, index, facts_ref, reads_ref, label_ref);
+            let steps = super::content::steps(ev, asm, index, facts, &reads);
+            super::content::constraints(ev, asm, index, facts, &reads, &asm.label);
             steps
         });
         let c = &asm.components[index];
@@ -265,7 +330,7 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         for p in &provides {
             let _ = facts.get(ev, p, c.span);
         }
-        let after = super::content::after(ev, &asm, &after_names, index);
+        let after = super::content::after(ev, asm, &after_names, index);
         components.push(model::Component {
             kind: c.kind,
             name: c.name.clone(),
@@ -290,62 +355,42 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
             provides,
         });
     }
+    components
+}
 
-    // 5. Whole-variant checks.
-    let signing = super::content::signing(ev, &asm);
-    if signing.is_none() && asm.signing.is_none() {
-        for c in asm.components.iter().filter(|c| c.kind == ComponentKind::Kmod) {
-            ev.diags.push(
-                Diagnostic::warning(
-                    Code::UnsignedKmod,
-                    format!("`{}` is built without a signing key in {label}", c.name),
-                )
-                .label(c.span, "this module will not load under Secure Boot unless it is signed")
-                .help("add `signing { key = secret(\"ID\"), cert = file(\"keys/NAME.der\") }` to the image"),
-            );
-        }
+/// A kmod without a signing key will not load under Secure Boot: a warning
+/// per kmod.
+fn warn_unsigned_kmods(ev: &mut Evaluator<'_>, asm: &Assembly<'_>) {
+    for c in asm.components.iter().filter(|c| c.kind == ComponentKind::Kmod) {
+        ev.diags.push(
+            Diagnostic::warning(
+                Code::UnsignedKmod,
+                format!("`{}` is built without a signing key in {}", c.name, asm.label),
+            )
+            .label(c.span, "this module will not load under Secure Boot unless it is signed")
+            .help("add `signing { key = secret(\"ID\"), cert = file(\"keys/NAME.der\") }` to the image"),
+        );
     }
-    super::policy::branding(ev, &facts, proprietary, chain.span, &label);
-    let policy = model::Policy {
-        proprietary: asm.policy.get("proprietary").map_or(model::Rule::Allow, |(r, _)| *r),
-        telemetry: asm.policy.get("telemetry").map_or(model::Rule::Allow, |(r, _)| *r),
-        remote_ai: asm.policy.get("remote-ai").map_or(model::Rule::Allow, |(r, _)| *r),
-    };
-    super::policy::check(ev, &asm, &components, &repos, &label);
+}
 
-    // Facts as model values.
-    let mut fact_values = IndexMap::new();
+/// The variant's facts as model values: provided ones (with their
+/// provider), then computed and inherited ones.
+fn fact_values<'p>(ev: &mut Evaluator<'p>, facts: &Facts<'p>) -> IndexMap<String, model::Fact> {
+    let mut values = IndexMap::new();
     for (name, defs) in &facts.defs {
         if let Ok(v) = facts.get(ev, name, defs[0].span)
             && let Some(p) = super::content::to_property(&v)
         {
-            fact_values
+            values
                 .insert(name.clone(), model::Fact { value: p, provider: Some(defs[0].component), span: defs[0].span });
         }
     }
     for (name, (v, span)) in facts.computed.borrow().iter() {
         if let Some(p) = super::content::to_property(v) {
-            fact_values.insert(name.clone(), model::Fact { value: p, provider: None, span: *span });
+            values.insert(name.clone(), model::Fact { value: p, provider: None, span: *span });
         }
     }
-
-    if ev.diags.error_count() > errors_before {
-        return None;
-    }
-    let (from, _) = asm.from.take()?;
-    Some(model::Variant {
-        name: chain.name.clone(),
-        implicit: chain.implicit,
-        extends: chain.extends.clone(),
-        span: chain.span,
-        from,
-        components,
-        repos,
-        facts: fact_values,
-        signing,
-        policy,
-        proprietary,
-    })
+    values
 }
 
 /// Where a component was brought into the variant, as a label for errors
