@@ -567,8 +567,9 @@ const SOURCE_ARTIFACT: &str = "$(tasks.prefetch-dependencies.results.SOURCE_ARTI
 const CACHI2_ARTIFACT: &str = "$(tasks.prefetch-dependencies.results.CACHI2_ARTIFACT)";
 
 /// The inline pipeline: the tasks of `docker-build-oci-ta` /
-/// `docker-build-multi-platform-oci-ta` (build-definitions at
-/// [`bundles::SOURCE`]) with their params wired as there, the build task
+/// `docker-build-multi-platform-oci-ta` (konflux-ci/build-definitions
+/// `pipelines/` at 6904ca20; container-build-catalog's copies at
+/// [`bundles::SOURCE`] wire the same params) with their params wired as there, the build task
 /// also given the target stage, the build secret and its own timeout.
 fn pipeline_spec(flavour: Flavour, build_timeout: Option<String>, bundle_of: BundleOf<'_>) -> PipelineSpec {
     let task = |name: &'static str, task_name: &'static str, run_after: &[&'static str], params: Vec<Param>| {

@@ -336,7 +336,7 @@ fn a_bots_bundle_update_in_the_committed_files_is_kept() {
     let fresh = generate(case);
     let file = ".tekton/ai-desktop-cuda-toolkit-push.yaml";
     // A newer patch of the same minor (and the digest with it): kept, byte for byte.
-    let updated = with_bundle(&fresh[file], "buildah-oci-ta", &bot_reference("buildah-oci-ta", "0.10.9"));
+    let updated = with_bundle(&fresh[file], "buildah-oci-ta", &bot_reference("buildah-oci-ta", "0.12.9"));
     let again = generate_locked(case, &BTreeMap::from([(file.to_string(), updated.clone())]));
     assert_eq!(again[file], updated, "a recompile reverted the bot's update");
     // Only that file keeps it; the others are as before.
