@@ -7,6 +7,7 @@ pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod emit;
+pub mod explain;
 pub mod format;
 pub mod graph;
 pub mod hash;

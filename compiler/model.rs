@@ -254,6 +254,9 @@ pub enum StepKind {
         src: String,
         to: String,
         mode: Option<String>,
+        /// Where the source path is written, for diagnostics about it.
+        #[serde(skip)]
+        src_span: Span,
     },
     Write {
         dest: String,
@@ -315,6 +318,9 @@ pub struct Signing {
     /// The public certificate (DER) in the build context.
     pub cert: String,
     pub span: Span,
+    /// Where `cert` is written, for diagnostics about the file.
+    #[serde(skip)]
+    pub cert_span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

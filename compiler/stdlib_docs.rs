@@ -1,45 +1,11 @@
 //! Renders the reference of the standard library (docs/stdlib.md) from the
 //! `//!` and `///` comments of the embedded modules, with each definition's
 //! signature and its license, telemetry, remote-AI and change metadata as
-//! written. A test keeps docs/stdlib.md equal to this.
+//! written. A test keeps docs/stdlib.md equal to this. (`aidc explain` is
+//! `crate::explain`.)
 
 use crate::source::SourceId;
 use crate::syntax::{self, ast};
-
-/// The text `aidc explain NAME` prints: a stdlib module (`cuda`, `std/cuda`),
-/// a stdlib definition or table (`cuda.runtime`), or a diagnostic code
-/// (`aid::parse::syntax`, with its section of docs/diagnostics.md).
-pub fn explain(name: &str) -> Option<String> {
-    if name.starts_with("aid::") {
-        let code = crate::diag::Code::ALL.iter().find(|c| c.as_str() == name)?;
-        let doc = include_str!("../docs/diagnostics.md");
-        let heading = format!("## `{name}`");
-        let section =
-            doc.split_once(&heading).map(|(_, rest)| rest.split("\n## ").next().unwrap_or("").trim().to_string());
-        return Some(match section {
-            Some(text) if !text.is_empty() => format!("{name}: {}\n\n{text}\n", code.summary()),
-            _ => format!("{name}: {}\n", code.summary()),
-        });
-    }
-    let name = name.strip_prefix("std/").unwrap_or(name);
-    let rendered = render();
-    let (module, item) = match name.split_once('.') {
-        Some((m, i)) => (m, Some(i)),
-        None => (name, None),
-    };
-    let section = rendered.split(&format!("\n## `std/{module}`\n")).nth(1)?;
-    let section = section.split("\n## `").next().unwrap_or(section);
-    match item {
-        None => Some(format!("std/{module}\n{section}")),
-        Some(item) => {
-            let marker = format!("\n### `{module}.{item}");
-            let start = section.find(&marker)?;
-            let rest = &section[start + 1..];
-            let end = rest[4..].find("\n### `").map_or(rest.len(), |e| e + 4);
-            Some(rest[..end].trim_end().to_string() + "\n")
-        }
-    }
-}
 
 /// The Markdown reference of every stdlib module.
 pub fn render() -> String {

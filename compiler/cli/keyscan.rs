@@ -60,6 +60,10 @@ const LOOKBEHIND: usize = 10;
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 20;
 
+/// Bytes read the first time: most inputs are small, and a zeroed buffer
+/// of a whole `CHUNK` for each cost more than reading them.
+const FIRST_CHUNK: usize = 64 * 1024;
+
 /// A private key found in an input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Found {
@@ -93,7 +97,7 @@ const PBE_PKCS12: &[u8] = b"\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01";
 /// hasher) and scanning all bytes for a private key. Memory stays bounded
 /// (one chunk plus [`LOOKAHEAD`]) whatever the size. Stops at the first key.
 pub fn stream(file: &mut dyn Read, each: &mut dyn FnMut(&[u8])) -> io::Result<Option<Found>> {
-    let mut buf = vec![0u8; LOOKAHEAD + LOOKBEHIND + CHUNK];
+    let mut buf = vec![0u8; LOOKAHEAD + LOOKBEHIND + FIRST_CHUNK];
     // `buf[..len]` holds file bytes from offset `base`; anchors before `from` were examined.
     let (mut len, mut from, mut base) = (0usize, 0usize, 0u64);
     loop {
@@ -125,6 +129,8 @@ pub fn stream(file: &mut dyn Read, each: &mut dyn FnMut(&[u8])) -> io::Result<Op
         base += keep as u64;
         len -= keep;
         from = limit - keep;
+        // A large input: read it in whole chunks from now on.
+        buf.resize(LOOKAHEAD + LOOKBEHIND + CHUNK, 0);
     }
 }
 

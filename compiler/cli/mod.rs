@@ -53,25 +53,41 @@ pub fn main() -> i32 {
     result.unwrap_or(70)
 }
 
+/// `aidc explain NAME`: Markdown rendered as plain text, styled when
+/// standard output is a terminal (and `NO_COLOR` is unset).
+fn explain(name: &str) -> i32 {
+    use std::io::IsTerminal;
+    match crate::explain::explain(name) {
+        crate::explain::Explained::Found(text) => {
+            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
+            let shown = if color { crate::explain::styled(&text) } else { crate::explain::plain(&text) };
+            print!("{shown}");
+            0
+        }
+        crate::explain::Explained::Unknown(near) => {
+            let guess = match near.as_slice() {
+                [] => String::new(),
+                [one] => format!("; did you mean `{one}`?"),
+                many => format!(
+                    "; did you mean {}?",
+                    many.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ").replacen("`, `", "` or `", 0)
+                ),
+            };
+            eprintln!(
+                "aidc: error: nothing is called `{name}`{guess}\naidc: explain knows keywords (`fetch`), properties (`changes`), facts (`target.driver`), stdlib modules (`cuda`) and definitions (`cuda.runtime`), and diagnostic codes (`aid::parse::syntax`)"
+            );
+            2
+        }
+    }
+}
+
 /// Runs one parsed command on a thread with a large stack: recursion over
 /// syntax trees is bounded by the nesting limits, but those bounds multiply.
 pub fn run(cli: Cli) -> i32 {
     let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Compile(args) => compile::run(&args),
-        Command::Explain(args) => match crate::stdlib_docs::explain(&args.name) {
-            Some(text) => {
-                print!("{text}");
-                0
-            }
-            None => {
-                eprintln!(
-                    "aidc: error: nothing is called `{}`; try a stdlib module (`cuda`), a definition (`cuda.runtime`) or a code (`aid::parse::syntax`)",
-                    args.name
-                );
-                2
-            }
-        },
+        Command::Explain(args) => explain(&args.name),
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Init(args) => init::run(&args),

@@ -340,7 +340,7 @@ fn component(
                     None => run.commands.push(format!("install -D -m {mode} {download} {}", quote(to))),
                 }
             }
-            StepKind::Copy { src, to, mode } => {
+            StepKind::Copy { src, to, mode, .. } => {
                 let Some(input) = inputs.entries.get(src) else {
                     diagnostics.push(missing_input(src, step.span));
                     continue;

@@ -215,14 +215,14 @@ pub fn input_uses(model: &Model) -> Vec<InputUse> {
             for c in &variant.components {
                 for step in &c.steps {
                     match &step.kind {
-                        crate::model::StepKind::Copy { src, .. } => push(src, step.span),
+                        crate::model::StepKind::Copy { src, src_span, .. } => push(src, *src_span),
                         crate::model::StepKind::Run { shell: crate::model::RunSource::Script(p) } => push(p, step.span),
                         _ => {}
                     }
                 }
             }
             if let Some(s) = &variant.signing {
-                push(&s.cert, s.span);
+                push(&s.cert, s.cert_span);
             }
         }
     }

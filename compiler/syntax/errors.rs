@@ -140,6 +140,14 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
             .help("close it with `\"` on the same line, or use `\"\"\"...\"\"\"` for text over several lines");
     }
 
+    if let Some(d) = fetch_order(full, pos, source) {
+        return d;
+    }
+    let wants_statement = positives.iter().any(|r| matches!(r, Rule::stmt | Rule::entry));
+    if wants_statement && let Some(d) = unclosed_body(full, base, pos, source) {
+        return d;
+    }
+
     // The positives name the rules that failed; pest's parse attempts add
     // the punctuation that would have fitted (`,`, `]`, `=`).
     let mut phrases: Vec<String> = Vec::new();
@@ -219,6 +227,93 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
         d = d.help(h);
     }
     d
+}
+
+/// `fetch URL to DEST sha256 HEX`: the clauses of `fetch` in the wrong order.
+fn fetch_order(full: &str, pos: usize, source: SourceId) -> Option<Diagnostic> {
+    let rest = &full[pos..];
+    let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    if !matches!(word.as_str(), "sha256" | "extract" | "mode" | "to") {
+        return None;
+    }
+    // The statement so far: from the last `fetch` or `copy` keyword on.
+    let line_start = full[..pos].rfind(['{', '}']).map_or(0, |i| i + 1);
+    let before = &full[line_start..pos];
+    let keyword_at = ["fetch ", "copy "].iter().filter_map(|k| before.rfind(k).map(|i| (i, *k))).max()?;
+    let statement = &before[keyword_at.0..];
+    // `copy to ...`: the source is missing, not out of order.
+    if statement.trim_end() == keyword_at.1.trim() {
+        return None;
+    }
+    if statement.contains('\n') && statement.trim_end().lines().count() > 3 {
+        return None;
+    }
+    let order = if keyword_at.1 == "fetch " {
+        "`fetch \"URL\" sha256 \"HEX\" [extract \"MEMBER\"] to \"DEST\" [mode \"MODE\"]`"
+    } else {
+        "`copy \"SRC\" to \"DEST\" [mode \"MODE\"]`"
+    };
+    let keyword = keyword_at.1.trim();
+    Some(
+        Diagnostic::error(
+            Code::Syntax,
+            format!("`{word}` is out of place in `{keyword}`: its clauses go in a fixed order"),
+        )
+        .label(Span::new(source, pos, pos + word.len()), format!("`{word}` cannot come here"))
+        .help(format!("write {order}")),
+    )
+}
+
+/// A body whose `{` is never closed: the parser only notices at the next
+/// item or at the end of the file, so the error points at the brace.
+fn unclosed_body(full: &str, base: usize, pos: usize, source: SourceId) -> Option<Diagnostic> {
+    let rest = &full[pos..];
+    let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let next_item = matches!(word.as_str(), "import" | "let" | "base" | "layer" | "image" | "pipeline");
+    if !(next_item || rest.trim().is_empty()) {
+        return None;
+    }
+    let open = unclosed_brace(&full[base..pos]).map(|i| base + i)?;
+    let found = if rest.trim().is_empty() { "the end of the file".to_string() } else { format!("`{word}`") };
+    Some(
+        Diagnostic::error(Code::Syntax, format!("this `{{` is never closed: {found} comes first"))
+            .label(Span::new(source, open, open + 1), "this `{` is never closed")
+            .label(Span::new(source, pos, pos + word.len()), "expected `}` before this")
+            .help("add the missing `}` where the body ends"),
+    )
+}
+
+/// The last `{` in `text` without its `}`, outside strings and comments.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut stack = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        if let Some(inner) = rest.strip_prefix("\"\"\"") {
+            i += 3 + inner.find("\"\"\"").map_or(inner.len(), |e| e + 3);
+        } else if rest.starts_with('"') {
+            let mut j = 1;
+            while j < rest.len() && !matches!(bytes[i + j], b'"' | b'\n') {
+                j += if bytes[i + j] == b'\\' { 2 } else { 1 };
+            }
+            i += j + 1;
+        } else if rest.starts_with("//") {
+            i += rest.find('\n').unwrap_or(rest.len());
+        } else if let Some(inner) = rest.strip_prefix("/*") {
+            i += 2 + inner.find("*/").map_or(inner.len(), |e| e + 2);
+        } else {
+            match bytes[i] {
+                b'{' => stack.push(i),
+                b'}' => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    stack.pop()
 }
 
 /// A hint for the mistakes people coming from other languages make.

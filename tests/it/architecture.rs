@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["resolve"],
     &["plan"],
     &["emit", "konflux", "graph"],
-    &["driver", "stdlib_docs"],
+    &["driver", "stdlib_docs", "explain"],
     &["cli"],
 ];
 

@@ -30,7 +30,8 @@ fn errors_exit_1_with_file_line_and_column() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("aid::validate::package_name"), "{err}");
-    assert!(err.contains("[image.aid:2:12]"), "{err}");
+    // The culprit: the list item, not the list.
+    assert!(err.contains("[image.aid:2:13]"), "{err}");
     assert!(err.ends_with("aidc: 1 error\n"), "{err}");
 }
 
@@ -45,7 +46,7 @@ fn json_lists_every_field_ci_needs() {
     assert_eq!(d["severity"], "error");
     assert_eq!(d["file"], "image.aid");
     assert_eq!(d["line"], 2);
-    assert_eq!(d["column"], 12);
+    assert_eq!(d["column"], 13);
     assert!(d["message"].as_str().is_some_and(|m| m.contains("a b")));
     assert!(d["help"].is_string());
     assert_eq!(d["labels"][0]["file"], "image.aid");
@@ -155,10 +156,10 @@ fn explain_shows_stdlib_docs_and_diagnostic_codes() {
     let def = aidc(&dir, &["explain", "cuda.runtime"]);
     assert_eq!(def.status.code(), Some(0));
     let text = String::from_utf8_lossy(&def.stdout);
-    assert!(text.starts_with("### `cuda.runtime(version: string)`"), "{text}");
+    assert!(text.starts_with("layer cuda.runtime(version: string)\n"), "{text}");
     assert!(text.contains("nonfree(\"NVIDIA CUDA EULA\")"), "{text}");
     let module = aidc(&dir, &["explain", "std/nvidia"]);
-    assert!(String::from_utf8_lossy(&module.stdout).contains("### `nvidia.open(driver: string)`"));
+    assert!(String::from_utf8_lossy(&module.stdout).contains("* kmod `nvidia.open`"));
     let code = aidc(&dir, &["explain", "aid::validate::missing_checksum"]);
     assert_eq!(code.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&code.stdout).contains("sha256"));

@@ -171,3 +171,23 @@ fn init_signing_makes_a_key_the_recipe_uses_and_keeps_it_out_of_git_and_the_imag
     let again = aidc(dir.path(), &["init", "lab", "--signing"]);
     assert_eq!(again.status.code(), Some(2));
 }
+
+#[test]
+fn explain_is_plain_on_a_pipe_and_styled_for_a_terminal() {
+    let aidc::explain::Explained::Found(markdown) = aidc::explain::explain("fetch") else {
+        panic!("`fetch` is explained");
+    };
+    let plain = aidc::explain::plain(&markdown);
+    assert!(plain.starts_with("7.8 `fetch`\n"), "{plain}");
+    assert!(!plain.contains("```") && !plain.contains('\x1b'), "{plain}");
+    assert!(plain.contains("    fetch \"URL\" sha256 \"HEX\""), "code blocks are indented: {plain}");
+    let styled = aidc::explain::styled(&markdown);
+    assert!(styled.starts_with("\x1b[1m7.8 `fetch`\x1b[0m\n"), "{styled}");
+    assert!(styled.contains("\x1b[36msha256\x1b[0m"), "code spans are coloured: {styled}");
+    // Both sections that name `policy` (the statement and the policy chapter).
+    let aidc::explain::Explained::Found(policy) = aidc::explain::explain("policy") else { panic!("policy") };
+    assert!(policy.contains("7.20 `policy`") && policy.contains("10.2 `policy`"), "{policy}");
+    // `tools.goose` is the layer, not the table named after it.
+    let aidc::explain::Explained::Found(goose) = aidc::explain::explain("tools.goose") else { panic!("goose") };
+    assert!(goose.starts_with("# layer tools.goose(version: string)"), "{goose}");
+}

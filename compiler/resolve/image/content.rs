@@ -487,8 +487,9 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
             let v = ev.eval(e, env)?;
             let names = want_strings(ev, v, e.span, "packages")?;
             let mut ok = true;
-            for n in &names {
-                ok &= check(ev, validate::package(n), Code::PackageName, "RPM package name", n, e.span).is_ok();
+            for (i, n) in names.iter().enumerate() {
+                let at = element_span(e, i, names.len());
+                ok &= check(ev, validate::package(n), Code::PackageName, "RPM package name", n, at).is_ok();
             }
             if !ok {
                 return Err(Reported);
@@ -595,7 +596,7 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
             }
             let dest = destination(ev, to, env)?;
             let mode = file_mode(ev, mode.as_ref(), env)?;
-            StepKind::Copy { src: path, to: dest, mode }
+            StepKind::Copy { src: path, to: dest, mode, src_span: src.span }
         }
         StmtKind::Write { dest, content, mode } => {
             let d = destination(ev, dest, env)?;
@@ -646,9 +647,9 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
             let v = ev.eval(e, env)?;
             let args = want_strings(ev, v, e.span, "kernel arguments")?;
             let mut ok = true;
-            for a in &args {
-                ok &=
-                    check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, e.span).is_ok();
+            for (i, a) in args.iter().enumerate() {
+                let at = element_span(e, i, args.len());
+                ok &= check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, at).is_ok();
             }
             if !ok {
                 return Err(Reported);
@@ -702,6 +703,15 @@ fn file_mode<'p>(ev: &mut Evaluator<'p>, e: Option<&'p ast::Expr>, env: &Env<'_,
     check(ev, validate::mode(&m), Code::FileMode, "file mode", &m, e.span)?;
     let digits = m.trim_start_matches('0');
     Ok(Some(format!("{:0>4}", if digits.is_empty() { "0" } else { digits })))
+}
+
+/// The span of the `i`th of `count` values a list expression gave: the
+/// item itself when the list is written out, else the whole expression.
+fn element_span(e: &crate::syntax::ast::Expr, i: usize, count: usize) -> Span {
+    match &e.kind {
+        crate::syntax::ast::ExprKind::List(items) if items.len() == count => items[i].span,
+        _ => e.span,
+    }
 }
 
 /// Checks the `requires` of a component for this variant.
@@ -840,6 +850,7 @@ pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::
     let env = Env::module(module);
     let mut key = None;
     let mut cert = None;
+    let mut cert_span = span;
     for e in entries {
         let Ok(v) = ev.eval(&e.value, &env) else {
             continue;
@@ -862,6 +873,7 @@ pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::
                     );
                 } else {
                     cert = Some(path);
+                    cert_span = e.value.span;
                 }
             }
             ("cert", other) => {
@@ -877,5 +889,5 @@ pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::
             _ => {}
         }
     }
-    Some(model::Signing { key: key?, cert: cert?, span })
+    Some(model::Signing { key: key?, cert: cert?, span, cert_span })
 }

@@ -32,7 +32,11 @@ pub fn unknown_name(
     candidates.push("target");
     let what = expect.map_or("name", |k| k.keyword());
     let mut d = Diagnostic::error(Code::UnknownName, format!("unknown {what} `{name}`")).label(span, "not defined");
-    if let Some(s) = suggest(name, candidates) {
+    if crate::stdlib::module(name).is_some() {
+        // `cuda.runtime` without the import: the module is the unknown name.
+        d = d
+            .help(format!("`{name}` is a standard library module: add `import \"std/{name}\"` at the top of the file"));
+    } else if let Some(s) = suggest(name, candidates) {
         d = d.help(format!("did you mean `{s}`?"));
     } else if let Some(m) = module_offering(name) {
         d = d.help(format!("`{name}` is defined in `std/{m}`: add `import \"std/{m}\"` and write `{m}.{name}`"));

@@ -68,7 +68,21 @@ pub fn check_name(name: &crate::syntax::ast::Ident, what: &str, strict_kebab: bo
     if ok_start && ok_chars && ok_end && n.len() <= 63 {
         return;
     }
-    let suggestion: String = n.to_ascii_lowercase().replace(if strict_kebab { '_' } else { '\0' }, "-");
+    // A suggestion that follows every rule, the length too: never the name itself.
+    let mut suggestion: String = n
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || (!strict_kebab && c == '_') { c } else { '-' })
+        .collect();
+    while suggestion.contains("--") {
+        suggestion = suggestion.replace("--", "-");
+    }
+    let mut suggestion = suggestion.trim_matches('-').to_string();
+    if !suggestion.starts_with(|c: char| c.is_ascii_lowercase() || (!strict_kebab && c == '_')) {
+        suggestion.insert_str(0, "x-");
+    }
+    suggestion.truncate(63);
+    let suggestion = suggestion.trim_end_matches('-').to_string();
     let rule = if strict_kebab {
         "lowercase letters, digits and `-`, starting with a letter, at most 63 characters (it becomes a build target and a Konflux component name)"
     } else {
@@ -77,7 +91,11 @@ pub fn check_name(name: &crate::syntax::ast::Ident, what: &str, strict_kebab: bo
     diags.push(
         Diagnostic::error(Code::InvalidName, format!("`{n}` is not a valid {what} name"))
             .label(name.span, format!("{what} names use {rule}"))
-            .help(format!("rename it, for example to `{}`", suggestion.trim_matches('-'))),
+            .help(if n.len() > 63 {
+                format!("shorten it to at most 63 characters, for example to `{suggestion}`")
+            } else {
+                format!("rename it, for example to `{suggestion}`")
+            }),
     );
 }
 
