@@ -371,6 +371,8 @@ pub struct Pipeline {
     pub resources: BTreeMap<String, Resources>,
     /// Where `resources` is written.
     pub resources_span: Option<Span>,
+    /// Builds without network: downloads come from Konflux's prefetch.
+    pub hermetic: bool,
     pub span: Span,
 }
 

@@ -10,6 +10,7 @@
 
 mod application;
 pub mod bundles;
+pub mod hermetic;
 pub mod integration;
 mod pipelinerun;
 mod yaml;
@@ -243,6 +244,8 @@ pub fn files_locked(
     let files = pipelineruns(model, plan, layout, locked).and_then(|mut files| {
         files.extend(application(model, plan, layout)?);
         files.extend(integration_pipelines(model, plan, layout)?);
+        let p = pipeline(model)?;
+        files.extend(hermetic::files(model, p, &components(model, plan, layout)?, &plan.out_dir, layout).0);
         Ok(files)
     });
     match files {

@@ -28,11 +28,13 @@ pub fn pipelineruns(
     let p = pipeline(model)?;
     let components = components(model, plan, layout)?;
     check_resources(p, &components)?;
+    let (_, prefetch) = super::hermetic::files(model, p, &components, &plan.out_dir, layout);
     let mut files = BTreeMap::new();
     for c in &components {
         for event in [Event::Push, Event::PullRequest] {
             let file = format!(".tekton/{}-{}.yaml", c.name, event.file_suffix());
-            let run = pipelinerun(p, c, event, &file, layout, &|task| locked.bundle(&file, task));
+            let run =
+                pipelinerun(p, c, event, &file, layout, prefetch.get(&c.name), &|task| locked.bundle(&file, task));
             let bundles = format!(
                 "# Konflux task bundles: as committed here, else aidc's table of {} ({}).\n",
                 bundles::TAKEN,
@@ -349,6 +351,7 @@ fn pipelinerun(
     event: Event,
     file: &str,
     layout: &RepoLayout,
+    prefetch: Option<&String>,
     bundle_of: BundleOf<'_>,
 ) -> PipelineRun {
     let flavour = Flavour::of(p);
@@ -394,6 +397,13 @@ fn pipelinerun(
     }
     params.push(param("dockerfile", s(&c.dockerfile)));
     params.push(param("path-context", s(layout.dir())));
+    if p.hermetic {
+        // No network in the build; Konflux's prefetch fetches what the lock files list.
+        params.push(param("hermetic", s("true")));
+        if let Some(input) = prefetch.filter(|i| i.as_str() != "[]") {
+            params.push(param("prefetch-input", s(input)));
+        }
+    }
     if event == Event::Push {
         // The images ship GPL kernel modules and packages: publish their sources.
         params.push(param("build-source-image", s("true")));

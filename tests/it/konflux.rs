@@ -95,6 +95,43 @@ fn the_recipes_resources_size_the_build_step_of_heavy_components_only() {
 }
 
 #[test]
+fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() {
+    let files = generate(&case("hermetic"));
+    let dir = "konflux/prefetch";
+    // Each variant its own lock directory: clean's lists no CUDA, no NVIDIA.
+    let clean: Vec<&String> = files.keys().filter(|p| p.starts_with(&format!("{dir}/ai-hermetic-clean/"))).collect();
+    assert_eq!(clean, [&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")]);
+    for (path, text) in files.iter().filter(|(p, _)| p.starts_with(&format!("{dir}/ai-hermetic-clean/"))) {
+        assert!(!text.contains("cuda") && !text.contains("nvidia"), "{path}:\n{text}");
+    }
+    let cuda = &files[&format!("{dir}/ai-hermetic-cuda/rpms.in.yaml")];
+    assert!(
+        cuda.contains("- cuda-libraries-13-0\n") && cuda.contains("  image: quay.io/fedora/fedora-bootc:44\n"),
+        "{cuda}"
+    );
+    let goose = "6b7f583fa74560ee7d76745295a260fd03e9fbfc7d6c15cfd36f28a1a3e917cc";
+    let lock = &files[&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")];
+    assert!(lock.contains(&format!("  checksum: sha256:{goose}\n  filename: {goose}\n")), "{lock}");
+    let run = &files[".tekton/ai-hermetic-clean-push.yaml"];
+    assert!(run.contains("  - name: hermetic\n    value: 'true'\n"), "{run}");
+    assert!(run.contains(r#"value: '[{"type":"generic","path":"konflux/prefetch/ai-hermetic-clean"}]'"#), "{run}");
+
+    // The Containerfile takes the prefetched file when it is there.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = root().join("tests/golden-konflux/hermetic");
+    std::fs::create_dir(tmp.path().join(".git")).expect("git dir");
+    std::fs::create_dir(tmp.path().join("keys")).expect("keys");
+    std::fs::copy(src.join("image.aid"), tmp.path().join("image.aid")).expect("recipe");
+    std::fs::copy(src.join("keys/test.der"), tmp.path().join("keys/test.der")).expect("cert");
+    let out = crate::support::aidc(tmp.path(), &["compile", "image.aid"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let containerfile =
+        std::fs::read_to_string(tmp.path().join("out/ai-hermetic/Containerfile")).expect("Containerfile");
+    let prefetched = format!("/cachi2/output/deps/generic/{goose}");
+    assert!(containerfile.contains(&format!("if [ -f {prefetched} ]; then cp {prefetched} ")), "{containerfile}");
+}
+
+#[test]
 fn two_platforms_give_the_matrix_pipeline() {
     let files = generate(&case("multi-arch"));
     let push = &files[".tekton/ai-base-push.yaml"];

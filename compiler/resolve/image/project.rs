@@ -166,6 +166,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         repository: None,
         resources: Default::default(),
         resources_span: None,
+        hermetic: false,
         span: p.kind.span,
     };
     let mut application = None;
@@ -294,6 +295,8 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                     }
                 }
             }
+            ("hermetic", Value::Bool(b)) => out.hermetic = *b,
+            ("hermetic", v) => bad(ev, "`true` or `false`", v),
             ("resources", v) => bad(ev, "a map of components to `{ cpu = ..., memory = ... }`", v),
             ("application" | "registry" | "branch" | "namespace" | "repository", v) => bad(ev, "a string", v),
             ("platforms", v) => bad(ev, "a list of strings", v),

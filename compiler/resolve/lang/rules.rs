@@ -124,6 +124,7 @@ pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
             ("namespace", PropType::Str),
             ("repository", PropType::Str),
             ("resources", PropType::Map),
+            ("hermetic", PropType::Bool),
         ],
     };
     let mut all: Vec<(&str, PropType)> = own.to_vec();
