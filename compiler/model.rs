@@ -170,6 +170,10 @@ pub struct Component {
     pub steps: Vec<Step>,
     /// Components (indexes) that must come before this one (`after`, `use`).
     pub after: Vec<usize>,
+    /// The `after` clauses among them: the component named and the clause,
+    /// so an ordering cycle points at the clause.
+    #[serde(skip)]
+    pub after_clauses: Vec<(usize, Span)>,
     /// Facts this component reads (`target.NAME` anywhere in its body).
     pub reads: Vec<String>,
     /// Facts it provides.

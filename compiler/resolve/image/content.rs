@@ -756,14 +756,22 @@ pub fn constraints<'p>(
         let requirer = if c.kind == model::ComponentKind::Body { stmt.span } else { c.span };
         d = d.label(requirer, format!("`{}` requires this", c.name));
         d = d.label(condition.span, "this requirement does not hold");
+        let way_out = super::way_out::way_out(ev, &c.name, condition, &env, facts);
         for fact in local.borrow().iter() {
             if let Some(defs) = facts.defs.get(fact) {
                 let def = &defs[0];
                 let value = facts.get(ev, fact, def.span).map(|v| v.to_string()).unwrap_or_default();
-                d = d.label(def.call, format!("`target.{fact}` is {value}, provided by `{}`", def.component_name));
+                let mut text = format!("`target.{fact}` is {value}, provided by `{}`", def.component_name);
+                if let Some(note) = way_out.as_ref().filter(|w| &w.fact == fact).and_then(|w| w.pattern.as_ref()) {
+                    text = format!("{text}; {note}");
+                }
+                d = d.label(def.call, text);
             }
         }
-        ev.error(d.help("change the version or component so that the requirement holds; the labels show where each value comes from"));
+        ev.error(d.help(match way_out {
+            Some(w) => w.help,
+            None => "change the version or component so that the requirement holds; the labels show where each value comes from".to_string(),
+        }));
     }
 }
 
@@ -797,10 +805,17 @@ impl<'a> AfterNames<'a, '_> {
     }
 }
 
-/// `after NAME`: the components this one must come after.
-pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<'_, 'p>, index: usize) -> Vec<usize> {
+/// `after NAME`: the components this one must come after, and the `after`
+/// clauses that name them (for diagnostics on an ordering cycle).
+pub fn after<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'_>,
+    names: &AfterNames<'_, 'p>,
+    index: usize,
+) -> (Vec<usize>, Vec<(usize, Span)>) {
     let c = &asm.components[index];
     let mut out = c.after.clone();
+    let mut clauses = Vec::new();
     for stmt in own_stmts(c) {
         let StmtKind::After(path) = &stmt.kind else {
             continue;
@@ -810,6 +825,7 @@ pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<
         match names.find(&wanted, &wanted_name) {
             Some(i) if i != index => {
                 out.insert(i);
+                clauses.push((i, stmt.span));
             }
             Some(_) => {
                 ev.error(
@@ -841,7 +857,7 @@ pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<
             }
         }
     }
-    out.into_iter().collect()
+    (out.into_iter().collect(), clauses)
 }
 
 /// The variant's `signing` block, evaluated.
