@@ -131,6 +131,55 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
     assert!(containerfile.contains(&format!("if [ -f {prefetched} ]; then cp {prefetched} ")), "{containerfile}");
 }
 
+/// The block scalars under `script: |` in a YAML text, de-indented.
+fn scripts(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !line.trim_start().starts_with("script: |") {
+            continue;
+        }
+        let Some(first) = lines.peek() else { break };
+        let indent = first.len() - first.trim_start().len();
+        let mut script = String::new();
+        while let Some(l) = lines.peek() {
+            if !l.is_empty() && l.len() - l.trim_start().len() < indent {
+                break;
+            }
+            script.push_str(l.get(indent..).unwrap_or(""));
+            script.push('\n');
+            lines.next();
+        }
+        out.push(script);
+    }
+    out
+}
+
+#[test]
+fn the_integration_tests_scripts_parse() {
+    let mut checked = 0;
+    for case in &cases() {
+        for (path, text) in generate(case).iter().filter(|(p, _)| p.contains("konflux/integration/")) {
+            for script in scripts(text) {
+                let shell = if script.starts_with("#!/bin/bash") { "bash" } else { "sh" };
+                let mut child = Command::new(shell)
+                    .arg("-n")
+                    .stdin(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("shell runs");
+                use std::io::Write as _;
+                child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script");
+                let out = child.wait_with_output().expect("shell");
+                assert!(out.status.success(), "{path}: {}\n{script}", String::from_utf8_lossy(&out.stderr));
+                checked += 1;
+            }
+        }
+    }
+    // find-image and lint everywhere; the signer's two steps and the SBOM check where they apply.
+    assert!(checked >= 12, "only {checked} scripts found");
+}
+
 #[test]
 fn two_platforms_give_the_matrix_pipeline() {
     let files = generate(&case("multi-arch"));
