@@ -5,6 +5,7 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::source::Span;
 
@@ -370,5 +371,19 @@ pub struct Pipeline {
     pub timeout: Option<u64>,
     pub namespace: Option<String>,
     pub repository: Option<String>,
+    /// Compute resources of the build task, by component (`resources`).
+    pub resources: BTreeMap<String, Resources>,
+    /// Where `resources` is written.
+    pub resources_span: Option<Span>,
+    /// Builds without network: downloads come from Konflux's prefetch.
+    pub hermetic: bool,
     pub span: Span,
+}
+
+/// The build step's compute resources for one component: Kubernetes
+/// quantities, used as both request and limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
 }

@@ -152,6 +152,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             (PropType::Changes, Value::Symbol(s)) => Changes::parse(s).is_some(),
             (PropType::License, Value::Str(_) | Value::NonFree(_)) => true,
             (PropType::License, Value::Symbol("mixed")) => c.body_kind == BodyKind::Def(DefKind::Repo),
+            (PropType::Map, Value::Map(_)) => true,
             _ => false,
         };
         if !ok {
@@ -165,6 +166,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                     "an SPDX string, `nonfree(\"...\")` or `mixed`"
                 }
                 PropType::License => "an SPDX string like \"MIT\" or `nonfree(\"...\")`",
+                PropType::Map => "a map",
             };
             if matches!(v, Value::Secret(_)) {
                 secret_misplaced(ev, value.span, &format!("`{}`", name.name));
