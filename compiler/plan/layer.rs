@@ -131,7 +131,7 @@ fn repositories(run: &mut Run, c: &Component, variant: &Variant, image: &str, fi
     let mut options = Vec::new();
     let mut dirs: Vec<&str> = Vec::new();
     for r in c.repos.iter().map(|i| &variant.repos[*i]) {
-        let file_name = format!("{}.repo", slug(&r.id));
+        let file_name = super::repo_file("", &r.id).trim_start_matches("/repos/").to_string();
         match &r.source {
             RepoSource::Copr { owner, project } => {
                 let group = owner.strip_prefix('@').map(|g| format!("group_{g}")).unwrap_or_else(|| owner.clone());
@@ -220,6 +220,7 @@ pub fn layers(
     variant: &Variant,
     order: &[usize],
     inputs: &Inputs,
+    hermetic: bool,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Layer> {
@@ -229,7 +230,7 @@ pub fn layers(
         if c.kind == ComponentKind::Base {
             continue;
         }
-        if let Some(layer) = component(image, variant, c, inputs, files, diagnostics)
+        if let Some(layer) = component(image, variant, c, inputs, hermetic, files, diagnostics)
             && (!layer.instructions.is_empty() || !layer.labels.is_empty())
         {
             out.push(layer);
@@ -253,6 +254,7 @@ fn component(
     variant: &Variant,
     c: &Component,
     inputs: &Inputs,
+    hermetic: bool,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
@@ -321,7 +323,16 @@ fn component(
                 run.mount(TMP.to_string());
                 let download = format!("/run/aid/tmp/fetch-{n}");
                 let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
-                run.commands.push(format!("curl -fsSL --retry 3 -o {download} {}", quote(url)));
+                if hermetic {
+                    // Konflux prefetched it (no network in the build); a local build downloads it.
+                    let prefetched = quote(&super::prefetched_file(sum));
+                    run.commands.push(format!(
+                        "if [ -f {prefetched} ]; then cp {prefetched} {download}; else curl -fsSL --retry 3 -o {download} {}; fi",
+                        quote(url)
+                    ));
+                } else {
+                    run.commands.push(format!("curl -fsSL --retry 3 -o {download} {}", quote(url)));
+                }
                 // A checksum file rather than a pipe: a failed `echo` cannot hide behind `sha256sum`.
                 run.commands.push(format!("printf '%s  %s\\n' {} {download} > {download}.sha256", quote(sum)));
                 run.commands.push(format!("sha256sum -c {download}.sha256"));
@@ -563,9 +574,8 @@ fn kmod(
         && let Some(cert) = inputs.entries.get(&s.cert)
     {
         let at = r.context(&s.cert, cert);
-        let name = format!("{}.der", slug(&image.name));
         // The public certificate, for `mokutil --import` on the target machine.
-        r.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/pki/akmods/certs/{name}"))));
+        r.commands.push(format!("install -D -m 0644 {at} {}", quote(&super::kmod_cert_path(&image.name))));
     }
     let install = Instruction {
         comment: None,
