@@ -5,6 +5,7 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::source::Span;
 
@@ -169,6 +170,10 @@ pub struct Component {
     pub steps: Vec<Step>,
     /// Components (indexes) that must come before this one (`after`, `use`).
     pub after: Vec<usize>,
+    /// The `after` clauses among them: the component named and the clause,
+    /// so an ordering cycle points at the clause.
+    #[serde(skip)]
+    pub after_clauses: Vec<(usize, Span)>,
     /// Facts this component reads (`target.NAME` anywhere in its body).
     pub reads: Vec<String>,
     /// Facts it provides.
@@ -368,5 +373,19 @@ pub struct Pipeline {
     pub timeout: Option<u64>,
     pub namespace: Option<String>,
     pub repository: Option<String>,
+    /// Compute resources of the build task, by component (`resources`).
+    pub resources: BTreeMap<String, Resources>,
+    /// Where `resources` is written.
+    pub resources_span: Option<Span>,
+    /// Builds without network: downloads come from Konflux's prefetch.
+    pub hermetic: bool,
     pub span: Span,
+}
+
+/// The build step's compute resources for one component: Kubernetes
+/// quantities, used as both request and limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
 }

@@ -383,6 +383,23 @@ pub fn image_reference(reference: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A Kubernetes resource quantity as a recipe writes one: a decimal number
+/// with an optional binary (`Ki` … `Ei`) or decimal (`m`, `k`, `M` … `E`)
+/// suffix, at most 32 characters (kubernetes/apimachinery
+/// `pkg/api/resource/quantity.go`; exponents like `1e3` are left out).
+pub fn quantity(q: &str) -> bool {
+    let number_end = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
+    let (number, suffix) = q.split_at(number_end);
+    let digits = number.split('.').collect::<Vec<_>>();
+    let number_ok = !number.is_empty()
+        && digits.len() <= 2
+        && digits.iter().any(|d| !d.is_empty())
+        && number.chars().any(|c| c.is_ascii_digit());
+    let suffix_ok =
+        matches!(suffix, "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei");
+    q.len() <= 32 && number_ok && suffix_ok
+}
+
 /// A Kubernetes DNS-1123 label (namespaces, label values, each part of a
 /// secret name): 1 to 63 lowercase letters, digits and `-`, starting and
 /// ending with a letter or digit (kubernetes/apimachinery
@@ -431,6 +448,16 @@ pub fn looks_like_private_key(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_are_kubernetes_quantities() {
+        for ok in ["4", "500m", "16Gi", "1.5", "0.5Gi", "8G", "128Mi"] {
+            assert!(quantity(ok), "{ok}");
+        }
+        for bad in ["", "16 GB", "Gi", "16gb", "1.2.3", "-1", ".", "16Gi\n"] {
+            assert!(!quantity(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn branches_follow_git_ref_rules() {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::args::{BuildArgs, CompileArgs, Engine, InputArgs};
-use super::{Format, digests, fs, layout, render};
+use super::{Format, digests, one_recipe, render};
 use crate::driver::Mode;
 use crate::model;
 use crate::plan::quote;
@@ -31,34 +31,20 @@ pub fn secret_env(id: &str) -> String {
 
 pub fn run(args: &BuildArgs) -> i32 {
     let human = Format::Human;
-    let recipe = match &args.file {
-        Some(f) => f.clone(),
-        None => match fs::default_files() {
-            Ok(files) if files.len() == 1 => files[0].clone(),
-            Ok(files) if files.is_empty() => {
-                return render::usage_error(human, "no recipe given and no `*.aid` file in the current directory");
-            }
-            Ok(_) => return render::usage_error(human, "several `*.aid` files here; name the one to build"),
-            Err(e) => return render::usage_error(human, &format!("cannot list the current directory: {e}")),
-        },
-    };
     let input = InputArgs { stdlib: args.stdlib.clone(), lib: args.lib.clone(), format: human, deny_warnings: false };
-    let layout = match layout::Layout::new(&recipe, None) {
-        Ok(l) => l,
-        Err(message) => return render::usage_error(human, &message),
-    };
-    let compiled = match layout::drive(&layout, &input, Mode::Compile, super::digests::CacheMode::ReadWrite) {
-        Ok(c) => c,
-        Err(message) => return render::usage_error(human, &message),
+    let (recipe, layout, compiled) = match one_recipe::compile(
+        args.file.as_deref(),
+        &input,
+        "build",
+        Mode::Compile,
+        digests::CacheMode::ReadWrite,
+    ) {
+        Ok(done) => done,
+        Err(code) => return code,
     };
     let (Some(model), Some(planned), Some(outputs)) = (&compiled.model, &compiled.plan, &compiled.outputs) else {
-        render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
         return 1;
     };
-    if compiled.diagnostics.has_errors() {
-        render::diagnostics(human, &compiled.loaded.sources, compiled.diagnostics);
-        return 1;
-    }
     let context = layout.context.clone();
 
     // The target, its image and its variant.

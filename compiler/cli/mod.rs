@@ -19,6 +19,7 @@ mod ignore;
 mod init;
 mod keyscan;
 mod layout;
+mod one_recipe;
 mod outputs;
 pub mod render;
 mod transaction;

@@ -255,15 +255,57 @@ const DIR_MODE: u32 = 0o755;
 
 /// Creates the directory `path` (and its missing parents) with [`DIR_MODE`].
 fn make_dirs(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if std::fs::symlink_metadata(path).is_ok() {
-        return Ok(());
+    Modes::read().make_dirs(path, &mut std::collections::HashSet::new())
+}
+
+/// Whether files and directories get their fixed modes on creation: with
+/// the usual umask (022 or less) they do, and no `chmod` is needed after.
+#[derive(Clone, Copy)]
+struct Modes {
+    umask: u32,
+}
+
+impl Modes {
+    /// The process's umask (read by setting it and setting it back: nothing
+    /// else creates files while aidc writes its outputs).
+    fn read() -> Modes {
+        use rustix::fs::Mode;
+        let old = rustix::process::umask(Mode::from_raw_mode(0o022));
+        rustix::process::umask(old);
+        Modes { umask: old.bits() }
     }
-    if let Some(parent) = path.parent() {
-        make_dirs(parent)?;
+
+    /// Whether a file or directory created with `mode` has it.
+    fn kept(self, mode: u32) -> bool {
+        mode & !self.umask == mode
     }
-    std::fs::create_dir(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))
+
+    /// Sets `mode` on the open `file` unless it has it already.
+    fn fix(self, file: &File, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if self.kept(mode) { Ok(()) } else { file.set_permissions(std::fs::Permissions::from_mode(mode)) }
+    }
+
+    /// Creates `path` and its missing parents with [`DIR_MODE`]; `made`
+    /// holds the directories this staging made or found, so each is
+    /// looked at once.
+    fn make_dirs(self, path: &Path, made: &mut std::collections::HashSet<PathBuf>) -> io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if made.contains(path) {
+            return Ok(());
+        }
+        if std::fs::symlink_metadata(path).is_err() {
+            if let Some(parent) = path.parent() {
+                self.make_dirs(parent, made)?;
+            }
+            std::fs::DirBuilder::new().mode(DIR_MODE).create(path)?;
+            if !self.kept(DIR_MODE) {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))?;
+            }
+        }
+        made.insert(path.to_path_buf());
+        Ok(())
+    }
 }
 
 /// Builds the new tree of `dir` beside it. `dir.path` is its real path
@@ -273,6 +315,8 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
     let target = dir.path.clone();
     remove_leftovers(&target);
     let staged = staging_path(&target, "new");
+    let modes = Modes::read();
+    let mut made = std::collections::HashSet::new();
     let mut created = None;
     let result = (|| {
         if let Some(parent) = target.parent() {
@@ -299,28 +343,31 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         // aidc's files first, each made new (never written through a link,
         // or into a hard link of someone else's file), with fixed modes;
         // then what is not aidc's, as it is.
+        made.insert(staged.clone());
         for (path, content) in &dir.files {
             let to = staged.join(path);
             if let Some(p) = to.parent() {
-                make_dirs(p)?;
+                modes.make_dirs(p, &mut made)?;
             }
             let mode = if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE };
-            let from = target.join(path);
-            let same_mode = std::fs::symlink_metadata(&from)
-                .is_ok_and(|m| m.file_type().is_file() && m.permissions().mode() & 0o7777 == mode);
-            if changes.unchanged.contains(path) && same_mode && std::fs::hard_link(&from, &to).is_ok() {
-                continue;
+            if changes.unchanged.contains(path) {
+                let from = target.join(path);
+                let same_mode = std::fs::symlink_metadata(&from)
+                    .is_ok_and(|m| m.file_type().is_file() && m.permissions().mode() & 0o7777 == mode);
+                if same_mode && std::fs::hard_link(&from, &to).is_ok() {
+                    continue;
+                }
             }
             let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&to)?;
             io::Write::write_all(&mut file, content.as_bytes())?;
-            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            modes.fix(&file, mode)?;
         }
         let mut dirs = Vec::new();
         for entry in &changes.kept {
             let (from, to) = (target.join(&entry.path), staged.join(&entry.path));
             match entry.kind {
                 Kind::Dir => {
-                    make_dirs(&to)?;
+                    modes.make_dirs(&to, &mut made)?;
                     dirs.push((to, std::fs::symlink_metadata(&from)?.permissions()));
                 }
                 Kind::Symlink => std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?,

@@ -178,6 +178,10 @@ pub fn application(model: &Model, plan: &Plan, layout: &RepoLayout) -> Result<BT
     if d.has_errors() {
         return Err(d);
     }
+    // One integration test per component (docs/konflux.md, "Integration tests").
+    for c in &components {
+        docs.push(yaml::document(&super::integration::scenario(p, c, layout)));
+    }
     let mut text = header(layout);
     text.push_str(&yaml::documents(&docs));
     let mut files = BTreeMap::new();

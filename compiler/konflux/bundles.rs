@@ -6,25 +6,35 @@
 //! golden files). aidc never fetches anything; the CLI reads the committed
 //! files and hands their text in ([`Locked::from_files`]).
 //!
-//! Taken from the `docker-build-oci-ta` and `docker-build-multi-platform-oci-ta`
-//! pipelines of konflux-ci/build-definitions at commit
-//! `6904ca204e66889a2dc35ad7d860d56632fd17be` (2026-08-20): the bundle each
-//! `{name, version}` placeholder of those pipelines resolves to when
-//! build-definitions' CI (`hack/build-and-push.sh`) publishes the pipeline
-//! bundle, i.e. what Konflux onboarding would have written that day.
-//! `ecosystem-cert-preflight-checks` has no pointer file there; its bundle is
-//! the one konflux-ci/container-build-catalog pins (fork
-//! chmeliik/build-pipeline-tasks @ `af6569ef08ea22a3e8c570e4f2e981b14e9527ee`,
-//! 2026-08-21). The machine-readable copy of both sources is
-//! `../shared/tools/konflux-check/pipelines.json`.
+//! Refreshed from the newest pipeline definitions that could be read for it:
+//! the `docker-build-oci-ta` and `docker-build-multi-platform-oci-ta`
+//! pipelines of konflux-ci/container-build-catalog, where the build tasks and
+//! pipelines moved from konflux-ci/build-definitions (whose newest snapshot
+//! here, `6904ca204e66889a2dc35ad7d860d56632fd17be` of 2026-08-20, was the
+//! previous source: it only points to container-build-catalog for these
+//! tasks). The references are those the catalog's pipelines pin at commit
+//! `1cd52ca3774a77ad34a8bf7eda7b6b3560e43fd4` (single-platform) and
+//! `16d92d2b47498b9a271d27cbe99d2703f6c8352d` (multi-platform), as recorded
+//! in `../shared/tools/konflux-check/pipelines.json`
+//! (`bundles_container_build_catalog_index`, extracted 2026-11-22: the date
+//! below; the commits' own dates are not in that data). Two exceptions, kept
+//! from build-definitions@6904ca20 because no source available here describes
+//! the newer choice: `build-image-index` stays at 0.3.1 (the catalog pins 0.4,
+//! which neither its CHANGELOG nor the checker's `tasks.json` covers; a bot's
+//! update to 0.4 is kept by the lock), and `clair-scan` stays (the catalog
+//! replaced it by `roxctl-scan`, a change of the pipeline, not of a bundle).
+//! Minor versions that changed: buildah-oci-ta and buildah-remote-oci-ta
+//! 0.10 -> 0.12 (0.11 removed the `push` and `sbom-syft-generate` steps; the
+//! params aidc passes are unchanged, container-build-catalog
+//! `task/buildah-oci-ta/CHANGELOG.md`).
 
 use std::collections::BTreeMap;
 
 /// The date the references were taken.
-pub const TAKEN: &str = "2026-08-20";
+pub const TAKEN: &str = "2026-11-22";
 
 /// Where they were taken from.
-pub const SOURCE: &str = "konflux-ci/build-definitions@6904ca204e66889a2dc35ad7d860d56632fd17be";
+pub const SOURCE: &str = "konflux-ci/container-build-catalog@1cd52ca3774a77ad34a8bf7eda7b6b3560e43fd4";
 
 /// One task bundle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,23 +49,23 @@ pub struct Bundle {
 pub const BUNDLES: &[Bundle] = &[
     Bundle {
         task: "init",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-init:0.4.2@sha256:421003a5c077ecb820460e71637125ec9093d2101c749a32ede28e190283e9db",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-init:0.4.3@sha256:7854d7babe4136e53e337f6433d952532314433b48bb62b422ddc02700934d85",
     },
     Bundle {
         task: "git-clone-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-git-clone-oci-ta:0.2.4@sha256:df3c42d78223f07b40a84dd29e5c8860d14777ffdf150ea08c738770f51216dc",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-git-clone-oci-ta:0.2.6@sha256:a3678910c2bf9187a66a96066193cb41046fbb7097160bf2be6a374ed5e49d30",
     },
     Bundle {
         task: "prefetch-dependencies-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-prefetch-dependencies-oci-ta:0.10.1@sha256:c09c1c3ced67fb8740b2925a7de09c0810d4e8c8f148d41c21ffe37810d85c62",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-prefetch-dependencies-oci-ta:0.10.3@sha256:0c386f2c26b46b978280c5c54caac26bcd524975f8f7cc06bb080ba00eae3ad4",
     },
     Bundle {
         task: "buildah-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-buildah-oci-ta:0.10.5@sha256:5fcf620537b0dece56a9c9a8090ce7592a874da92cc2a5d398abdc2382eb8a3c",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-buildah-oci-ta:0.12.2@sha256:e1bbe61a3a4bc543be9b5f6fc4174acaa2dd08fb5f7fe4d9db9f3193a7e1b03c",
     },
     Bundle {
         task: "buildah-remote-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-buildah-remote-oci-ta:0.10.5@sha256:eb277ec7b44443f0506a60ac940a2e52178d60f17cb0f51a6966daed5b3755de",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-buildah-remote-oci-ta:0.12.3@sha256:88b971c800b3e71903ddad83da884d092e9beda8b51deaf980f6525e45ed043f",
     },
     Bundle {
         task: "build-image-index",
@@ -63,7 +73,7 @@ pub const BUNDLES: &[Bundle] = &[
     },
     Bundle {
         task: "source-build-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-source-build-oci-ta:0.3@sha256:7c5575ac8e292f27f57716c021ab0324460dc958e73946724c588c5228e5f372",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-source-build-oci-ta:0.3.2@sha256:45091b5022754d452b4de60c7d7f4c6e03626efff55f96e9af937400fe3506eb",
     },
     Bundle {
         task: "deprecated-image-check",
@@ -75,35 +85,35 @@ pub const BUNDLES: &[Bundle] = &[
     },
     Bundle {
         task: "ecosystem-cert-preflight-checks",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-ecosystem-cert-preflight-checks:0.2@sha256:4619769705d4999e129b779d7699d89d33c47f7ab80d73ad6e3dcd8a6a4e43a7",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-ecosystem-cert-preflight-checks:0.2@sha256:fa53ef450ba538addafee1211ff6ac15b55865ce652fec15ac99b554680cb642",
     },
     Bundle {
         task: "sast-snyk-check-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-sast-snyk-check-oci-ta:0.5@sha256:eba24f5d9f4b18aa71e523b9b3dbcf22982aa4b018824260a090b19dfc9abf6f",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-sast-snyk-check-oci-ta:0.5@sha256:17b9587eba53fabaab35061275306bfe1f99661d55e14e22f62321fa7cb5ff3e",
     },
     Bundle {
         task: "clamav-scan",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-clamav-scan:0.3@sha256:53a02326bfb930ca5ef6bfa7a33acca833d57752f34f3cb79255fe2e25e7d217",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-clamav-scan:0.3.4@sha256:3203cd3bde82d9e4d1beb5f1366942346800cff89e392c920733eb0ea78d731b",
     },
     Bundle {
         task: "sast-shell-check-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-sast-shell-check-oci-ta:0.1@sha256:61b27e6ad5daba761d41bb37efb790ed98380603fd4fe2f86d156def5bd72ecc",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-sast-shell-check-oci-ta:0.1@sha256:d00c884c78489a52dc638e6ced0a01429670d0754f5b1305ad576709cf660312",
     },
     Bundle {
         task: "sast-unicode-check-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-sast-unicode-check-oci-ta:0.4@sha256:eb9d5392f215cb8b52b16382098cac4885b1e6cd989f88ebd83fdb234d283eb9",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-sast-unicode-check-oci-ta:0.4@sha256:15d654c9576b9c4ee1f78b09fce541acf9afe33f1c2363fd6219a79dbf62c95d",
     },
     Bundle {
         task: "apply-tags",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-apply-tags:0.3@sha256:3ab844157eccd68e95e4852adc06c3c4ea674edb7865a474b0a898227f2893d6",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-apply-tags:0.3.1@sha256:c177fc2b2482b1299e713c51bf258eba4972c016ef260d9f45335c2550dc7b2b",
     },
     Bundle {
         task: "push-dockerfile-oci-ta",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-push-dockerfile-oci-ta:0.3.1@sha256:5a6cbebd89e5bc163b38231859767f7f6a0dd66cf1333699574379f062731183",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-push-dockerfile-oci-ta:0.3.1@sha256:4c567d11296850230fe32e76d129834d3bf337a0cae9989b64279b7cfaa4e735",
     },
     Bundle {
         task: "rpms-signature-scan",
-        reference: "quay.io/konflux-ci/tekton-catalog/task-rpms-signature-scan:0.2@sha256:cc5133504ff03909ae970db81a986cb25a5532b2faf62a8ede5c60f28b716f54",
+        reference: "quay.io/konflux-ci/tekton-catalog/task-rpms-signature-scan:0.2.2@sha256:4b1856e41d087e53af26562fb16a490579777d9ff05af33011ce212d477c7cd5",
     },
 ];
 

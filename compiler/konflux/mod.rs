@@ -10,6 +10,8 @@
 
 mod application;
 pub mod bundles;
+pub mod hermetic;
+pub mod integration;
 mod pipelinerun;
 mod yaml;
 
@@ -241,12 +243,34 @@ pub fn files_locked(
 ) -> crate::diag::Outcome<BTreeMap<String, String>> {
     let files = pipelineruns(model, plan, layout, locked).and_then(|mut files| {
         files.extend(application(model, plan, layout)?);
+        files.extend(integration_pipelines(model, plan, layout)?);
+        let p = pipeline(model)?;
+        files.extend(hermetic::files(model, p, &components(model, plan, layout)?, &plan.out_dir, layout).0);
         Ok(files)
     });
     match files {
         Ok(files) => crate::diag::Outcome::ok(files, Diagnostics::default()),
         Err(d) => crate::diag::Outcome::failed(d),
     }
+}
+
+/// The integration test pipeline of every component,
+/// `<recipe dir>/konflux/integration/<component>.yaml`; their scenarios are
+/// in `application.yaml`.
+fn integration_pipelines(
+    model: &Model,
+    plan: &Plan,
+    layout: &RepoLayout,
+) -> Result<BTreeMap<String, String>, Diagnostics> {
+    pipeline(model)?;
+    let components = components(model, plan, layout)?;
+    let checks = integration::checks(model, &components);
+    let mut files = BTreeMap::new();
+    for c in &components {
+        let text = integration::pipeline_file(c, &checks.get(&c.name).cloned().unwrap_or_default());
+        files.insert(layout.in_repo(&integration::pipeline_path(&c.name)), format!("{}{text}", header(layout)));
+    }
+    Ok(files)
 }
 
 /// `seconds` as a Go duration (`4h`, `1h30m`, `90s`), as Tekton reads it.

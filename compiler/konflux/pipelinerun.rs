@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Component, DEFAULT_TIMEOUT, RepoLayout, bundles, components, duration, header, pipeline, yaml};
-use crate::diag::Diagnostics;
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, Model};
 use crate::plan::Plan;
 
@@ -27,11 +27,14 @@ pub fn pipelineruns(
 ) -> Result<BTreeMap<String, String>, Diagnostics> {
     let p = pipeline(model)?;
     let components = components(model, plan, layout)?;
+    check_resources(p, &components)?;
+    let (_, prefetch) = super::hermetic::files(model, p, &components, &plan.out_dir, layout);
     let mut files = BTreeMap::new();
     for c in &components {
         for event in [Event::Push, Event::PullRequest] {
             let file = format!(".tekton/{}-{}.yaml", c.name, event.file_suffix());
-            let run = pipelinerun(p, c, event, &file, layout, &|task| locked.bundle(&file, task));
+            let run =
+                pipelinerun(p, c, event, &file, layout, prefetch.get(&c.name), &|task| locked.bundle(&file, task));
             let bundles = format!(
                 "# Konflux task bundles: as committed here, else aidc's table of {} ({}).\n",
                 bundles::TAKEN,
@@ -41,6 +44,36 @@ pub fn pipelineruns(
         }
     }
     Ok(files)
+}
+
+/// `resources` names components of this recipe, and applies to in-cluster
+/// builds only: a multi-platform build runs on remote hosts, whose size the
+/// platform names.
+fn check_resources(p: &model::Pipeline, components: &[Component]) -> Result<(), Diagnostics> {
+    let Some(span) = p.resources_span else { return Ok(()) };
+    let mut d = Diagnostics::default();
+    if Flavour::of(p) == Flavour::Multi && !p.resources.is_empty() {
+        d.push(
+            Diagnostic::error(Code::InvalidValue, "`resources` applies to single-platform builds only")
+                .label(span, "compute resources of the in-cluster build step")
+                .label(p.span, "this pipeline builds on remote hosts (`platforms`)")
+                .help("a multi-platform build runs on a remote host per platform: ask for a bigger host in the platform name, like \"linux-mxlarge/arm64\""),
+        );
+    }
+    for name in p.resources.keys() {
+        if !components.iter().any(|c| &c.name == name) {
+            let known: Vec<String> = components.iter().map(|c| format!("`{}`", c.name)).collect();
+            d.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`resources` names `{}`, which is not a component of this recipe", name.escape_debug()),
+                )
+                .label(span, "in this map")
+                .help(format!("the keys are component names (`<image>-<variant>`): {}", known.join(", "))),
+            );
+        }
+    }
+    if d.has_errors() { Err(d) } else { Ok(()) }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +152,8 @@ struct Metadata {
 struct RunSpec {
     params: Vec<Param>,
     pipeline_spec: PipelineSpec,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    task_run_specs: Vec<TaskRunSpec>,
     task_run_template: TaskRunTemplate,
     timeouts: Timeouts,
     workspaces: Vec<WorkspaceBinding>,
@@ -210,6 +245,28 @@ struct WorkspaceDecl {
     optional: bool,
 }
 
+/// Per-task overrides of the run (Tekton `PipelineTaskRunSpec`): here the
+/// build step's compute resources.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskRunSpec {
+    pipeline_task_name: &'static str,
+    step_specs: Vec<StepSpec>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepSpec {
+    name: &'static str,
+    compute_resources: ComputeResources,
+}
+
+#[derive(Clone, Serialize)]
+struct ComputeResources {
+    limits: BTreeMap<&'static str, String>,
+    requests: BTreeMap<&'static str, String>,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TaskRunTemplate {
@@ -294,6 +351,7 @@ fn pipelinerun(
     event: Event,
     file: &str,
     layout: &RepoLayout,
+    prefetch: Option<&String>,
     bundle_of: BundleOf<'_>,
 ) -> PipelineRun {
     let flavour = Flavour::of(p);
@@ -339,6 +397,13 @@ fn pipelinerun(
     }
     params.push(param("dockerfile", s(&c.dockerfile)));
     params.push(param("path-context", s(layout.dir())));
+    if p.hermetic {
+        // No network in the build; Konflux's prefetch fetches what the lock files list.
+        params.push(param("hermetic", s("true")));
+        if let Some(input) = prefetch.filter(|i| i.as_str() != "[]") {
+            params.push(param("prefetch-input", s(input)));
+        }
+    }
     if event == Event::Push {
         // The images ship GPL kernel modules and packages: publish their sources.
         params.push(param("build-source-image", s("true")));
@@ -358,6 +423,27 @@ fn pipelinerun(
     }
 
     let total = p.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    // The recipe's compute resources for this component's build step
+    // (`build`, the step that runs buildah in every buildah-oci-ta version).
+    let task_run_specs = match p.resources.get(&c.name) {
+        Some(r) => {
+            let mut amounts = BTreeMap::new();
+            if let Some(cpu) = &r.cpu {
+                amounts.insert("cpu", cpu.clone());
+            }
+            if let Some(memory) = &r.memory {
+                amounts.insert("memory", memory.clone());
+            }
+            vec![TaskRunSpec {
+                pipeline_task_name: flavour.build_task(),
+                step_specs: vec![StepSpec {
+                    name: "build",
+                    compute_resources: ComputeResources { limits: amounts.clone(), requests: amounts },
+                }],
+            }]
+        }
+        None => Vec::new(),
+    };
     PipelineRun {
         api_version: "tekton.dev/v1",
         kind: "PipelineRun",
@@ -370,6 +456,7 @@ fn pipelinerun(
         spec: RunSpec {
             params,
             pipeline_spec: pipeline_spec(flavour, build_timeout(total), bundle_of),
+            task_run_specs,
             task_run_template: TaskRunTemplate { service_account_name: format!("build-pipeline-{}", c.name) },
             timeouts: Timeouts { pipeline: duration(total) },
             workspaces: vec![WorkspaceBinding {
@@ -490,8 +577,9 @@ const SOURCE_ARTIFACT: &str = "$(tasks.prefetch-dependencies.results.SOURCE_ARTI
 const CACHI2_ARTIFACT: &str = "$(tasks.prefetch-dependencies.results.CACHI2_ARTIFACT)";
 
 /// The inline pipeline: the tasks of `docker-build-oci-ta` /
-/// `docker-build-multi-platform-oci-ta` (build-definitions at
-/// [`bundles::SOURCE`]) with their params wired as there, the build task
+/// `docker-build-multi-platform-oci-ta` (konflux-ci/build-definitions
+/// `pipelines/` at 6904ca20; container-build-catalog's copies at
+/// [`bundles::SOURCE`] wire the same params) with their params wired as there, the build task
 /// also given the target stage, the build secret and its own timeout.
 fn pipeline_spec(flavour: Flavour, build_timeout: Option<String>, bundle_of: BundleOf<'_>) -> PipelineSpec {
     let task = |name: &'static str, task_name: &'static str, run_after: &[&'static str], params: Vec<Param>| {

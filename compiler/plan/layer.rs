@@ -143,6 +143,22 @@ impl Run {
         self.commands.push(format!("sha256sum -c {}", quote(&sum)));
     }
 
+    /// [`Run::download`] in a hermetic build: Konflux prefetched the file
+    /// (no network in the build) to [`super::prefetched_file`]; a local
+    /// build of the same Containerfile downloads it. Checked the same way.
+    fn download_prefetched(&mut self, url: &str, sha256: &str, to: &str) {
+        let name = to.rsplit('/').next().unwrap_or("download");
+        let sum = format!("/run/aid/tmp/{name}.sha256");
+        let prefetched = quote(&super::prefetched_file(sha256));
+        self.commands.push(format!(
+            "if [ -f {prefetched} ]; then cp {prefetched} {to}; else curl -fsSL --retry 3 -o {to} {}; fi",
+            quote(url),
+            to = quote(to)
+        ));
+        self.commands.push(format!("printf '%s  %s\\n' {} {} > {}", quote(sha256), quote(to), quote(&sum)));
+        self.commands.push(format!("sha256sum -c {}", quote(&sum)));
+    }
+
     fn into_instruction(self, comment: String) -> Option<Instruction> {
         if self.commands.is_empty() {
             return None;
@@ -169,7 +185,7 @@ fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, 
     let mut options = Vec::new();
     let mut dirs: Vec<&str> = Vec::new();
     for r in repos.iter().map(|i| &variant.repos[*i]) {
-        let file_name = format!("{}.repo", slug(&r.id));
+        let file_name = super::repo_file("", &r.id).trim_start_matches("/repos/").to_string();
         match &r.source {
             RepoSource::Copr { owner, project } => {
                 let group = owner.strip_prefix('@').map(|g| format!("group_{g}")).unwrap_or_else(|| owner.clone());
@@ -286,6 +302,7 @@ pub fn layers(
     variant: &Variant,
     order: &[usize],
     inputs: &Inputs,
+    hermetic: bool,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Layer> {
@@ -295,7 +312,7 @@ pub fn layers(
         if c.kind == ComponentKind::Base {
             continue;
         }
-        if let Some(layer) = component(image, variant, c, inputs, files, diagnostics)
+        if let Some(layer) = component(image, variant, c, inputs, hermetic, files, diagnostics)
             && (!layer.instructions.is_empty() || !layer.labels.is_empty())
         {
             out.push(layer);
@@ -388,8 +405,8 @@ fn install_cert(run: &mut Run, image: &model::Image, variant: &Variant, inputs: 
         && let Some(cert) = inputs.entries.get(&s.cert)
     {
         let at = run.context(&s.cert, cert);
-        let name = format!("{}.der", slug(&image.name));
-        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/pki/akmods/certs/{name}"))));
+        // The public certificate, for `mokutil --import` on the target machine.
+        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&super::kmod_cert_path(&image.name))));
     }
 }
 
@@ -516,6 +533,7 @@ fn component(
     variant: &Variant,
     c: &Component,
     inputs: &Inputs,
+    hermetic: bool,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
@@ -580,7 +598,11 @@ fn component(
                 run.mount(TMP.to_string());
                 let download = format!("/run/aid/tmp/fetch-{n}");
                 let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
-                run.download(url, sum, &download);
+                if hermetic {
+                    run.download_prefetched(url, sum, &download);
+                } else {
+                    run.download(url, sum, &download);
+                }
                 let mode = mode.as_deref().unwrap_or("0755");
                 match extract {
                     Some(member) => {

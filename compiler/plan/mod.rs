@@ -26,6 +26,28 @@ pub const SIGNING_ARG: &str = "AID_KMOD_SIGNING";
 /// sign something (a kmod, a replaced kernel).
 pub const SIGNING_LABEL: &str = "dev.aidc.kmod-signing";
 
+/// The `.repo` file the plan writes for a repository (`BaseUrl`, `Copr`),
+/// relative to the output directory.
+pub fn repo_file(image: &str, id: &str) -> String {
+    format!("{image}/repos/{}.repo", support::slug(id))
+}
+
+/// Where Konflux's prefetch puts a downloaded file in a hermetic build:
+/// Hermeto's generic fetcher writes `deps/generic/<filename>` of its output
+/// (hermetoproject/hermeto `docs/generic.md`), which the buildah task mounts
+/// at `/cachi2/output` (docs/konflux.md, "Hermetic builds"). The file name is
+/// the download's sha256, as `artifacts.lock.yaml` names it.
+pub fn prefetched_file(sha256: &str) -> String {
+    format!("/cachi2/output/deps/generic/{sha256}")
+}
+
+/// Where a signing variant of `image` installs the recipe's public
+/// certificate (DER), for `mokutil --import` on the target machine and for
+/// the integration test's signer check (docs/konflux.md, "Integration tests").
+pub fn kmod_cert_path(image: &str) -> String {
+    format!("/etc/pki/akmods/certs/{}.der", support::slug(image))
+}
+
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
@@ -141,7 +163,7 @@ pub struct Target {
     pub variant: String,
     /// Digest of this variant's own inputs (its layers), not the whole recipe's.
     pub inputs: String,
-    /// The build secrets the target mounts (`--secret id=ID,src=FILE`).
+    /// The build secrets the target mounts (`--secret id=ID/key,src=FILE`).
     pub secrets: Vec<SecretMount>,
 }
 
@@ -232,7 +254,8 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
         let mut sequences = Vec::new();
         for variant in &image.variants {
             let Some(order) = order::order(variant, &mut diagnostics) else { continue };
-            let layers = layer::layers(image, variant, &order, inputs, &mut files, &mut diagnostics);
+            let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
+            let layers = layer::layers(image, variant, &order, inputs, hermetic, &mut files, &mut diagnostics);
             sequences.push((variant, layers));
         }
         if diagnostics.has_errors() {
@@ -252,7 +275,8 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     for image in &model.images {
         for variant in &image.variants {
             let Some(order) = order::order(variant, &mut diagnostics) else { continue };
-            for layer in layer::layers(image, variant, &order, inputs, &mut files, &mut diagnostics) {
+            let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
+            for layer in layer::layers(image, variant, &order, inputs, hermetic, &mut files, &mut diagnostics) {
                 if let Some(b) = &layer.builder {
                     owners.insert(b.key.clone(), layer.component.clone());
                 }

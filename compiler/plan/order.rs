@@ -85,7 +85,14 @@ pub fn order(variant: &Variant, diagnostics: &mut Diagnostics) -> Option<Vec<usi
         for (n, i) in chain.iter().take(chain.len() - 1).enumerate() {
             let c = &variant.components[*i];
             let next = &variant.components[chain[n + 1]];
-            d = d.label(c.span, format!("`{}` must come before `{}`", c.name, next.name));
+            // The culprit is the `after` clause when there is one, else
+            // where the component was brought in (`use`, a fact it reads).
+            match next.after_clauses.iter().find(|(named, _)| *named == *i) {
+                Some((_, clause)) => {
+                    d = d.label(*clause, format!("this puts `{}` after `{}`", next.name, c.name));
+                }
+                None => d = d.label(c.span, format!("`{}` must come before `{}`", c.name, next.name)),
+            }
         }
         diagnostics.push(
             d.help("break the cycle: remove an `after`, a `use`, or a `requires` that reads a fact of the other"),

@@ -147,6 +147,9 @@ pub fn from_pest(error: &pest::error::Error<Rule>, source: SourceId, full: &str,
     if wants_statement && let Some(d) = unclosed_body(full, base, pos, source) {
         return d;
     }
+    if let Some(d) = super::mistakes::common_mistake(full, base, pos, source) {
+        return d;
+    }
 
     // The positives name the rules that failed; pest's parse attempts add
     // the punctuation that would have fitted (`,`, `]`, `=`).
@@ -273,7 +276,11 @@ fn unclosed_body(full: &str, base: usize, pos: usize, source: SourceId) -> Optio
     if !(next_item || rest.trim().is_empty()) {
         return None;
     }
-    let open = unclosed_brace(&full[base..pos]).map(|i| base + i)?;
+    let open = super::mistakes::open_brackets(&full[base..pos])
+        .into_iter()
+        .rev()
+        .find(|&(_, c)| c == b'{')
+        .map(|(i, _)| base + i)?;
     let found = if rest.trim().is_empty() { "the end of the file".to_string() } else { format!("`{word}`") };
     Some(
         Diagnostic::error(Code::Syntax, format!("this `{{` is never closed: {found} comes first"))
@@ -283,39 +290,6 @@ fn unclosed_body(full: &str, base: usize, pos: usize, source: SourceId) -> Optio
     )
 }
 
-/// The last `{` in `text` without its `}`, outside strings and comments.
-fn unclosed_brace(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut stack = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &text[i..];
-        if let Some(inner) = rest.strip_prefix("\"\"\"") {
-            i += 3 + inner.find("\"\"\"").map_or(inner.len(), |e| e + 3);
-        } else if rest.starts_with('"') {
-            let mut j = 1;
-            while j < rest.len() && !matches!(bytes[i + j], b'"' | b'\n') {
-                j += if bytes[i + j] == b'\\' { 2 } else { 1 };
-            }
-            i += j + 1;
-        } else if rest.starts_with("//") {
-            i += rest.find('\n').unwrap_or(rest.len());
-        } else if let Some(inner) = rest.strip_prefix("/*") {
-            i += 2 + inner.find("*/").map_or(inner.len(), |e| e + 2);
-        } else {
-            match bytes[i] {
-                b'{' => stack.push(i),
-                b'}' => {
-                    stack.pop();
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-    }
-    stack.pop()
-}
-
 /// A hint for the mistakes people coming from other languages make.
 fn syntax_help(full: &str, pos: usize, positives: &[Rule]) -> Option<&'static str> {
     let rest = &full[pos..];
@@ -323,15 +297,8 @@ fn syntax_help(full: &str, pos: usize, positives: &[Rule]) -> Option<&'static st
     if rest.starts_with('.') && before.ends_with(|c: char| c.is_ascii_digit()) {
         return Some("versions are strings: write them in quotes, like \"6.18\"");
     }
-    let after_word = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_').trim_start();
-    if rest.starts_with(':') || (after_word.starts_with(':') && !rest.starts_with(':')) {
-        return Some("properties are set with `=`, like `license = \"MIT\"`");
-    }
     if rest.starts_with('\'') {
         return Some("strings use double quotes: \"...\"");
-    }
-    if rest.starts_with(';') {
-        return Some("statements need no `;`: put them on separate lines or separate them with spaces");
     }
     if (rest.starts_with('"') || rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
         && before.ends_with(|c: char| c == '"' || c == ']' || c.is_ascii_alphanumeric())

@@ -7,6 +7,7 @@ mod depth;
 mod errors;
 pub(crate) mod grammar;
 mod lower;
+mod mistakes;
 
 use pest::Parser;
 

@@ -64,6 +64,127 @@ fn the_flagship_gives_six_pipelineruns_one_per_variant_and_event() {
 }
 
 #[test]
+fn every_component_gets_an_integration_test_from_its_recipe() {
+    let files = generate(&case("ai-desktop"));
+    let app = &files["examples/ai-desktop/konflux/application.yaml"];
+    assert_eq!(app.matches("kind: IntegrationTestScenario\n").count(), 3, "{app}");
+    assert!(app.contains(
+        "    - name: pathInRepo\n      value: examples/ai-desktop/konflux/integration/ai-desktop-clean.yaml\n"
+    ));
+    assert!(app.contains("  - name: component_ai-desktop-clean\n"), "{app}");
+    let dir = "examples/ai-desktop/konflux/integration";
+    let clean = &files[&format!("{dir}/ai-desktop-clean.yaml")];
+    let runtime = &files[&format!("{dir}/ai-desktop-cuda-runtime.yaml")];
+    for pipeline in [clean, runtime] {
+        assert!(pipeline.contains("bootc container lint\n"), "{pipeline}");
+    }
+    // clean denies proprietary software: its SBOM must not list what the other variants install.
+    assert!(clean.contains("name: sbom-policy\n") && clean.contains("            nvidia-driver\n"), "{clean}");
+    assert!(!clean.contains("name: module-signer\n"), "clean has no kmods\n{clean}");
+    // cuda-runtime allows it, and signs the NVIDIA module with the recipe's certificate.
+    assert!(!runtime.contains("name: sbom-policy\n"), "{runtime}");
+    assert!(runtime.contains("name: module-signer\n"), "{runtime}");
+    assert!(runtime.contains("          value: /etc/pki/akmods/certs/ai-desktop.der\n"), "{runtime}");
+    assert!(runtime.contains("        - name: MODULES\n          value: nvidia\n"), "{runtime}");
+}
+
+#[test]
+fn the_recipes_resources_size_the_build_step_of_heavy_components_only() {
+    let files = generate(&case("ai-desktop"));
+    let toolkit = &files[".tekton/ai-desktop-cuda-toolkit-pull-request.yaml"];
+    let want = "  taskRunSpecs:\n  - pipelineTaskName: build-container\n    stepSpecs:\n    - name: build\n      computeResources:\n        limits:\n          cpu: '4'\n          memory: 24Gi\n        requests:\n          cpu: '4'\n          memory: 24Gi\n";
+    assert!(toolkit.contains(want), "{toolkit}");
+    assert!(files[".tekton/ai-desktop-cuda-runtime-push.yaml"].contains("          memory: 16Gi\n"));
+    assert!(!files[".tekton/ai-desktop-clean-push.yaml"].contains("taskRunSpecs"));
+}
+
+#[test]
+fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() {
+    let files = generate(&case("hermetic"));
+    let dir = "konflux/prefetch";
+    // Each variant its own lock directory: clean's lists no CUDA, no NVIDIA.
+    let clean: Vec<&String> = files.keys().filter(|p| p.starts_with(&format!("{dir}/ai-hermetic-clean/"))).collect();
+    assert_eq!(clean, [&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")]);
+    for (path, text) in files.iter().filter(|(p, _)| p.starts_with(&format!("{dir}/ai-hermetic-clean/"))) {
+        assert!(!text.contains("cuda") && !text.contains("nvidia"), "{path}:\n{text}");
+    }
+    let cuda = &files[&format!("{dir}/ai-hermetic-cuda/rpms.in.yaml")];
+    assert!(
+        cuda.contains("- cuda-libraries-13-0\n") && cuda.contains("  image: quay.io/fedora/fedora-bootc:44\n"),
+        "{cuda}"
+    );
+    let goose = "6b7f583fa74560ee7d76745295a260fd03e9fbfc7d6c15cfd36f28a1a3e917cc";
+    let lock = &files[&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")];
+    assert!(lock.contains(&format!("  checksum: sha256:{goose}\n  filename: {goose}\n")), "{lock}");
+    let run = &files[".tekton/ai-hermetic-clean-push.yaml"];
+    assert!(run.contains("  - name: hermetic\n    value: 'true'\n"), "{run}");
+    assert!(run.contains(r#"value: '[{"type":"generic","path":"konflux/prefetch/ai-hermetic-clean"}]'"#), "{run}");
+
+    // The Containerfile takes the prefetched file when it is there.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = root().join("tests/golden-konflux/hermetic");
+    std::fs::create_dir(tmp.path().join(".git")).expect("git dir");
+    std::fs::create_dir(tmp.path().join("keys")).expect("keys");
+    std::fs::copy(src.join("image.aid"), tmp.path().join("image.aid")).expect("recipe");
+    std::fs::copy(src.join("keys/test.der"), tmp.path().join("keys/test.der")).expect("cert");
+    let out = crate::support::aidc(tmp.path(), &["compile", "image.aid"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let containerfile =
+        std::fs::read_to_string(tmp.path().join("out/ai-hermetic/Containerfile")).expect("Containerfile");
+    let prefetched = format!("/cachi2/output/deps/generic/{goose}");
+    assert!(containerfile.contains(&format!("if [ -f {prefetched} ]; then cp {prefetched} ")), "{containerfile}");
+}
+
+/// The block scalars under `script: |` in a YAML text, de-indented.
+fn scripts(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !line.trim_start().starts_with("script: |") {
+            continue;
+        }
+        let Some(first) = lines.peek() else { break };
+        let indent = first.len() - first.trim_start().len();
+        let mut script = String::new();
+        while let Some(l) = lines.peek() {
+            if !l.is_empty() && l.len() - l.trim_start().len() < indent {
+                break;
+            }
+            script.push_str(l.get(indent..).unwrap_or(""));
+            script.push('\n');
+            lines.next();
+        }
+        out.push(script);
+    }
+    out
+}
+
+#[test]
+fn the_integration_tests_scripts_parse() {
+    let mut checked = 0;
+    for case in &cases() {
+        for (path, text) in generate(case).iter().filter(|(p, _)| p.contains("konflux/integration/")) {
+            for script in scripts(text) {
+                let shell = if script.starts_with("#!/bin/bash") { "bash" } else { "sh" };
+                let mut child = Command::new(shell)
+                    .arg("-n")
+                    .stdin(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("shell runs");
+                use std::io::Write as _;
+                child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("script");
+                let out = child.wait_with_output().expect("shell");
+                assert!(out.status.success(), "{path}: {}\n{script}", String::from_utf8_lossy(&out.stderr));
+                checked += 1;
+            }
+        }
+    }
+    // find-image and lint everywhere; the signer's two steps and the SBOM check where they apply.
+    assert!(checked >= 12, "only {checked} scripts found");
+}
+
+#[test]
 fn two_platforms_give_the_matrix_pipeline() {
     let files = generate(&case("multi-arch"));
     let push = &files[".tekton/ai-base-push.yaml"];
@@ -143,6 +264,18 @@ fn output_is_the_same_run_to_run() {
     }
 }
 
+/// Whether a generated file (by path) is Tekton's: a PipelineRun under
+/// `.tekton/` or an integration test's Pipeline under `konflux/integration/`.
+fn is_tekton(path: &str) -> bool {
+    path.starts_with(".tekton/") || path.contains("/.tekton/") || path.contains("konflux/integration/")
+}
+
+/// Whether a generated file is a hermetic build's prefetch input (Hermeto's
+/// and rpm-lockfile-prototype's formats, not Kubernetes objects).
+fn is_prefetch(path: &str) -> bool {
+    path.contains("konflux/prefetch/")
+}
+
 /// `N violations` / `N warnings` from the checker's last lines.
 fn count(output: &str, what: &str) -> Option<usize> {
     output.lines().rev().find_map(|l| l.strip_suffix(what)?.trim().parse().ok())
@@ -204,12 +337,13 @@ fn check_tree(dir: &Path, runs: &[PathBuf], manifests: &[PathBuf], what: &str, f
     for run in runs {
         let text = std::fs::read_to_string(run).expect("read");
         let name = run.strip_prefix(dir).unwrap_or(run).display().to_string();
-        if let Err(e) = run_checker(
-            &pipelinerun,
-            &["--reference-pipeline", reference_pipeline(&text)],
-            std::slice::from_ref(run),
-            &format!("{what}/{name}"),
-        ) {
+        // The integration tests' Pipelines follow no Konflux pipeline.
+        let args: &[&str] = if text.contains("\nkind: PipelineRun\n") {
+            &["--reference-pipeline", reference_pipeline(&text)]
+        } else {
+            &[]
+        };
+        if let Err(e) = run_checker(&pipelinerun, args, std::slice::from_ref(run), &format!("{what}/{name}")) {
             failures.push(e);
         }
     }
@@ -231,7 +365,11 @@ fn the_konflux_checkers_find_no_violations_in_generated_files() {
             let p = tmp.path().join(path);
             std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
             std::fs::write(&p, text).expect("write");
-            if path.starts_with(".tekton/") { run_paths.push(p) } else { manifests.push(p) }
+            if is_tekton(path) {
+                run_paths.push(p)
+            } else if !is_prefetch(path) {
+                manifests.push(p)
+            }
         }
         assert!(!run_paths.is_empty() && !manifests.is_empty(), "{}: nothing to check", case.name);
         check_tree(tmp.path(), &run_paths, &manifests, &case.name, &mut failures);
@@ -247,17 +385,21 @@ fn the_konflux_checkers_find_no_violations_in_committed_files() {
     let mut failures = Vec::new();
     for case in cases() {
         let dir = root().join("tests/golden-konflux").join(&case.name);
-        let all = crate::support::files(&dir, "yaml");
+        let all: Vec<PathBuf> =
+            crate::support::files(&dir, "yaml").into_iter().filter(|p| !is_prefetch(&p.to_string_lossy())).collect();
         let (runs, manifests): (Vec<PathBuf>, Vec<PathBuf>) =
-            all.into_iter().partition(|p| p.strip_prefix(&dir).is_ok_and(|r| r.starts_with(".tekton")));
+            all.into_iter().partition(|p| p.strip_prefix(&dir).is_ok_and(|r| is_tekton(&r.to_string_lossy())));
         check_tree(&dir, &runs, &manifests, &format!("tests/golden-konflux/{}", case.name), &mut failures);
     }
     let repo = root();
-    let runs = crate::support::files(&repo.join(".tekton"), "yaml");
-    let manifests: Vec<PathBuf> = crate::support::files(&repo.join("examples"), "yaml")
-        .into_iter()
+    let mut runs = crate::support::files(&repo.join(".tekton"), "yaml");
+    let examples = crate::support::files(&repo.join("examples"), "yaml");
+    let manifests: Vec<PathBuf> = examples
+        .iter()
         .filter(|p| p.parent().and_then(Path::file_name).is_some_and(|n| n == "konflux"))
+        .cloned()
         .collect();
+    runs.extend(examples.into_iter().filter(|p| is_tekton(&p.to_string_lossy())));
     assert!(runs.len() >= 8 && manifests.len() >= 4, "the examples' Konflux files are missing");
     check_tree(&repo, &runs, &manifests, "examples", &mut failures);
     assert!(failures.is_empty(), "the Konflux checkers report violations:\n{}", failures.join("\n"));
@@ -295,7 +437,7 @@ fn a_bots_bundle_update_in_the_committed_files_is_kept() {
     let fresh = generate(case);
     let file = ".tekton/ai-desktop-cuda-toolkit-push.yaml";
     // A newer patch of the same minor (and the digest with it): kept, byte for byte.
-    let updated = with_bundle(&fresh[file], "buildah-oci-ta", &bot_reference("buildah-oci-ta", "0.10.9"));
+    let updated = with_bundle(&fresh[file], "buildah-oci-ta", &bot_reference("buildah-oci-ta", "0.12.9"));
     let again = generate_locked(case, &BTreeMap::from([(file.to_string(), updated.clone())]));
     assert_eq!(again[file], updated, "a recompile reverted the bot's update");
     // Only that file keeps it; the others are as before.

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
 use super::rules::{BodyKind, PropType};
+use super::scope::Binding;
 use super::validate;
 use super::value::Value;
 use super::variant::{Assembly, Meta, default_changes, own_stmts, prop_type};
@@ -66,13 +67,16 @@ fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<S
     }
 }
 
-/// Requires a list of strings (a single string is accepted as a list of one).
-fn want_strings(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<Vec<String>> {
+/// Requires a list of strings (a single string is accepted as a list of one);
+/// a wrong item is reported where it was written.
+fn want_strings(ev: &mut Evaluator<'_>, v: Value, written: &Written<'_>, place: &str) -> Eval<Vec<String>> {
+    let span = written.whole;
     match v {
         Value::List(items) => {
             let mut out = Vec::new();
-            for item in items {
-                out.push(want_str(ev, item, span, &format!("each of {place}"))?);
+            let count = items.len();
+            for (i, item) in items.into_iter().enumerate() {
+                out.push(want_str(ev, item, written.span(i, count), &format!("each of {place}"))?);
             }
             Ok(out)
         }
@@ -148,6 +152,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             (PropType::Changes, Value::Symbol(s)) => Changes::parse(s).is_some(),
             (PropType::License, Value::Str(_) | Value::NonFree(_)) => true,
             (PropType::License, Value::Symbol("mixed")) => c.body_kind == BodyKind::Def(DefKind::Repo),
+            (PropType::Map, Value::Map(_)) => true,
             _ => false,
         };
         if !ok {
@@ -161,6 +166,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                     "an SPDX string, `nonfree(\"...\")` or `mixed`"
                 }
                 PropType::License => "an SPDX string like \"MIT\" or `nonfree(\"...\")`",
+                PropType::Map => "a map",
             };
             if matches!(v, Value::Secret(_)) {
                 secret_misplaced(ev, value.span, &format!("`{}`", name.name));
@@ -200,16 +206,23 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             _ => None,
         };
         if let Some((what, rule)) = shell_bound {
-            let texts: Vec<&str> = match &v {
-                Value::Str(t) => vec![t.as_str()],
-                Value::List(items) => {
-                    items.iter().filter_map(|i| if let Value::Str(t) = i { Some(t.as_str()) } else { None }).collect()
-                }
+            // Each text at its own item when the list is written out.
+            let written = Written::of(ev, value, &env);
+            let texts: Vec<(usize, &str, usize)> = match &v {
+                Value::Str(t) => vec![(0, t.as_str(), 1)],
+                Value::List(items) => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| match item {
+                        Value::Str(t) => Some((i, t.as_str(), items.len())),
+                        _ => None,
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             let mut bad = false;
-            for t in texts {
-                bad |= check(ev, rule(t), Code::InvalidValue, what, t, value.span).is_err();
+            for (i, t, count) in texts {
+                bad |= written.check(ev, rule(t), Code::InvalidValue, what, t, i, count).is_err();
             }
             if bad {
                 continue;
@@ -536,11 +549,13 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
     Ok(Some(match kind {
         StmtKind::Packages(e) | StmtKind::Remove(e) => {
             let v = ev.eval(e, env)?;
-            let names = want_strings(ev, v, e.span, "packages")?;
+            let written = Written::of(ev, e, env);
+            let names = want_strings(ev, v, &written, "packages")?;
             let mut ok = true;
             for (i, n) in names.iter().enumerate() {
-                let at = element_span(e, i, names.len());
-                ok &= check(ev, validate::package(n), Code::PackageName, "RPM package name", n, at).is_ok();
+                ok &= written
+                    .check(ev, validate::package(n), Code::PackageName, "RPM package name", n, i, names.len())
+                    .is_ok();
             }
             if !ok {
                 return Err(Reported);
@@ -696,11 +711,13 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Kargs(e) => {
             let v = ev.eval(e, env)?;
-            let args = want_strings(ev, v, e.span, "kernel arguments")?;
+            let written = Written::of(ev, e, env);
+            let args = want_strings(ev, v, &written, "kernel arguments")?;
             let mut ok = true;
             for (i, a) in args.iter().enumerate() {
-                let at = element_span(e, i, args.len());
-                ok &= check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, at).is_ok();
+                ok &= written
+                    .check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, i, args.len())
+                    .is_ok();
             }
             if !ok {
                 return Err(Reported);
@@ -756,12 +773,64 @@ fn file_mode<'p>(ev: &mut Evaluator<'p>, e: Option<&'p ast::Expr>, env: &Env<'_,
     Ok(Some(format!("{:0>4}", if digits.is_empty() { "0" } else { digits })))
 }
 
-/// The span of the `i`th of `count` values a list expression gave: the
-/// item itself when the list is written out, else the whole expression.
-fn element_span(e: &crate::syntax::ast::Expr, i: usize, count: usize) -> Span {
-    match &e.kind {
-        crate::syntax::ast::ExprKind::List(items) if items.len() == count => items[i].span,
-        _ => e.span,
+/// Where the values of a list expression were written: its items (the list
+/// itself, or the list of the module-level `let` it names) and, through a
+/// `let`, where the name is used; so a wrong value is reported at its item.
+struct Written<'p> {
+    whole: Span,
+    items: Option<&'p [ast::Expr]>,
+    via: Option<Span>,
+}
+
+impl<'p> Written<'p> {
+    fn of(ev: &Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Written<'p> {
+        use ast::ExprKind;
+        if let ExprKind::List(items) = &e.kind {
+            return Written { whole: e.span, items: Some(items), via: None };
+        }
+        let items = match &e.kind {
+            ExprKind::Name(n) if !env.params.as_ref().is_some_and(|p| p.contains_key(n)) => {
+                match ev.program.scopes[env.module.0].get(n) {
+                    Some((Binding::Let(i), _)) => match &ev.program.lets[env.module.0][*i].value.kind {
+                        ExprKind::List(items) => Some(items.as_slice()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Written { whole: e.span, items, via: items.map(|_| e.span) }
+    }
+
+    /// The span of the `i`th of `count` values: its item when written out.
+    fn span(&self, i: usize, count: usize) -> Span {
+        match self.items {
+            Some(items) if items.len() == count => items[i].span,
+            _ => self.whole,
+        }
+    }
+
+    /// [`check`] of the `i`th of `count` values, at its item; through a
+    /// `let`, the use is labelled too.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        ev: &mut Evaluator<'_>,
+        result: Result<(), String>,
+        code: Code,
+        what: &str,
+        value: &str,
+        i: usize,
+        count: usize,
+    ) -> Eval<()> {
+        let at = self.span(i, count);
+        match self.via {
+            Some(via) if at != self.whole => {
+                ev.within(via, "the list is used here".to_string(), |ev| check(ev, result, code, what, value, at))
+            }
+            _ => check(ev, result, code, what, value, at),
+        }
     }
 }
 
@@ -807,14 +876,22 @@ pub fn constraints<'p>(
         let requirer = if c.kind == model::ComponentKind::Body { stmt.span } else { c.span };
         d = d.label(requirer, format!("`{}` requires this", c.name));
         d = d.label(condition.span, "this requirement does not hold");
+        let way_out = super::way_out::way_out(ev, &c.name, condition, &env, facts);
         for fact in local.borrow().iter() {
             if let Some(defs) = facts.defs.get(fact) {
                 let def = &defs[0];
                 let value = facts.get(ev, fact, def.span).map(|v| v.to_string()).unwrap_or_default();
-                d = d.label(def.call, format!("`target.{fact}` is {value}, provided by `{}`", def.component_name));
+                let mut text = format!("`target.{fact}` is {value}, provided by `{}`", def.component_name);
+                if let Some(note) = way_out.as_ref().filter(|w| &w.fact == fact).and_then(|w| w.pattern.as_ref()) {
+                    text = format!("{text}; {note}");
+                }
+                d = d.label(def.call, text);
             }
         }
-        ev.error(d.help("change the version or component so that the requirement holds; the labels show where each value comes from"));
+        ev.error(d.help(match way_out {
+            Some(w) => w.help,
+            None => "change the version or component so that the requirement holds; the labels show where each value comes from".to_string(),
+        }));
     }
 }
 
@@ -848,10 +925,17 @@ impl<'a> AfterNames<'a, '_> {
     }
 }
 
-/// `after NAME`: the components this one must come after.
-pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<'_, 'p>, index: usize) -> Vec<usize> {
+/// `after NAME`: the components this one must come after, and the `after`
+/// clauses that name them (for diagnostics on an ordering cycle).
+pub fn after<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'_>,
+    names: &AfterNames<'_, 'p>,
+    index: usize,
+) -> (Vec<usize>, Vec<(usize, Span)>) {
     let c = &asm.components[index];
     let mut out = c.after.clone();
+    let mut clauses = Vec::new();
     for stmt in own_stmts(c) {
         let StmtKind::After(path) = &stmt.kind else {
             continue;
@@ -861,6 +945,7 @@ pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<
         match names.find(&wanted, &wanted_name) {
             Some(i) if i != index => {
                 out.insert(i);
+                clauses.push((i, stmt.span));
             }
             Some(_) => {
                 ev.error(
@@ -883,7 +968,13 @@ pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<
                         Code::UnknownName,
                         format!("`after` names `{wanted_name}`, which is not a definition"),
                     )
-                    .label(stmt.span, "no definition by this name");
+                    .label(
+                        match (path.first(), path.last()) {
+                            (Some(first), Some(last)) => first.span.to(last.span),
+                            _ => stmt.span,
+                        },
+                        "no definition by this name",
+                    );
                     if let Some(s) = crate::diag::suggest(&wanted_name, names) {
                         d = d.help(format!("did you mean `{s}`?"));
                     }
@@ -892,7 +983,7 @@ pub fn after<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'_>, names: &AfterNames<
             }
         }
     }
-    out.into_iter().collect()
+    (out.into_iter().collect(), clauses)
 }
 
 /// The variant's `signing` block, evaluated.
@@ -912,7 +1003,7 @@ pub fn signing<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>) -> Option<model::
                 ev.error(
                     Diagnostic::error(Code::TypeMismatch, format!("the signing key must be a build secret, found {}", other.describe()))
                         .label(e.value.span, "not `secret(...)`")
-                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID/key,src=FILE`"),
+                        .help("write `key = secret(\"ID\")` and pass the key file at build time with `--secret id=ID/key,src=FILE` (`aidc build --secret-file FILE` does it)"),
                 );
             }
             ("cert", Value::File(path)) => {

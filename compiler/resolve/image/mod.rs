@@ -7,8 +7,9 @@ pub mod content;
 pub mod policy;
 pub mod project;
 pub mod variant;
+pub mod way_out;
 
 // The language layer's modules this layer uses, under the names they use.
 use super::chains;
-use super::lang::{budget, eval, facts, rules, value};
+use super::lang::{budget, eval, facts, rules, scope, value, version};
 use crate::validate;

@@ -63,7 +63,15 @@ pub fn check(
     components: &[model::Component],
     repos: &[model::Repo],
     label: &str,
+    fedora_branded: bool,
 ) {
+    // Where a denied component can go instead; on a Fedora base that variant
+    // is a remix (Fedora's trademark guidelines).
+    let elsewhere = if fedora_branded {
+        "move it to a remix variant: one whose policy says `proprietary = allow` and that has `use fedora.remix()`"
+    } else {
+        "move it to a variant whose policy says `proprietary = allow`"
+    };
     let variant_name = if asm.variant_name == asm.image_name {
         asm.image_name.clone()
     } else {
@@ -80,10 +88,13 @@ pub fn check(
             {
                 let path = chain(&variant_name, c).join(" -> ");
                 ev.error(
-                    Diagnostic::error(Code::PolicyProprietary, format!("{label} denies proprietary software, but `{}` is not free ({reason})", c.name))
-                        .label(c.span, format!("{path} -> {}", license_text(&c.license)))
-                        .label(*deny_span, "proprietary software is denied here")
-                        .help("remove the component from this variant, or move it to a variant whose policy says `proprietary = allow`"),
+                    Diagnostic::error(
+                        Code::PolicyProprietary,
+                        format!("{label} denies proprietary software, but `{}` is not free ({reason})", c.name),
+                    )
+                    .label(c.span, format!("{path} -> {}", license_text(&c.license)))
+                    .label(*deny_span, "proprietary software is denied here")
+                    .help(format!("remove `{}` from this variant, or {elsewhere}", c.name)),
                 );
             }
         }
@@ -137,6 +148,16 @@ pub fn check(
     }
 }
 
+/// Where the base that brings Fedora's branding (`trademark = "fedora"`)
+/// is used, if the variant has one.
+pub fn fedora_branded<'p>(ev: &mut Evaluator<'p>, facts: &super::facts::Facts<'p>) -> Option<crate::source::Span> {
+    let def_span = facts.defs.get("trademark")?[0].call;
+    match facts.get(ev, "trademark", def_span) {
+        Ok(Value::Str(mark)) if mark == "fedora" => Some(def_span),
+        _ => None,
+    }
+}
+
 /// Fedora's trademark guidelines: an image that adds software Fedora does not
 /// ship is a remix and must not carry Fedora's branding. The Fedora bases
 /// provide `trademark = "fedora"`; `fedora.remix()` provides `remix = true`.
@@ -150,12 +171,7 @@ pub fn branding<'p>(
     if !proprietary {
         return;
     }
-    let Some(defs) = facts.defs.get("trademark") else { return };
-    let def_span = defs[0].call;
-    let Ok(Value::Str(mark)) = facts.get(ev, "trademark", def_span) else { return };
-    if mark != "fedora" {
-        return;
-    }
+    let Some(def_span) = fedora_branded(ev, facts) else { return };
     let remixed = facts.defs.contains_key("remix") && matches!(facts.get(ev, "remix", span), Ok(Value::Bool(true)));
     if remixed {
         return;

@@ -164,6 +164,9 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         timeout: None,
         namespace: None,
         repository: None,
+        resources: Default::default(),
+        resources_span: None,
+        hermetic: false,
         span: p.kind.span,
     };
     let mut application = None;
@@ -278,6 +281,23 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 out.repository = Some(s.clone());
             }
+            ("resources", Value::Map(entries)) => {
+                out.resources_span = Some(value.span);
+                match resources(entries) {
+                    Ok(r) => out.resources = r,
+                    Err(reason) => {
+                        ev.error(
+                            Diagnostic::error(Code::InvalidValue, format!("`resources`: {reason}"))
+                                .label(value.span, "these resources")
+                                .help("write `resources = { \"COMPONENT\" = { cpu = \"4\", memory = \"16Gi\" } }`, with Kubernetes quantities"),
+                        );
+                        failed = true;
+                    }
+                }
+            }
+            ("hermetic", Value::Bool(b)) => out.hermetic = *b,
+            ("hermetic", v) => bad(ev, "`true` or `false`", v),
+            ("resources", v) => bad(ev, "a map of components to `{ cpu = ..., memory = ... }`", v),
             ("application" | "registry" | "branch" | "namespace" | "repository", v) => bad(ev, "a string", v),
             ("platforms", v) => bad(ev, "a list of strings", v),
             ("timeout", v) => bad(ev, "a duration like `4h`", v),
@@ -327,4 +347,48 @@ fn is_platform(s: &str) -> bool {
     };
     let ok = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
     ok(os) && ok(arch)
+}
+
+/// The `resources` map: component name -> `{ cpu, memory }`, each a
+/// Kubernetes quantity. `Err` says what is wrong, in words.
+fn resources(
+    entries: &indexmap::IndexMap<String, Value>,
+) -> Result<std::collections::BTreeMap<String, model::Resources>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for (component, v) in entries {
+        let Value::Map(fields) = v else {
+            return Err(format!(
+                "`{}` is {}, not a map like `{{ memory = \"16Gi\" }}`",
+                component.escape_debug(),
+                v.describe()
+            ));
+        };
+        let mut r = model::Resources::default();
+        for (key, v) in fields {
+            let slot = match key.as_str() {
+                "cpu" => &mut r.cpu,
+                "memory" => &mut r.memory,
+                other => return Err(format!("`{}` is neither `cpu` nor `memory`", other.escape_debug())),
+            };
+            let Value::Str(q) = v else {
+                return Err(format!(
+                    "`{key}` of `{}` must be a string like \"4\" or \"16Gi\"",
+                    component.escape_debug()
+                ));
+            };
+            if !super::validate::quantity(q) {
+                return Err(format!(
+                    "`{key}` of `{}`: \"{}\" is not a Kubernetes quantity",
+                    component.escape_debug(),
+                    q.escape_debug()
+                ));
+            }
+            *slot = Some(q.clone());
+        }
+        if r == model::Resources::default() {
+            return Err(format!("`{}` has neither `cpu` nor `memory`", component.escape_debug()));
+        }
+        out.insert(component.clone(), r);
+    }
+    Ok(out)
 }

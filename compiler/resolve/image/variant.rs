@@ -118,13 +118,17 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
     if signing.is_none() && asm.signing.is_none() {
         warn_unsigned_kmods(ev, &asm);
     }
-    super::policy::branding(ev, &facts, proprietary, chain.span, &asm.label);
+    // A variant that denies proprietary software gets the policy's error
+    // (remove the component); advice to make it a remix would contradict it.
+    let denied = matches!(asm.policy.get("proprietary"), Some((model::Rule::Deny, _)));
+    super::policy::branding(ev, &facts, proprietary && !denied, chain.span, &asm.label);
     let policy = model::Policy {
         proprietary: asm.policy.get("proprietary").map_or(model::Rule::Allow, |(r, _)| *r),
         telemetry: asm.policy.get("telemetry").map_or(model::Rule::Allow, |(r, _)| *r),
         remote_ai: asm.policy.get("remote-ai").map_or(model::Rule::Allow, |(r, _)| *r),
     };
-    super::policy::check(ev, &asm, &components, &repos, &asm.label);
+    let fedora_branded = super::policy::fedora_branded(ev, &facts).is_some();
+    super::policy::check(ev, &asm, &components, &repos, &asm.label, fedora_branded);
     let fact_values = fact_values(ev, &facts);
 
     if ev.diags.error_count() > errors_before {
@@ -214,6 +218,7 @@ fn structure<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> O
 /// (its facts and whether it is non-free, the second value).
 fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> Option<(Facts<'p>, bool)> {
     let mut facts = Facts::new(asm.label.clone());
+    facts.denies_proprietary = matches!(asm.policy.get("proprietary"), Some((model::Rule::Deny, _)));
     for (index, c) in asm.components.iter().enumerate() {
         for stmt in own_stmts(c) {
             if let StmtKind::Provides { name, value } = &stmt.kind {
@@ -330,7 +335,7 @@ fn content<'p>(
         for p in &provides {
             let _ = facts.get(ev, p, c.span);
         }
-        let after = super::content::after(ev, asm, &after_names, index);
+        let (after, after_clauses) = super::content::after(ev, asm, &after_names, index);
         components.push(model::Component {
             kind: c.kind,
             name: c.name.clone(),
@@ -351,6 +356,7 @@ fn content<'p>(
             repos: c.repos.clone(),
             steps,
             after,
+            after_clauses,
             reads: reads.into_inner(),
             provides,
         });

@@ -671,7 +671,7 @@ impl<'p> Evaluator<'p> {
                             format!("\"{}\" is not a valid secret id", text.escape_debug()),
                         )
                         .label(arg.span, "secret ids use letters, digits, `-`, `_` and `.`")
-                        .help("the id is what the build passes as `--secret id=ID/key,src=FILE`"),
+                        .help("the id names the Kubernetes secret in Konflux; a local build passes the key as `--secret id=ID/key,src=FILE`"),
                     ));
                 }
                 Ok(Value::Secret(text))

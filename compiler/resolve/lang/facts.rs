@@ -40,6 +40,9 @@ pub struct Facts<'p> {
     state: RefCell<HashMap<String, State>>,
     /// Unknown facts whose absence was already reported another way.
     suppressed: RefCell<Vec<String>>,
+    /// The variant's policy denies proprietary software: the help for a
+    /// missing fact must not advise adding a non-free component.
+    pub denies_proprietary: bool,
 }
 
 impl<'p> Facts<'p> {
@@ -50,6 +53,7 @@ impl<'p> Facts<'p> {
             computed: RefCell::new(IndexMap::new()),
             state: RefCell::new(HashMap::new()),
             suppressed: RefCell::new(Vec::new()),
+            denies_proprietary: false,
         }
     }
 
@@ -87,7 +91,7 @@ impl<'p> Facts<'p> {
                 format!("no component of {} provides `target.{name}`", self.variant),
             )
             .label(span, "this fact is not provided");
-            d = match (suggest(name, known.iter().map(String::as_str)), fact_hint(name)) {
+            d = match (suggest(name, known.iter().map(String::as_str)), fact_hint(name, self.denies_proprietary)) {
                 (Some(s), _) => d.help(format!("did you mean `target.{s}`?")),
                 (None, Some(hint)) => d.help(hint),
                 (None, None) => d.help(format!(
@@ -117,9 +121,14 @@ impl<'p> Facts<'p> {
     }
 }
 
-/// What usually provides a fact, for the help of an unknown-fact error.
-fn fact_hint(name: &str) -> Option<&'static str> {
+/// What usually provides a fact, for the help of an unknown-fact error. In
+/// a variant that denies proprietary software, the NVIDIA driver's module is
+/// no way out (it is not free): what reads the fact belongs elsewhere.
+fn fact_hint(name: &str, denies_proprietary: bool) -> Option<&'static str> {
     Some(match name {
+        "driver" if denies_proprietary => {
+            "the NVIDIA driver comes from its kernel module, which is not free, and this variant denies proprietary software: move what needs the driver to a variant whose policy says `proprietary = allow`"
+        }
         "kernel" => "Fedora bases do not pin a kernel; add one, e.g. `kernel kernel.longterm(\"6.18\")`",
         "driver" => "the NVIDIA driver version comes from its kernel module: add `kmod nvidia.open(\"580.95.05\")`",
         "release" | "arch" => {

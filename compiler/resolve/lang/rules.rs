@@ -82,6 +82,8 @@ pub enum PropType {
     Changes,
     /// An SPDX string, `nonfree("...")`, or (repos) `mixed`.
     License,
+    /// A map (the pipeline block's `resources`; checked where it is read).
+    Map,
 }
 
 const METADATA: &[(&str, PropType)] = &[
@@ -126,6 +128,8 @@ pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
             ("timeout", PropType::Duration),
             ("namespace", PropType::Str),
             ("repository", PropType::Str),
+            ("resources", PropType::Map),
+            ("hermetic", PropType::Bool),
         ],
     };
     let mut all: Vec<(&str, PropType)> = own.to_vec();
