@@ -14,7 +14,7 @@ use super::validate;
 use super::value::Value;
 use super::variant::{Assembly, Meta, default_changes, own_stmts, prop_type};
 use crate::diag::{Code, Diagnostic};
-use crate::model::{self, Changes, License, RepoSource, RunSource, Step, StepKind};
+use crate::model::{self, Changes, License, RepoSource};
 use crate::source::Span;
 use crate::syntax::ast::{self, DefKind, StmtKind};
 
@@ -56,7 +56,7 @@ fn secret_misplaced(ev: &mut Evaluator<'_>, span: Span, place: &str) -> Reported
 }
 
 /// Requires a string; a secret gets its own message.
-fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<String> {
+pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<String> {
     match v {
         Value::Str(s) => Ok(s),
         Value::Secret(_) => Err(secret_misplaced(ev, span, place)),
@@ -69,7 +69,7 @@ fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<S
 
 /// Requires a list of strings (a single string is accepted as a list of one);
 /// a wrong item is reported where it was written.
-fn want_strings(ev: &mut Evaluator<'_>, v: Value, written: &Written<'_>, place: &str) -> Eval<Vec<String>> {
+pub(super) fn want_strings(ev: &mut Evaluator<'_>, v: Value, written: &Written<'_>, place: &str) -> Eval<Vec<String>> {
     let span = written.whole;
     match v {
         Value::List(items) => {
@@ -93,7 +93,7 @@ fn want_strings(ev: &mut Evaluator<'_>, v: Value, written: &Written<'_>, place: 
     }
 }
 
-fn check(
+pub(super) fn check(
     ev: &mut Evaluator<'_>,
     result: Result<(), String>,
     code: Code,
@@ -520,270 +520,17 @@ fn copr_part(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
 }
 
-/// The steps of a component, evaluated and validated.
-pub fn steps<'p>(
-    ev: &mut Evaluator<'p>,
-    asm: &Assembly<'p>,
-    index: usize,
-    facts: &Facts<'p>,
-    reads: &RefCell<Vec<String>>,
-) -> Vec<Step> {
-    let c = &asm.components[index];
-    let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: Some(reads) };
-    let mut out = Vec::new();
-    for stmt in own_stmts(c) {
-        // A statement out of place was reported by the structure check.
-        if let Some(allowed) = super::rules::allowed_in(&stmt.kind)
-            && !allowed.contains(&c.body_kind)
-        {
-            continue;
-        }
-        if let Ok(Some(kind)) = step(ev, &stmt.kind, &env) {
-            out.push(Step { kind, span: stmt.span });
-        }
-    }
-    out
-}
-
-fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Eval<Option<StepKind>> {
-    Ok(Some(match kind {
-        StmtKind::Packages(e) | StmtKind::Remove(e) => {
-            let v = ev.eval(e, env)?;
-            let written = Written::of(ev, e, env);
-            let names = want_strings(ev, v, &written, "packages")?;
-            let mut ok = true;
-            for (i, n) in names.iter().enumerate() {
-                ok &= written
-                    .check(ev, validate::package(n), Code::PackageName, "RPM package name", n, i, names.len())
-                    .is_ok();
-            }
-            if !ok {
-                return Err(Reported);
-            }
-            if matches!(kind, StmtKind::Packages(_)) {
-                StepKind::Packages { names }
-            } else {
-                StepKind::Remove { names }
-            }
-        }
-        StmtKind::Fetch { url, sha256, extract, to, mode } => {
-            let u = ev.eval(url, env)?;
-            let u = want_str(ev, u, url.span, "a download URL")?;
-            check(ev, validate::url(&u), Code::Url, "download URL", &u, url.span)?;
-            let Some(sha) = sha256 else {
-                return Err(ev.error(
-                    Diagnostic::error(Code::MissingChecksum, "this download has no checksum")
-                        .label(url.span, "fetched without `sha256`")
-                        .help("add `sha256 \"<64 hex digits>\"` after the URL: aidc verifies every download before using it"),
-                ));
-            };
-            let s = ev.eval(sha, env)?;
-            let s = want_str(ev, s, sha.span, "`sha256`")?;
-            let sha = match validate::sha256(&s) {
-                Ok(h) => h,
-                Err(reason) => {
-                    return Err(ev.error(
-                        Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest")
-                            .label(sha.span, reason)
-                            .help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
-                    ));
-                }
-            };
-            let member = match extract {
-                Some(x) => {
-                    let m = ev.eval(x, env)?;
-                    let m = want_str(ev, m, x.span, "`extract`")?;
-                    if let Err(reason) = validate::context_path(&m) {
-                        return Err(ev.error(
-                            Diagnostic::error(
-                                Code::ContextEscape,
-                                format!("\"{}\" is not a member path of an archive", m.escape_debug()),
-                            )
-                            .label(x.span, reason.replace("build context (the recipe's directory)", "archive")),
-                        ));
-                    }
-                    if !(u.ends_with(".tar.gz")
-                        || u.ends_with(".tgz")
-                        || u.ends_with(".tar.bz2")
-                        || u.ends_with(".tar.xz")
-                        || u.ends_with(".tar"))
-                    {
-                        return Err(ev.error(
-                            Diagnostic::error(
-                                Code::Url,
-                                "`extract` takes a member out of a tar archive, but this URL is not one",
-                            )
-                            .label(url.span, "not `.tar`, `.tar.gz`, `.tgz`, `.tar.bz2` or `.tar.xz`")
-                            .help("drop `extract` to install the downloaded file as it is"),
-                        ));
-                    }
-                    Some(m)
-                }
-                None => None,
-            };
-            let dest = destination(ev, to, env)?;
-            let mode = file_mode(ev, mode.as_ref(), env)?;
-            StepKind::Fetch { url: u, sha256: sha, extract: member, to: dest, mode }
-        }
-        StmtKind::Copy { src, to, mode } => {
-            let s = ev.eval(src, env)?;
-            // `file(...)` checked its path; `dotenv(...)` is the opt-in for `.env` files.
-            let (s, env_ok) = match s {
-                Value::File(p) => (p, true),
-                other => (want_str(ev, other, src.span, "the source of `copy`")?, false),
-            };
-            let path = match validate::context_path(&s) {
-                Ok(p) => p,
-                Err(reason) => {
-                    return Err(ev.error(
-                        Diagnostic::error(Code::ContextEscape, format!("`copy` source \"{}\" is outside the build context", s.escape_debug()))
-                            .label(src.span, reason)
-                            .help("the build context is the recipe's directory: copy files from inside it, like \"files/x.conf\""),
-                    ));
-                }
-            };
-            if let Some(reason) = validate::protected_path(&path, env_ok) {
-                return Err(ev.error(
-                    Diagnostic::error(Code::ProtectedPath, format!("\"{path}\" is not copied into an image"))
-                        .label(src.span, reason)
-                        .help(if path.split('/').any(|s| s == ".git") {
-                            "copy the files the image needs, not the repository's metadata"
-                        } else {
-                            "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
-                        }),
-                ));
-            }
-            if validate::looks_like_private_key(&path) {
-                return Err(ev.error(
-                    Diagnostic::error(Code::PrivateKey, format!("\"{path}\" looks like a private key; it would be copied into the image"))
-                        .label(src.span, "copied into a layer that anyone who pulls the image can read")
-                        .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
-                ));
-            }
-            let dest = destination(ev, to, env)?;
-            let mode = file_mode(ev, mode.as_ref(), env)?;
-            StepKind::Copy { src: path, to: dest, mode, src_span: src.span }
-        }
-        StmtKind::Write { dest, content, mode } => {
-            let d = destination(ev, dest, env)?;
-            let c = ev.eval(content, env)?;
-            let c = want_str(ev, c, content.span, "the content of `write`")?;
-            if c.contains('\0') {
-                return Err(ev.error(
-                    Diagnostic::error(Code::TextContent, "file content cannot contain a NUL byte")
-                        .label(content.span, "NUL here"),
-                ));
-            }
-            let mode = file_mode(ev, mode.as_ref(), env)?;
-            StepKind::Write { dest: d, content: c, mode }
-        }
-        StmtKind::Run(e) => {
-            let v = ev.eval(e, env)?;
-            let shell = match v {
-                Value::Script(p) => RunSource::Script(p),
-                other => {
-                    let s = want_str(ev, other, e.span, "`run`")?;
-                    if s.contains('\0') {
-                        return Err(ev.error(
-                            Diagnostic::error(Code::TextContent, "a shell step cannot contain a NUL byte")
-                                .label(e.span, "NUL here"),
-                        ));
-                    }
-                    RunSource::Inline(s)
-                }
-            };
-            StepKind::Run { shell }
-        }
-        StmtKind::Enable(e) | StmtKind::Disable(e) => {
-            let v = ev.eval(e, env)?;
-            let written = want_str(ev, v, e.span, "a unit name")?;
-            // `--global UNIT`: a user unit, for every user (`systemctl --global`).
-            let (global, unit) = match written.strip_prefix("--global ") {
-                Some(rest) => (true, rest.trim_start().to_string()),
-                None => (false, written),
-            };
-            check(ev, validate::unit(&unit), Code::UnitName, "systemd unit name", &unit, e.span)?;
-            if matches!(kind, StmtKind::Enable(_)) {
-                StepKind::Enable { unit, global }
-            } else {
-                StepKind::Disable { unit, global }
-            }
-        }
-        StmtKind::Kargs(e) => {
-            let v = ev.eval(e, env)?;
-            let written = Written::of(ev, e, env);
-            let args = want_strings(ev, v, &written, "kernel arguments")?;
-            let mut ok = true;
-            for (i, a) in args.iter().enumerate() {
-                ok &= written
-                    .check(ev, validate::kernel_argument(a), Code::KernelArgument, "kernel argument", a, i, args.len())
-                    .is_ok();
-            }
-            if !ok {
-                return Err(Reported);
-            }
-            StepKind::Kargs { args }
-        }
-        StmtKind::Flatpak(e) => {
-            let v = ev.eval(e, env)?;
-            let app = want_str(ev, v, e.span, "a Flatpak application id")?;
-            check(ev, validate::flatpak_id(&app), Code::FlatpakId, "Flatpak application id", &app, e.span)?;
-            StepKind::Flatpak { app }
-        }
-        StmtKind::Env { name, value } => {
-            let v = ev.eval(value, env)?;
-            let text = match v {
-                Value::Int(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                other => want_str(ev, other, value.span, &format!("`{}`", name.name))?,
-            };
-            check(ev, validate::one_line(&text), Code::TextContent, "environment value", &text, value.span)?;
-            StepKind::Env { name: name.name.clone(), value: text }
-        }
-        StmtKind::Label { key, value } => {
-            let k = ev.eval(key, env)?;
-            let k = want_str(ev, k, key.span, "a label key")?;
-            check(ev, validate::label_key(&k), Code::LabelKey, "label key", &k, key.span)?;
-            let v = ev.eval(value, env)?;
-            let text = match v {
-                Value::Int(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                other => want_str(ev, other, value.span, "a label value")?,
-            };
-            check(ev, validate::one_line(&text), Code::TextContent, "label value", &text, value.span)?;
-            StepKind::Label { key: k, value: text }
-        }
-        _ => return Ok(None),
-    }))
-}
-
-fn destination<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<String> {
-    let v = ev.eval(e, env)?;
-    let d = want_str(ev, v, e.span, "a destination path")?;
-    check(ev, validate::destination(&d), Code::DestinationPath, "destination path", &d, e.span)?;
-    Ok(d)
-}
-
-fn file_mode<'p>(ev: &mut Evaluator<'p>, e: Option<&'p ast::Expr>, env: &Env<'_, 'p>) -> Eval<Option<String>> {
-    let Some(e) = e else { return Ok(None) };
-    let v = ev.eval(e, env)?;
-    let m = want_str(ev, v, e.span, "a file mode")?;
-    check(ev, validate::mode(&m), Code::FileMode, "file mode", &m, e.span)?;
-    let digits = m.trim_start_matches('0');
-    Ok(Some(format!("{:0>4}", if digits.is_empty() { "0" } else { digits })))
-}
-
 /// Where the values of a list expression were written: its items (the list
 /// itself, or the list of the module-level `let` it names) and, through a
 /// `let`, where the name is used; so a wrong value is reported at its item.
-struct Written<'p> {
+pub(super) struct Written<'p> {
     whole: Span,
     items: Option<&'p [ast::Expr]>,
     via: Option<Span>,
 }
 
 impl<'p> Written<'p> {
-    fn of(ev: &Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Written<'p> {
+    pub(super) fn of(ev: &Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Written<'p> {
         use ast::ExprKind;
         if let ExprKind::List(items) = &e.kind {
             return Written { whole: e.span, items: Some(items), via: None };
@@ -814,7 +561,7 @@ impl<'p> Written<'p> {
     /// [`check`] of the `i`th of `count` values, at its item; through a
     /// `let`, the use is labelled too.
     #[allow(clippy::too_many_arguments)]
-    fn check(
+    pub(super) fn check(
         &self,
         ev: &mut Evaluator<'_>,
         result: Result<(), String>,

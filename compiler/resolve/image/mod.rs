@@ -6,6 +6,7 @@
 pub mod content;
 pub mod policy;
 pub mod project;
+pub mod steps;
 pub mod variant;
 pub mod way_out;
 

@@ -319,7 +319,7 @@ fn content<'p>(
         let reads = RefCell::new(Vec::new());
         let (span, note) = usage(asm, index);
         let steps = ev.within(span, note, |ev| {
-            let steps = super::content::steps(ev, asm, index, facts, &reads);
+            let steps = super::steps::steps(ev, asm, index, facts, &reads);
             super::content::constraints(ev, asm, index, facts, &reads, &asm.label);
             steps
         });
