@@ -233,12 +233,11 @@ pub fn contains(hay: &[u8], needle: &str) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-/// Runs one case; the failures, in words.
-pub fn check_case(dir: &Path) -> Vec<String> {
-    let case: Value = match std::fs::read_to_string(dir.join("case.json")).map(|t| serde_json::from_str(&t)) {
-        Ok(Ok(v)) => v,
-        other => return vec![format!("case.json unreadable: {other:?}")],
-    };
+/// A sandbox: `outside/` (a canary tree and secret files holding a fresh
+/// random marker; `secret.aid` holds what `secret_aid` makes of the
+/// marker) beside `repo/` (with `repo/.git`). The directory, its real
+/// path and the marker.
+pub fn sandbox(secret_aid: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf, String) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let sandbox = tmp.path().canonicalize().expect("real tempdir");
     let marker = format!("AIDC-MARKER-{:016x}", rand_u64());
@@ -247,8 +246,19 @@ pub fn check_case(dir: &Path) -> Vec<String> {
     std::fs::write(outside.join("canary/keep"), format!("canary {marker}\n")).expect("write");
     std::fs::write(outside.join("canary/sub/keep"), format!("canary {marker}\n")).expect("write");
     std::fs::write(outside.join("secret"), format!("secret {marker}\n")).expect("write");
-    std::fs::write(outside.join("secret.aid"), format!("// secret {marker}\nimage x {{}}\n")).expect("write");
+    std::fs::write(outside.join("secret.aid"), secret_aid(&marker)).expect("write");
     std::fs::create_dir_all(sandbox.join("repo/.git")).expect("mkdir");
+    (tmp, sandbox, marker)
+}
+
+/// Runs one case; the failures, in words.
+pub fn check_case(dir: &Path) -> Vec<String> {
+    let case: Value = match std::fs::read_to_string(dir.join("case.json")).map(|t| serde_json::from_str(&t)) {
+        Ok(Ok(v)) => v,
+        other => return vec![format!("case.json unreadable: {other:?}")],
+    };
+    let (_tmp, sandbox, marker) = sandbox(|marker| format!("// secret {marker}\nimage x {{}}\n"));
+    let outside = sandbox.join("outside");
     if dir.join("repo").is_dir() {
         copy_tree(&dir.join("repo"), &sandbox.join("repo"));
     }

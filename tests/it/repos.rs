@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::hostile_case::{Node, contains, mkfifo, rand_u64, run, snapshot};
+use crate::hostile_case::{Node, contains, mkfifo, run, sandbox, snapshot};
 
 /// One entry of a random repository tree.
 #[derive(Debug, Clone)]
@@ -140,16 +140,9 @@ proptest::proptest! {
     /// write, end with 0, 1 or 2, and end in time.
     #[test]
     fn random_trees_stay_inside_their_roots(entries in proptest::collection::vec(entry(), 0..14)) {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let sandbox = tmp.path().canonicalize().expect("real tempdir");
-        let marker = format!("AIDC-MARKER-{:016x}", rand_u64());
+        let (_tmp, sandbox, marker) = sandbox(|marker| format!("// {marker}\nlet s = \"{marker}\"\n"));
         let outside = sandbox.join("outside");
-        std::fs::create_dir_all(outside.join("canary/sub")).expect("mkdir");
-        std::fs::write(outside.join("canary/keep"), format!("canary {marker}\n")).expect("write");
-        std::fs::write(outside.join("secret"), format!("secret {marker}\n")).expect("write");
-        std::fs::write(outside.join("secret.aid"), format!("// {marker}\nlet s = \"{marker}\"\n")).expect("write");
         let repo = sandbox.join("repo");
-        std::fs::create_dir_all(repo.join(".git")).expect("mkdir");
         std::fs::write(repo.join("image.aid"), TREE_RECIPE).expect("write");
         lay_out(&repo, &entries);
         let before = snapshot(&outside);
