@@ -538,10 +538,7 @@ fn component(
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
     let image_name = image.name.as_str();
-    let component_dir = format!("{image_name}/files/{}", slug(&c.name));
     let mut run = Run::default();
-    let mut envs = Vec::new();
-    let mut labels = Vec::new();
     let mut builder = None;
     let needs_dnf = c.steps.iter().any(|s| matches!(s.kind, StepKind::Packages { .. } | StepKind::Remove { .. }))
         || matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod);
@@ -553,20 +550,7 @@ fn component(
 
     // Phase 1: the kernel or kmod procedure, when the component is one.
     match c.kind {
-        ComponentKind::Kernel => {
-            let name = c.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string();
-            let packages = package_names(c);
-            let packages = if packages.is_empty() { vec![name.clone(), format!("{name}-core")] } else { packages };
-            let script = files.script("aid-kernel.sh");
-            let at = run.script(&script);
-            let mut words = vec!["sh".to_string(), at, quote(&name)];
-            words.extend(packages.iter().map(|p| quote(p)));
-            if !setup.options.is_empty() {
-                // The script runs dnf itself; pass the repository options through the environment.
-                run.commands.push(format!("export DNF5_OPTS={}", quote(&setup.options.join(" "))));
-            }
-            run.commands.push(words.join(" "));
-        }
+        ComponentKind::Kernel => kernel_procedure(&mut run, c, &setup, files),
         ComponentKind::Kmod => {
             let (b, install) = kmod(image, variant, c, &setup, inputs, files, diagnostics)?;
             builder = Some(b);
@@ -583,152 +567,25 @@ fn component(
     }
 
     // Phase 2: the component's own steps, in the order written.
-    let mut remotes_done: Vec<String> = Vec::new();
-    let mut unit_done = false;
+    let mut steps = Steps {
+        run,
+        files,
+        image_name,
+        component_dir: format!("{image_name}/files/{}", slug(&c.name)),
+        remotes_done: Vec::new(),
+        unit_done: false,
+        envs: Vec::new(),
+        labels: Vec::new(),
+    };
     for (n, step) in c.steps.iter().enumerate() {
-        match &step.kind {
-            StepKind::Packages { names } => {
-                if matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod) {
-                    continue; // installed by the kernel or kmod procedure
-                }
-                run.commands.push(dnf("install", &setup, names));
-            }
-            StepKind::Remove { names } => run.commands.push(dnf("remove", &setup, names)),
-            StepKind::Fetch { url, sha256, extract, to, mode } => {
-                run.mount(TMP.to_string());
-                let download = format!("/run/aid/tmp/fetch-{n}");
-                let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
-                if hermetic {
-                    run.download_prefetched(url, sum, &download);
-                } else {
-                    run.download(url, sum, &download);
-                }
-                let mode = mode.as_deref().unwrap_or("0755");
-                match extract {
-                    Some(member) => {
-                        let dir = format!("/run/aid/tmp/extract-{n}");
-                        // GNU tar runs `bzip2` for a .tar.bz2 (the Goose
-                        // release archives are; block/goose build-cli.yml);
-                        // not every base has it.
-                        if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
-                            run.mount(DNF_CACHE.to_string());
-                            run.mount(VAR_LOG.to_string());
-                            run.commands.push("command -v bzip2 >/dev/null || dnf5 -y install bzip2".to_string());
-                        }
-                        run.commands.push(format!("mkdir -p {dir}"));
-                        run.commands.push(format!("tar -xf {download} -C {dir} {}", quote(member)));
-                        run.commands.push(format!(
-                            "install -D -m {mode} {} {}",
-                            quote(&format!("{dir}/{member}")),
-                            quote(to)
-                        ));
-                    }
-                    None => run.commands.push(format!("install -D -m {mode} {download} {}", quote(to))),
-                }
-            }
-            StepKind::Copy { src, to, mode, .. } => {
-                let Some(input) = inputs.entries.get(src) else {
-                    diagnostics.push(missing_input(src, step.span));
-                    continue;
-                };
-                let at = run.context(src, input);
-                if input.is_dir {
-                    run.commands.push(format!("mkdir -p {}", quote(to)));
-                    run.commands.push(format!("cp -a {at}/. {}", quote(to)));
-                    if let Some(m) = mode {
-                        run.commands.push(format!("chmod {m} {}", quote(to)));
-                    }
-                } else {
-                    run.commands.push(format!(
-                        "install -D -m {} {at} {}",
-                        mode.as_deref().unwrap_or("0644"),
-                        quote(to)
-                    ));
-                }
-            }
-            StepKind::Write { dest, content, mode } => {
-                let mut text = content.clone();
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                let base = slug(dest.rsplit('/').next().unwrap_or("file"));
-                let file = files.add(&format!("{component_dir}/{n}-{base}"), text);
-                let at = run.support(&file);
-                run.commands.push(format!("install -D -m {} {at} {}", mode.as_deref().unwrap_or("0644"), quote(dest)));
-            }
-            StepKind::Run { shell } => match shell {
-                RunSource::Inline(script) => {
-                    let mut text = script.clone();
-                    if !text.ends_with('\n') {
-                        text.push('\n');
-                    }
-                    let file = files.add(&format!("{component_dir}/{n}-run.sh"), text);
-                    let at = run.support(&file);
-                    run.commands.push(format!("sh -e {at}"));
-                }
-                RunSource::Script(path) => {
-                    let Some(input) = inputs.entries.get(path) else {
-                        diagnostics.push(missing_input(path, step.span));
-                        continue;
-                    };
-                    let at = run.context(path, input);
-                    run.commands.push(format!("sh -e {at}"));
-                }
-            },
-            // `--global`: user units, linked in /etc/systemd/user for every user.
-            StepKind::Enable { unit, global } => {
-                run.commands.push(format!("systemctl{} enable {}", if *global { " --global" } else { "" }, quote(unit)))
-            }
-            StepKind::Disable { unit, global } => run.commands.push(format!(
-                "systemctl{} disable {}",
-                if *global { " --global" } else { "" },
-                quote(unit)
-            )),
-            StepKind::Kargs { args } => {
-                let list: Vec<String> = args.iter().map(|a| toml_string(a)).collect();
-                let content = format!("kargs = [{}]\n", list.join(", "));
-                let name = format!("10-{}-{n}.toml", slug(&c.name));
-                let file = files.add(&format!("{image_name}/kargs.d/{name}"), content);
-                let at = run.support(&file);
-                run.commands
-                    .push(format!("install -D -m 0644 {at} {}", quote(&format!("/usr/lib/bootc/kargs.d/{name}"))));
-            }
-            StepKind::Flatpak { app } => {
-                for r in c.repos.iter().map(|i| &variant.repos[*i]) {
-                    if matches!(r.source, RepoSource::Flatpak { .. }) && !remotes_done.contains(&r.id) {
-                        remotes_done.push(r.id.clone());
-                        flatpak_remote(&mut run, r, image_name, files);
-                    }
-                }
-                let content = format!("[Flatpak Preinstall {app}]\nBranch=stable\n");
-                let file = files.add(&format!("{image_name}/preinstall.d/{app}.preinstall"), content);
-                let at = run.support(&file);
-                run.commands.push(format!(
-                    "install -D -m 0644 {at} {}",
-                    quote(&format!("/usr/share/flatpak/preinstall.d/{app}.preinstall"))
-                ));
-                if !unit_done {
-                    unit_done = true;
-                    let unit =
-                        files.add(&format!("{image_name}/systemd/{PREINSTALL_UNIT}"), PREINSTALL_SERVICE.to_string());
-                    let at = run.support(&unit);
-                    run.commands.push(format!("install -D -m 0644 {at} /usr/lib/systemd/system/{PREINSTALL_UNIT}"));
-                    run.commands.push(format!("systemctl enable {PREINSTALL_UNIT}"));
-                }
-            }
-            StepKind::Env { name, value } => envs.push(Instruction {
-                comment: None,
-                kind: InstructionKind::Env { name: name.clone(), value: super::containerfile_string(value) },
-            }),
-            StepKind::Label { key, value } => labels.push((key.clone(), value.clone())),
+        if let Err(path) = steps.step(n, step, c, variant, &setup, inputs, hermetic) {
+            diagnostics.push(missing_input(path, step.span));
         }
     }
+    let Steps { run, envs, labels, .. } = steps;
 
-    // Last line of defence: a line break in a RUN line would end the
-    // instruction and start another. Validation refuses them earlier.
-    let broken = run.commands.iter().chain(&run.mounts).any(|t| t.contains(['\n', '\r']))
-        || envs.iter().any(|e| matches!(&e.kind, InstructionKind::Env { value, .. } if value.contains(['\n', '\r'])));
-    if broken {
+    // Phase 3: one line per RUN command, then the layer.
+    if has_line_break(&run, &envs) {
         diagnostics.push(
             Diagnostic::error(
                 Code::TextContent,
@@ -747,6 +604,203 @@ fn component(
     let mut layer = layer_of(&c.name, instructions, builder, c.kind == ComponentKind::Kernel);
     layer.labels = labels;
     Some(layer)
+}
+
+/// Last line of defence: a line break in a RUN line would end the
+/// instruction and start another. Validation refuses them earlier.
+fn has_line_break(run: &Run, envs: &[Instruction]) -> bool {
+    run.commands.iter().chain(&run.mounts).any(|t| t.contains(['\n', '\r']))
+        || envs.iter().any(|e| matches!(&e.kind, InstructionKind::Env { value, .. } if value.contains(['\n', '\r'])))
+}
+
+/// The kernel procedure: `aid-kernel.sh` with the kernel's package name
+/// and the packages to install (the name and `-core` when none are given).
+fn kernel_procedure(run: &mut Run, c: &Component, setup: &RepoSetup, files: &mut Files) {
+    let name = c.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string();
+    let packages = package_names(c);
+    let packages = if packages.is_empty() { vec![name.clone(), format!("{name}-core")] } else { packages };
+    let script = files.script("aid-kernel.sh");
+    let at = run.script(&script);
+    let mut words = vec!["sh".to_string(), at, quote(&name)];
+    words.extend(packages.iter().map(|p| quote(p)));
+    if !setup.options.is_empty() {
+        // The script runs dnf itself; pass the repository options through the environment.
+        run.commands.push(format!("export DNF5_OPTS={}", quote(&setup.options.join(" "))));
+    }
+    run.commands.push(words.join(" "));
+}
+
+/// A component's steps while they become one RUN instruction, `ENV`s and labels.
+struct Steps<'f> {
+    run: Run,
+    files: &'f mut Files,
+    image_name: &'f str,
+    /// Where the component's support files go in the output directory.
+    component_dir: String,
+    /// Flatpak remotes already added, and whether the preinstall unit is.
+    remotes_done: Vec<String>,
+    unit_done: bool,
+    envs: Vec<Instruction>,
+    labels: Vec<(String, String)>,
+}
+
+impl Steps<'_> {
+    /// Adds the `n`th step; `Err` names a context input that was not hashed.
+    #[allow(clippy::too_many_arguments)]
+    fn step<'s>(
+        &mut self,
+        n: usize,
+        step: &'s model::Step,
+        c: &Component,
+        variant: &Variant,
+        setup: &RepoSetup,
+        inputs: &Inputs,
+        hermetic: bool,
+    ) -> Result<(), &'s str> {
+        let run = &mut self.run;
+        match &step.kind {
+            // A kernel or kmod's packages are installed by its procedure.
+            StepKind::Packages { .. } if matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod) => {}
+            StepKind::Packages { names } => run.commands.push(dnf("install", setup, names)),
+            StepKind::Remove { names } => run.commands.push(dnf("remove", setup, names)),
+            StepKind::Fetch { url, sha256, extract, to, mode } => {
+                fetch(run, n, url, sha256, extract.as_deref(), to, mode.as_deref(), hermetic)
+            }
+            StepKind::Copy { src, to, mode, .. } => {
+                let input = inputs.entries.get(src).ok_or(src.as_str())?;
+                let at = run.context(src, input);
+                if input.is_dir {
+                    run.commands.push(format!("mkdir -p {}", quote(to)));
+                    run.commands.push(format!("cp -a {at}/. {}", quote(to)));
+                    if let Some(m) = mode {
+                        run.commands.push(format!("chmod {m} {}", quote(to)));
+                    }
+                } else {
+                    let mode = mode.as_deref().unwrap_or("0644");
+                    run.commands.push(format!("install -D -m {mode} {at} {}", quote(to)));
+                }
+            }
+            StepKind::Write { dest, content, mode } => {
+                let base = slug(dest.rsplit('/').next().unwrap_or("file"));
+                let at = self.support_text(&format!("{}/{n}-{base}", self.component_dir), content);
+                let mode = mode.as_deref().unwrap_or("0644");
+                self.run.commands.push(format!("install -D -m {mode} {at} {}", quote(dest)));
+            }
+            StepKind::Run { shell: RunSource::Inline(script) } => {
+                let at = self.support_text(&format!("{}/{n}-run.sh", self.component_dir), script);
+                self.run.commands.push(format!("sh -e {at}"));
+            }
+            StepKind::Run { shell: RunSource::Script(path) } => {
+                let input = inputs.entries.get(path).ok_or(path.as_str())?;
+                let at = run.context(path, input);
+                run.commands.push(format!("sh -e {at}"));
+            }
+            // `--global`: user units, linked in /etc/systemd/user for every user.
+            StepKind::Enable { unit, global } => run.commands.push(systemctl("enable", unit, *global)),
+            StepKind::Disable { unit, global } => run.commands.push(systemctl("disable", unit, *global)),
+            StepKind::Kargs { args } => {
+                let list: Vec<String> = args.iter().map(|a| toml_string(a)).collect();
+                let name = format!("10-{}-{n}.toml", slug(&c.name));
+                let file = self
+                    .files
+                    .add(&format!("{}/kargs.d/{name}", self.image_name), format!("kargs = [{}]\n", list.join(", ")));
+                let at = run.support(&file);
+                run.commands
+                    .push(format!("install -D -m 0644 {at} {}", quote(&format!("/usr/lib/bootc/kargs.d/{name}"))));
+            }
+            StepKind::Flatpak { app } => self.flatpak(app, c, variant),
+            StepKind::Env { name, value } => self.envs.push(Instruction {
+                comment: None,
+                kind: InstructionKind::Env { name: name.clone(), value: super::containerfile_string(value) },
+            }),
+            StepKind::Label { key, value } => self.labels.push((key.clone(), value.clone())),
+        }
+        Ok(())
+    }
+
+    /// Writes `text` (ending in a line break) as the support file `path`
+    /// and mounts it; where it is mounted.
+    fn support_text(&mut self, path: &str, text: &str) -> String {
+        let mut text = text.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let file = self.files.add(path, text);
+        self.run.support(&file)
+    }
+
+    /// `flatpak APP`: the component's Flatpak remotes (once each), the
+    /// preinstall file, and once per layer the unit that runs `flatpak
+    /// preinstall` at boot.
+    fn flatpak(&mut self, app: &str, c: &Component, variant: &Variant) {
+        for r in c.repos.iter().map(|i| &variant.repos[*i]) {
+            if matches!(r.source, RepoSource::Flatpak { .. }) && !self.remotes_done.contains(&r.id) {
+                self.remotes_done.push(r.id.clone());
+                flatpak_remote(&mut self.run, r, self.image_name, self.files);
+            }
+        }
+        let content = format!("[Flatpak Preinstall {app}]\nBranch=stable\n");
+        let file = self.files.add(&format!("{}/preinstall.d/{app}.preinstall", self.image_name), content);
+        let at = self.run.support(&file);
+        self.run.commands.push(format!(
+            "install -D -m 0644 {at} {}",
+            quote(&format!("/usr/share/flatpak/preinstall.d/{app}.preinstall"))
+        ));
+        if !self.unit_done {
+            self.unit_done = true;
+            let unit = self
+                .files
+                .add(&format!("{}/systemd/{PREINSTALL_UNIT}", self.image_name), PREINSTALL_SERVICE.to_string());
+            let at = self.run.support(&unit);
+            self.run.commands.push(format!("install -D -m 0644 {at} /usr/lib/systemd/system/{PREINSTALL_UNIT}"));
+            self.run.commands.push(format!("systemctl enable {PREINSTALL_UNIT}"));
+        }
+    }
+}
+
+/// `systemctl [--global] enable|disable UNIT`.
+fn systemctl(action: &str, unit: &str, global: bool) -> String {
+    format!("systemctl{} {action} {}", if global { " --global" } else { "" }, quote(unit))
+}
+
+/// `fetch`: the download (checked against its digest, or taken from
+/// Konflux's prefetch when the build is hermetic), then the file or the
+/// archive member installed.
+#[allow(clippy::too_many_arguments)]
+fn fetch(
+    run: &mut Run,
+    n: usize,
+    url: &str,
+    sha256: &str,
+    extract: Option<&str>,
+    to: &str,
+    mode: Option<&str>,
+    hermetic: bool,
+) {
+    run.mount(TMP.to_string());
+    let download = format!("/run/aid/tmp/fetch-{n}");
+    let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
+    if hermetic {
+        run.download_prefetched(url, sum, &download);
+    } else {
+        run.download(url, sum, &download);
+    }
+    let mode = mode.unwrap_or("0755");
+    let Some(member) = extract else {
+        run.commands.push(format!("install -D -m {mode} {download} {}", quote(to)));
+        return;
+    };
+    let dir = format!("/run/aid/tmp/extract-{n}");
+    // GNU tar runs `bzip2` for a .tar.bz2 (the Goose release archives are;
+    // block/goose build-cli.yml); not every base has it.
+    if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
+        run.mount(DNF_CACHE.to_string());
+        run.mount(VAR_LOG.to_string());
+        run.commands.push("command -v bzip2 >/dev/null || dnf5 -y install bzip2".to_string());
+    }
+    run.commands.push(format!("mkdir -p {dir}"));
+    run.commands.push(format!("tar -xf {download} -C {dir} {}", quote(member)));
+    run.commands.push(format!("install -D -m {mode} {} {}", quote(&format!("{dir}/{member}")), quote(to)));
 }
 
 /// Every package a component's `packages` statements name, in order (the
