@@ -7,12 +7,14 @@
 //! the style of every scalar by analysing it and `yaml_serde` by parsing it
 //! as a plain scalar first; for a PipelineRun that was two thirds of a whole
 //! `aidc compile` (docs/performance.md). Strings that are plainly plain are
-//! written as they are; every other single-line string is styled by
-//! `yaml_serde` itself, once per distinct string; a document holding
-//! anything else (multi-line strings, floats, enums with data) is written
-//! by `yaml_serde` whole. Debug builds compare every document with
+//! written as they are, multi-line strings that are plainly literal (the
+//! Tekton scripts) as literal blocks; every other single-line string is
+//! styled by `yaml_serde` itself, once per distinct string in a process; a
+//! document holding anything else (other multi-line strings, floats, enums
+//! with data) is written by `yaml_serde` whole. Debug builds compare every document with
 //! `yaml_serde`'s, so the whole test suite is the oracle.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -21,8 +23,9 @@ use serde::ser::{self, Impossible};
 /// One YAML document.
 pub fn document<T: Serialize>(value: &T) -> String {
     let text = match value.serialize(Tree) {
+        // A literal block at the top is indented unlike one in a collection.
+        Ok(Node::Text(_)) | Err(Unsupported) => reference(value),
         Ok(node) => Writer::default().document(&node),
-        Err(Unsupported) => reference(value),
     };
     debug_assert_eq!(text, reference(value), "the YAML emitter disagrees with yaml_serde");
     text
@@ -46,6 +49,8 @@ enum Node {
     Int(String),
     /// A string on one line.
     Str(String),
+    /// A string of several lines that is [`plainly_literal`].
+    Text(String),
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -55,8 +60,12 @@ enum Node {
 #[derive(Default)]
 struct Writer {
     out: String,
-    /// How `yaml_serde` writes each string that is not plainly plain.
-    styled: HashMap<String, String>,
+}
+
+thread_local! {
+    /// How `yaml_serde` writes each string that is not plainly plain: the
+    /// same descriptions and parameters recur in every document of a run.
+    static STYLED: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
 impl Writer {
@@ -100,6 +109,10 @@ impl Writer {
                         // A sequence in a mapping sits at the key's indent.
                         Node::Seq(items) if !items.is_empty() => self.node(value, indent, true),
                         Node::Map(entries) if !entries.is_empty() => self.node(value, indent + 2, true),
+                        Node::Text(text) => {
+                            self.out.push(' ');
+                            self.literal(text, indent + 2);
+                        }
                         _ => {
                             self.out.push(' ');
                             self.scalar(value);
@@ -108,6 +121,8 @@ impl Writer {
                     }
                 }
             }
+            // A sequence item (`document` keeps a top-level one from here).
+            Node::Text(text) => self.literal(text, indent),
             _ => {
                 if in_map_value {
                     self.out.push(' ');
@@ -115,6 +130,20 @@ impl Writer {
                 self.scalar(node);
                 self.out.push('\n');
             }
+        }
+    }
+
+    /// A literal block (`|`, or `|-` without a final line break) whose
+    /// lines sit at `indent`; empty lines stay empty.
+    fn literal(&mut self, text: &str, indent: usize) {
+        let body = text.strip_suffix('\n');
+        self.out.push_str(if body.is_some() { "|\n" } else { "|-\n" });
+        for line in body.unwrap_or(text).split('\n') {
+            if !line.is_empty() {
+                self.pad(indent);
+                self.out.push_str(line);
+            }
+            self.out.push('\n');
         }
     }
 
@@ -128,14 +157,19 @@ impl Writer {
             Node::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
             Node::Int(i) => self.out.push_str(i),
             Node::Str(s) if plainly_plain(s) => self.out.push_str(s),
-            Node::Str(s) => {
-                let styled = self.styled.entry(s.clone()).or_insert_with(|| {
+            Node::Str(s) => STYLED.with_borrow_mut(|styled| {
+                if let Some(text) = styled.get(s) {
+                    self.out.push_str(text);
+                } else {
                     let mut text = reference(s.as_str());
                     text.truncate(text.trim_end_matches('\n').len());
-                    text
-                });
-                self.out.push_str(styled);
-            }
+                    self.out.push_str(&text);
+                    styled.insert(s.clone(), text);
+                }
+            }),
+            // Keys are never `Text` (`MapTree` refuses them) and values are
+            // written by `node`.
+            Node::Text(text) => self.literal(text, 0),
             Node::Seq(_) => self.out.push_str("[]"),
             Node::Map(_) => self.out.push_str("{}"),
         }
@@ -173,6 +207,26 @@ fn plainly_plain(s: &str) -> bool {
     !["null", "true", "false", "inf", "infinity", "nan", "y", "n", "yes", "no", "on", "off"]
         .iter()
         .any(|word| s.eq_ignore_ascii_case(word))
+}
+
+/// Whether libyaml writes the multi-line `s` as `yaml_serde` asks, a literal
+/// block, with no indentation or `+` hint: printable ASCII and line breaks
+/// only (a tab or a `\r` makes it double-quoted), no space or break first,
+/// no space before a break or at the end, at most one break at the end
+/// (libyaml's `yaml_emitter_analyze_scalar` and
+/// `yaml_emitter_write_block_scalar_hints`). Conservative: a string it
+/// refuses sends the document to `yaml_serde`.
+fn plainly_literal(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return false };
+    let body = s.strip_suffix('\n').unwrap_or(s).as_bytes();
+    bytes.iter().all(|b| *b == b'\n' || (b' '..=b'~').contains(b))
+        && first != b' '
+        && first != b'\n'
+        && last != b' '
+        && !body.ends_with(b"\n")
+        && !body.ends_with(b" ")
+        && !s.contains(" \n")
 }
 
 /// What `Tree` does not take: `document` falls back to `yaml_serde`.
@@ -255,8 +309,13 @@ impl ser::Serializer for Tree {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Built {
-        // Multi-line strings are literal blocks whose layout depends on the indent.
-        if v.contains(['\n', '\r']) { Err(Unsupported) } else { Ok(Node::Str(v.to_owned())) }
+        if !v.contains(['\n', '\r']) {
+            Ok(Node::Str(v.to_owned()))
+        } else if v.contains('\n') && plainly_literal(v) {
+            Ok(Node::Text(v.to_owned()))
+        } else {
+            Err(Unsupported)
+        }
     }
     fn serialize_bytes(self, _: &[u8]) -> Built {
         Err(Unsupported)
@@ -401,7 +460,19 @@ mod tests {
         proptest::string::string_regex("[a-zA-Z0-9 :#'\"{}\\[\\],&*!|>%@`?$/._=+~<-]{0,12}").expect("regex")
     }
 
+    /// Strings of several lines, with the characters that decide whether
+    /// a literal block is allowed and which hints it takes.
+    fn lines() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[ab :#|\t\r\n-]{0,14}").expect("regex")
+    }
+
     proptest! {
+        /// Multi-line strings in maps, in lists, and in lists in maps.
+        #[test]
+        fn multi_line_strings_agree(entries in proptest::collection::btree_map(tricky(), (lines(), proptest::collection::vec(lines(), 0..3)), 0..4)) {
+            prop_assert_eq!(document(&entries), reference(&entries));
+        }
+
         /// Maps of lists of maps of arbitrary one-line strings come out as
         /// `yaml_serde` writes them.
         #[test]

@@ -22,10 +22,13 @@ pub struct SupportFile {
     pub digest: String,
 }
 
-/// The support files of a plan, by path relative to the output directory.
+/// The support files of a plan, by path relative to the output directory,
+/// each with its digest: every variant adds the same helper scripts and most
+/// of the same files again, and hashing them again was a twentieth of a large
+/// plan (docs/performance.md).
 pub struct Files {
     out_dir: String,
-    files: BTreeMap<String, String>,
+    files: BTreeMap<String, (String, String)>,
 }
 
 impl Files {
@@ -36,25 +39,32 @@ impl Files {
     /// Adds a file at `path` (relative to the output directory); a different
     /// content at a taken path gets a digest suffix.
     pub fn add(&mut self, path: &str, content: String) -> SupportFile {
-        let digest = crate::hash::digest(content.as_bytes());
-        let mut path = path.to_string();
-        if let Some(existing) = self.files.get(&path)
-            && *existing != content
-        {
-            path = format!("{path}.{}", &digest[3..15]);
+        if let Some(file) = self.same(path, &content) {
+            return file;
         }
-        self.files.insert(path.clone(), content);
-        SupportFile { context_path: format!("{}/{path}", self.out_dir), digest }
+        let digest = crate::hash::digest(content.as_bytes());
+        let path = if self.files.contains_key(path) { format!("{path}.{}", &digest[3..15]) } else { path.to_string() };
+        let file = SupportFile { context_path: format!("{}/{path}", self.out_dir), digest: digest.clone() };
+        self.files.insert(path, (content, digest));
+        file
+    }
+
+    /// The file at `path` if it holds `content` already.
+    fn same(&self, path: &str, content: &str) -> Option<SupportFile> {
+        let (existing, digest) = self.files.get(path)?;
+        (existing == content)
+            .then(|| SupportFile { context_path: format!("{}/{path}", self.out_dir), digest: digest.clone() })
     }
 
     /// One of aidc's helper scripts.
     pub fn script(&mut self, name: &str) -> SupportFile {
         let content = SCRIPTS.iter().find(|(n, _)| *n == name).map_or("", |(_, c)| c);
-        self.add(&format!("scripts/{name}"), content.to_string())
+        let path = format!("scripts/{name}");
+        self.same(&path, content).unwrap_or_else(|| self.add(&path, content.to_string()))
     }
 
     pub fn into_map(self) -> BTreeMap<String, String> {
-        self.files
+        self.files.into_iter().map(|(path, (content, _))| (path, content)).collect()
     }
 }
 
