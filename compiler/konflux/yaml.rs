@@ -14,6 +14,7 @@
 //! with data) is written by `yaml_serde` whole. Debug builds compare every document with
 //! `yaml_serde`'s, so the whole test suite is the oracle.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -47,8 +48,9 @@ enum Node {
     Null,
     Bool(bool),
     Int(String),
-    /// A string on one line.
-    Str(String),
+    /// A string on one line; struct field names are borrowed, not copied
+    /// (half the strings of a PipelineRun).
+    Str(Cow<'static, str>),
     /// A string of several lines that is [`plainly_literal`].
     Text(String),
     Seq(Vec<Node>),
@@ -158,13 +160,13 @@ impl Writer {
             Node::Int(i) => self.out.push_str(i),
             Node::Str(s) if plainly_plain(s) => self.out.push_str(s),
             Node::Str(s) => STYLED.with_borrow_mut(|styled| {
-                if let Some(text) = styled.get(s) {
+                if let Some(text) = styled.get(s.as_ref()) {
                     self.out.push_str(text);
                 } else {
-                    let mut text = reference(s.as_str());
+                    let mut text = reference(s.as_ref());
                     text.truncate(text.trim_end_matches('\n').len());
                     self.out.push_str(&text);
-                    styled.insert(s.clone(), text);
+                    styled.insert(s.to_string(), text);
                 }
             }),
             // Keys are never `Text` (`MapTree` refuses them) and values are
@@ -310,7 +312,7 @@ impl ser::Serializer for Tree {
     }
     fn serialize_str(self, v: &str) -> Built {
         if !v.contains(['\n', '\r']) {
-            Ok(Node::Str(v.to_owned()))
+            Ok(Node::Str(Cow::Owned(v.to_owned())))
         } else if v.contains('\n') && plainly_literal(v) {
             Ok(Node::Text(v.to_owned()))
         } else {
@@ -441,7 +443,7 @@ impl ser::SerializeStruct for MapTree {
     type Ok = Node;
     type Error = Unsupported;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Unsupported> {
-        self.entries.push((Node::Str(key.to_owned()), value.serialize(Tree)?));
+        self.entries.push((Node::Str(Cow::Borrowed(key)), value.serialize(Tree)?));
         Ok(())
     }
     fn end(self) -> Built {
