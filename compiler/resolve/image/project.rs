@@ -190,7 +190,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
             failed = true;
         };
         match (name.name.as_str(), &v) {
-            ("application", Value::Str(s)) => {
+            ("application", Value::Str(s, _)) => {
                 if !super::validate::konflux_name(s) {
                     ev.error(
                         Diagnostic::error(
@@ -207,7 +207,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 application = Some(s.clone());
             }
-            ("registry", Value::Str(s)) => {
+            ("registry", Value::Str(s, _)) => {
                 let probe = format!("{s}/x");
                 if let Err(reason) = super::validate::image_reference(&probe) {
                     ev.error(
@@ -222,11 +222,11 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 out.registry = Some(s.clone());
             }
-            ("platforms", Value::List(items)) => {
+            ("platforms", Value::List(items, _)) => {
                 let mut platforms = Vec::new();
                 for item in items {
                     match item {
-                        Value::Str(s) if is_platform(s) => platforms.push(s.clone()),
+                        Value::Str(s, _) if is_platform(s) => platforms.push(s.clone()),
                         other => {
                             ev.error(
                                 Diagnostic::error(Code::InvalidValue, format!("{other} is not a build platform"))
@@ -247,7 +247,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 out.platforms = platforms;
             }
-            ("branch", Value::Str(s)) => {
+            ("branch", Value::Str(s, _)) => {
                 if let Err(reason) = super::validate::git_branch(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidValue, "this is not a valid git branch name")
@@ -261,7 +261,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 out.branch = s.clone();
             }
             ("timeout", Value::Duration(d)) => out.timeout = Some(*d),
-            ("namespace", Value::Str(s)) => {
+            ("namespace", Value::Str(s, _)) => {
                 if !super::validate::dns_label(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidName, "this is not a valid Kubernetes namespace")
@@ -271,7 +271,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 out.namespace = Some(s.clone());
             }
-            ("repository", Value::Str(s)) => {
+            ("repository", Value::Str(s, _)) => {
                 if let Err(reason) = super::validate::url(s) {
                     ev.error(
                         Diagnostic::error(Code::Url, "`repository` is the git repository's https URL")
@@ -370,7 +370,7 @@ fn resources(
                 "memory" => &mut r.memory,
                 other => return Err(format!("`{}` is neither `cpu` nor `memory`", other.escape_debug())),
             };
-            let Value::Str(q) = v else {
+            let Value::Str(q, _) = v else {
                 return Err(format!(
                     "`{key}` of `{}` must be a string like \"4\" or \"16Gi\"",
                     component.escape_debug()

@@ -248,8 +248,8 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
     {
         let info = &ev.program.images[asm.image.0];
         let mut computed = facts.computed.borrow_mut();
-        computed.insert("image".into(), (Value::Str(asm.image_name.clone()), info.image.name.span));
-        computed.insert("variant".into(), (Value::Str(chain.name.clone()), chain.span));
+        computed.insert("image".into(), (Value::Str(asm.image_name.clone(), info.image.name.span), info.image.name.span));
+        computed.insert("variant".into(), (Value::Str(chain.name.clone(), chain.span), chain.span));
     }
     let Some(r) = asm.from_image.clone() else { return Some((facts, false)) };
     // An image built from another image of the project inherits its facts
@@ -259,7 +259,7 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
         let mut computed = facts.computed.borrow_mut();
         for (name, fact) in &up.facts {
             if !facts.defs.contains_key(name) && !computed.contains_key(name) {
-                computed.insert(name.clone(), (super::content::from_property(&fact.value), r.span));
+                computed.insert(name.clone(), (super::content::from_property(&fact.value, r.span), r.span));
             }
         }
     }
@@ -655,7 +655,7 @@ fn from<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, e: &'p ast::Expr, en
             }
             Err(Reported) => return,
         },
-        Value::Str(s) => {
+        Value::Str(s, _) => {
             if let Err(reason) = super::validate::image_reference(&s) {
                 ev.error(
                     Diagnostic::error(Code::ImageReference, format!("\"{}\" is not a valid image reference", s.escape_debug()))

@@ -87,9 +87,14 @@ impl<'p> Evaluator<'p> {
     }
 
     pub fn error(&mut self, mut d: Diagnostic) -> Reported {
+        let primary = d.labels.first().map(|l| l.span);
         for (span, message) in &self.context {
-            // Bodies have no use site (marked with an impossible source).
-            if span.source.0 != u32::MAX && !d.labels.iter().any(|l| l.span == *span) {
+            // Bodies have no use site (marked with an impossible source). A
+            // use around the culprit adds nothing: the culprit shows it.
+            if span.source.0 != u32::MAX
+                && !d.labels.iter().any(|l| l.span == *span)
+                && !primary.is_some_and(|p| span.contains(p))
+            {
                 d = d.label(*span, message.clone());
             }
         }
@@ -190,7 +195,7 @@ impl<'p> Evaluator<'p> {
 
     fn eval_expr(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval {
         match &expr.kind {
-            ExprKind::Str(parts) => self.interpolate(parts, env),
+            ExprKind::Str(parts) => self.interpolate(parts, expr.span, env),
             ExprKind::Int(n) => Ok(Value::Int(*n)),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
             ExprKind::Duration(d) => Ok(Value::Duration(*d)),
@@ -208,7 +213,7 @@ impl<'p> Evaluator<'p> {
                 }
                 self.charge(NODE_WORK * out.len() as u64, expr.span)?;
                 self.check_value_depth(&out, expr.span)?;
-                Ok(Value::List(out))
+                Ok(Value::List(out, expr.span))
             }
             ExprKind::Map(entries) => {
                 let mut out = IndexMap::new();
@@ -267,7 +272,7 @@ impl<'p> Evaluator<'p> {
     /// Evaluates and requires a string.
     pub fn eval_str(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, what: &str) -> Eval<String> {
         match self.eval(expr, env)? {
-            Value::Str(s) => Ok(s),
+            Value::Str(s, _) => Ok(s),
             other => Err(self.error(
                 Diagnostic::error(Code::TypeMismatch, format!("{what} must be a string, found {}", other.describe()))
                     .label(expr.span, format!("this is {}", other.describe())),
@@ -275,13 +280,18 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn interpolate(&mut self, parts: &'p [StrPart], env: &Env<'_, 'p>) -> Eval {
+    /// A string literal, its `${...}` parts filled in. The value is written
+    /// where the literal is; `"${x}"` alone is `x`, written where `x` was.
+    fn interpolate(&mut self, parts: &'p [StrPart], span: Span, env: &Env<'_, 'p>) -> Eval {
         let mut out = String::new();
         for part in parts {
             match part {
                 StrPart::Lit(s) => out.push_str(s),
                 StrPart::Interp(e) => {
                     let v = self.eval(e, env)?;
+                    if parts.len() == 1 && matches!(v, Value::Str(..)) {
+                        return Ok(v);
+                    }
                     match v.interpolate() {
                         Some(s) => {
                             // What is built is paid for; the literal parts were, by the text.
@@ -304,7 +314,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        Ok(Value::Str(out))
+        Ok(Value::Str(out, span))
     }
 
     fn record_read(env: &Env<'_, 'p>, name: &str) {
@@ -488,7 +498,7 @@ impl<'p> Evaluator<'p> {
         let t = self.table(table, env)?;
         let k = self.eval(key, env)?;
         match (&*t, &k) {
-            (Value::Map(m), Value::Str(s)) => match m.get(s) {
+            (Value::Map(m), Value::Str(s, _)) => match m.get(s) {
                 Some(v) => self.copy(v, key.span),
                 None => {
                     let keys: Vec<&str> = m.keys().map(String::as_str).collect();
@@ -508,7 +518,7 @@ impl<'p> Evaluator<'p> {
                     Err(self.error(d))
                 }
             },
-            (Value::List(items), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
+            (Value::List(items, _), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
                 Some(v) => self.copy(v, key.span),
                 None => Err(self.error(
                     Diagnostic::error(Code::UnknownKey, format!("index {i} is outside the list"))
@@ -545,7 +555,7 @@ impl<'p> Evaluator<'p> {
         self.charge(budget::unfolded(&left).min(budget::unfolded(&right)), a.span.to(b.span))?;
         let as_version = |v: &Value| -> Option<String> {
             match v {
-                Value::Str(s) if Version::parse(s).is_some() => Some(s.clone()),
+                Value::Str(s, _) if Version::parse(s).is_some() => Some(s.clone()),
                 Value::Int(n) => Some(n.to_string()),
                 _ => None,
             }
@@ -574,7 +584,7 @@ impl<'p> Evaluator<'p> {
                 },
             },
         };
-        let not_version = |v: &Value| matches!(v, Value::Str(s) if Version::parse(s).is_none());
+        let not_version = |v: &Value| matches!(v, Value::Str(s, _) if Version::parse(s).is_none());
         if result.is_none() && !matches!(op, CmpOp::Eq | CmpOp::Ne) && (not_version(&left) || not_version(&right)) {
             let (bad, span) = if not_version(&left) { (&left, a.span) } else { (&right, b.span) };
             return Err(self.error(
@@ -900,10 +910,10 @@ pub fn signature(d: &ast::Definition) -> String {
 fn type_help(t: Type, value: &Value) -> String {
     match (t, value) {
         (Type::String, Value::Int(n)) => format!("write it as a string: \"{n}\""),
-        (Type::Int, Value::Str(s)) if s.parse::<i64>().is_ok() => {
+        (Type::Int, Value::Str(s, _)) if s.parse::<i64>().is_ok() => {
             format!("write it without quotes: {s}")
         }
-        (Type::List, Value::Str(s)) => format!("write a list: [\"{s}\"]"),
+        (Type::List, Value::Str(s, _)) => format!("write a list: [\"{s}\"]"),
         _ => format!("pass {}", t.describe()),
     }
 }

@@ -106,7 +106,7 @@ impl<'p> Facts<'p> {
         let env = Env { module: def.module, params: def.params.clone(), facts: Some(self), reads: None };
         let value = ev.eval(def.expr, &env);
         let value = match value {
-            Ok(v) if v.interpolate().is_some() || matches!(v, Value::List(_)) => Ok(v),
+            Ok(v) if v.interpolate().is_some() || matches!(v, Value::List(..)) => Ok(v),
             Ok(v) => Err(ev.error(
                 Diagnostic::error(
                     Code::TypeMismatch,
