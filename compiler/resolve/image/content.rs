@@ -64,7 +64,8 @@ pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, used: Span, place: &str
         Value::Str(s, _) => Ok((s, site)),
         Value::Secret(_) => Err(secret_misplaced(ev, used, place)),
         other => {
-            let d = Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()));
+            let d =
+                Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()));
             let d = ev.label_site(d, site, format!("this is {}", other.describe()));
             Err(ev.error(d))
         }
@@ -75,12 +76,7 @@ pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, used: Span, place: &str
 /// each with its [`Site`]; `e` is the expression that reads the list: its
 /// items when it writes them out, for the values that keep no span.
 /// a wrong item is reported where it was written.
-pub(super) fn want_strings(
-    ev: &mut Evaluator<'_>,
-    v: Value,
-    e: &ast::Expr,
-    place: &str,
-) -> Eval<Vec<(String, Site)>> {
+pub(super) fn want_strings(ev: &mut Evaluator<'_>, v: Value, e: &ast::Expr, place: &str) -> Eval<Vec<(String, Site)>> {
     let site = Site::of(&v, e.span);
     match v {
         Value::List(items, _) => {
@@ -104,7 +100,8 @@ pub(super) fn want_strings(
                 Code::TypeMismatch,
                 format!("{place} must be a list of strings, found {}", other.describe()),
             );
-            let d = ev.label_site(d, site, format!("this is {}", other.describe())).help("write a list: [\"a\", \"b\"]");
+            let d =
+                ev.label_site(d, site, format!("this is {}", other.describe())).help("write a list: [\"a\", \"b\"]");
             Err(ev.error(d))
         }
     }
@@ -135,6 +132,9 @@ pub(super) fn check(
                     Code::Url => "use an `https://` URL without spaces or quotes",
                     Code::FileMode => "modes are octal, like \"0644\" or \"0755\"",
                     Code::TextContent => "this value is one line; put text over several lines in a file with `write`",
+                    Code::InvalidValue if what == "RPM package name" => "package names are RPM names like `kernel-devel`; the value lands in a dnf command line, so only RPM characters are accepted",
+                    Code::InvalidValue if what == "version" => "versions look like \"580.95.05\", \"6.17.1-300.fc44\" or \"6.18.*\"",
+                    Code::InvalidValue if what == "kernel module name" => "module names look like `nvidia` or `v4l2loopback`: letters, digits, `_` and `-`",
                     _ => "see docs/diagnostics.md",
                 })))
         }
@@ -189,11 +189,11 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             if matches!(v, Value::Secret(_)) {
                 secret_misplaced(ev, value.span, &format!("`{}`", name.name));
             } else {
-                let mut d = Diagnostic::error(
+                let d = Diagnostic::error(
                     Code::InvalidValue,
                     format!("`{}` takes {want}, found {}", name.name, v.describe()),
-                )
-                .label(value.span, format!("this is {}", v.describe()));
+                );
+                let mut d = ev.label_site(d, Site::of(&v, value.span), format!("this is {}", v.describe()));
                 d = match ty {
                     PropType::Changes => d.help("write a bare word, without quotes: `changes = weekly`"),
                     PropType::Bool => {
@@ -249,14 +249,32 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 if let Value::Str(s, _) = &v
                     && let Err(reason) = spdx(s)
                 {
+                    let d = Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("\"{}\" is not an SPDX license expression", s.escape_debug()),
+                    );
                     ev.error(
-                        Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not an SPDX license expression", s.escape_debug()))
-                            .label(value.span, reason)
+                        ev.label_site(d, Site::of(&v, value.span), reason)
                             .help("write an SPDX expression like \"MIT\" or \"GPL-2.0-only OR MIT\", or `nonfree(\"NAME\")` for a license that is not free"),
                     );
                     continue;
                 }
                 meta.license = Some((v.clone(), value.span));
+            }
+            // `builder`: the image kmod builders and the kernel signer start from.
+            "image" | "builder" if c.kind == model::ComponentKind::Base => {
+                if let Value::Str(image, _) = &v
+                    && let Err(reason) = validate::image_reference(image)
+                {
+                    let d = Diagnostic::error(
+                        Code::ImageReference,
+                        format!("\"{}\" is not a valid image reference", image.escape_debug()),
+                    );
+                    ev.error(
+                        ev.label_site(d, Site::of(&v, value.span), reason)
+                            .help("write `registry/name:tag` or `registry/name@sha256:...`"),
+                    );
+                }
             }
             "telemetry" => meta.telemetry = matches!(v, Value::Bool(true)),
             "remote-ai" => meta.remote_ai = matches!(v, Value::Bool(true)),
@@ -277,22 +295,6 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 .label(c.def_span.unwrap_or(c.span), "no `image = \"...\"` in this base")
                 .help("a base names the image it stands for: `image = \"quay.io/fedora/fedora-bootc:${release}\"`"),
         );
-    }
-    // `builder`: the image kmod builders and the kernel signer start from.
-    for key in ["image", "builder"] {
-        if let Some(model::Property::Str(image)) = meta.properties.get(key)
-            && c.kind == model::ComponentKind::Base
-            && let Err(reason) = validate::image_reference(image)
-        {
-            ev.error(
-                Diagnostic::error(
-                    Code::ImageReference,
-                    format!("\"{}\" is not a valid image reference", image.escape_debug()),
-                )
-                .label(c.span, reason)
-                .help("write `registry/name:tag` or `registry/name@sha256:...`"),
-            );
-        }
     }
     if c.kind == model::ComponentKind::Kmod {
         for needed in ["module", "version"] {
@@ -358,23 +360,23 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
             }
         }
     }
-    let text = |ev: &mut Evaluator<'_>,
-                props: &IndexMap<&str, (Value, Span)>,
-                key: &str|
-     -> Eval<Option<(String, Site)>> {
-        match props.get(key) {
-            None => Ok(None),
-            Some((v @ Value::Str(s, _), span)) => Ok(Some((s.clone(), Site::of(v, *span)))),
-            Some((other, span)) => {
-                let d =
-                    Diagnostic::error(Code::TypeMismatch, format!("`{key}` must be a string, found {}", other.describe()));
-                Err(ev.error(
-                    ev.label_site(d, Site::of(other, *span), format!("this is {}, not a string", other.describe()))
-                        .help(format!("write `{key} = \"...\"`")),
-                ))
+    let text =
+        |ev: &mut Evaluator<'_>, props: &IndexMap<&str, (Value, Span)>, key: &str| -> Eval<Option<(String, Site)>> {
+            match props.get(key) {
+                None => Ok(None),
+                Some((v @ Value::Str(s, _), span)) => Ok(Some((s.clone(), Site::of(v, *span)))),
+                Some((other, span)) => {
+                    let d = Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("`{key}` must be a string, found {}", other.describe()),
+                    );
+                    Err(ev.error(
+                        ev.label_site(d, Site::of(other, *span), format!("this is {}, not a string", other.describe()))
+                            .help(format!("write `{key} = \"...\"`")),
+                    ))
+                }
             }
-        }
-    };
+        };
     let url = text(ev, &props, "url").ok()?;
     let baseurl = text(ev, &props, "baseurl").ok()?;
     let copr = text(ev, &props, "copr").ok()?;
@@ -411,7 +413,8 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
             Err(reason) => {
                 let d = Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest");
                 ev.error(
-                    ev.label_site(d, *site, reason).help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
+                    ev.label_site(d, *site, reason)
+                        .help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
                 );
                 return None;
             }
@@ -458,7 +461,8 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
                 RepoSource::Copr { owner: owner.to_string(), project: project.to_string() }
             }
             _ => {
-                let d = Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not a COPR project", c.escape_debug()));
+                let d =
+                    Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not a COPR project", c.escape_debug()));
                 ev.error(
                     ev.label_site(d, site, "a COPR project is written `owner/project`")
                         .help("e.g. `copr = \"kwizart/kernel-longterm-6.18\"`; groups start with `@`"),
@@ -498,13 +502,13 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         None | Some((Value::Bool(false), _)) => false,
         Some((Value::Bool(true), _)) => true,
         Some((other, span)) => {
+            let d = Diagnostic::error(
+                Code::InvalidValue,
+                format!("`keep` takes `true` or `false`, found {}", other.describe()),
+            );
             ev.error(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    format!("`keep` takes `true` or `false`, found {}", other.describe()),
-                )
-                .label(*span, format!("this is {}", other.describe()))
-                .help("write `keep = true` (without quotes) to leave the repository enabled in the image"),
+                ev.label_site(d, Site::of(other, *span), format!("this is {}", other.describe()))
+                    .help("write `keep = true` (without quotes) to leave the repository enabled in the image"),
             );
             return None;
         }
@@ -512,12 +516,13 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
     if let Some((v, span)) = props.get("license")
         && !matches!(v, Value::Str(..) | Value::NonFree(_) | Value::Symbol("mixed"))
     {
+        let d = Diagnostic::error(
+            Code::InvalidValue,
+            format!("`license` takes an SPDX string, `nonfree(\"...\")` or `mixed`, found {}", v.describe()),
+        );
         ev.error(
-            Diagnostic::error(
-                Code::InvalidValue,
-                format!("`license` takes an SPDX string, `nonfree(\"...\")` or `mixed`, found {}", v.describe()),
-            )
-            .label(*span, format!("this is {}", v.describe())),
+            ev.label_site(d, Site::of(v, *span), format!("this is {}", v.describe()))
+                .help("write `license = \"MIT\"` (SPDX), `license = nonfree(\"NAME\")` or `license = mixed`"),
         );
         return None;
     }

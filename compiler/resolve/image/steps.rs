@@ -157,13 +157,7 @@ fn fetch<'p>(
 
 /// The `extract` member of a download: a path inside the archive, and the
 /// URL must name a tar archive.
-fn archive_member<'p>(
-    ev: &mut Evaluator<'p>,
-    x: &'p ast::Expr,
-    url: Site,
-    u: &str,
-    env: &Env<'_, 'p>,
-) -> Eval<String> {
+fn archive_member<'p>(ev: &mut Evaluator<'p>, x: &'p ast::Expr, url: Site, u: &str, env: &Env<'_, 'p>) -> Eval<String> {
     let m = ev.eval(x, env)?;
     let (m, at) = want_str(ev, m, x.span, "`extract`")?;
     if let Err(reason) = validate::context_path(&m) {
@@ -172,10 +166,9 @@ fn archive_member<'p>(
             format!("\"{}\" is not a member path of an archive", m.escape_debug()),
         );
         let reason = reason.replace("build context (the recipe's directory)", "archive");
-        return Err(ev.error(
-            ev.label_site(d, at, reason)
-                .help("name a file inside the archive by its relative path, like \"bin/tool\" (no `..`, no leading `/`)"),
-        ));
+        return Err(ev.error(ev.label_site(d, at, reason).help(
+            "name a file inside the archive by its relative path, like \"bin/tool\" (no `..`, no leading `/`)",
+        )));
     }
     if ![".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar"].iter().any(|ext| u.ends_with(ext)) {
         let d = Diagnostic::error(Code::Url, "`extract` takes a member out of a tar archive, but this URL is not one");
@@ -220,24 +213,21 @@ fn copy<'p>(
     };
     if let Some(reason) = validate::protected_path(&path, env_ok) {
         let d = Diagnostic::error(Code::ProtectedPath, format!("\"{path}\" is not copied into an image"));
-        return Err(ev.error(
-            ev.label_site(d, at, reason)
-                .help(if path.split('/').any(|s| s == ".git") {
-                    "copy the files the image needs, not the repository's metadata"
-                } else {
-                    "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
-                }),
-        ));
+        return Err(ev.error(ev.label_site(d, at, reason).help(if path.split('/').any(|s| s == ".git") {
+            "copy the files the image needs, not the repository's metadata"
+        } else {
+            "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
+        })));
     }
     if validate::looks_like_private_key(&path) {
         let d = Diagnostic::error(
             Code::PrivateKey,
             format!("\"{path}\" looks like a private key; it would be copied into the image"),
         );
-        return Err(ev.error(
-            ev.label_site(d, at, "copied into a layer that anyone who pulls the image can read")
-            .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
-        ));
+        return Err(ev
+            .error(ev.label_site(d, at, "copied into a layer that anyone who pulls the image can read").help(
+                "pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates",
+            )));
     }
     let dest = destination(ev, to, env)?;
     let mode = file_mode(ev, mode, env)?;
@@ -257,9 +247,9 @@ fn write<'p>(
     let (c, at) = want_str(ev, c, content.span, "the content of `write`")?;
     if c.contains('\0') {
         let d = Diagnostic::error(Code::TextContent, "file content cannot contain a NUL byte");
-        return Err(ev.error(
-            ev.label_site(d, at, "NUL here").help("write text; ship binary files with `copy` or `fetch`"),
-        ));
+        return Err(
+            ev.error(ev.label_site(d, at, "NUL here").help("write text; ship binary files with `copy` or `fetch`"))
+        );
     }
     let mode = file_mode(ev, mode, env)?;
     Ok(StepKind::Write { dest: d, content: c, mode })
@@ -273,9 +263,9 @@ fn run<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<
             let (s, at) = want_str(ev, other, e.span, "`run`")?;
             if s.contains('\0') {
                 let d = Diagnostic::error(Code::TextContent, "a shell step cannot contain a NUL byte");
-                return Err(ev.error(
-                    ev.label_site(d, at, "NUL here").help("remove the NUL byte; shell lines are text"),
-                ));
+                return Err(
+                    ev.error(ev.label_site(d, at, "NUL here").help("remove the NUL byte; shell lines are text"))
+                );
             }
             Ok(RunSource::Inline(s))
         }

@@ -282,8 +282,14 @@ impl<'p> Evaluator<'p> {
 
     /// A string literal, its `${...}` parts filled in. The value is written
     /// where the literal is; `"${x}"` alone is `x`, written where `x` was.
+    /// A literal of the standard library that takes in a value the user
+    /// wrote (`"kernel-${version}"`) is written where that value was: the
+    /// user cannot edit the literal, only what they passed (several such
+    /// values: the text from the first to the last).
     fn interpolate(&mut self, parts: &'p [StrPart], span: Span, env: &Env<'_, 'p>) -> Eval {
         let mut out = String::new();
+        let mut written = span;
+        let in_std = self.is_std(span);
         for part in parts {
             match part {
                 StrPart::Lit(s) => out.push_str(s),
@@ -291,6 +297,13 @@ impl<'p> Evaluator<'p> {
                     let v = self.eval(e, env)?;
                     if parts.len() == 1 && matches!(v, Value::Str(..)) {
                         return Ok(v);
+                    }
+                    // Several such values: all of them (`"${owner}/${project}"`).
+                    if in_std
+                        && let Some(at) = v.origin()
+                        && !self.is_std(at)
+                    {
+                        written = if written == span { at } else { written.to(at) };
                     }
                     match v.interpolate() {
                         Some(s) => {
@@ -314,7 +327,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        Ok(Value::Str(out, span))
+        Ok(Value::Str(out, written))
     }
 
     fn record_read(env: &Env<'_, 'p>, name: &str) {

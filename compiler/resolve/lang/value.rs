@@ -162,7 +162,9 @@ impl Value {
         let mut h = std::hash::DefaultHasher::new();
         std::mem::discriminant(self).hash(&mut h);
         match self {
-            Value::Str(s, _) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => s.hash(&mut h),
+            Value::Str(s, _) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
+                s.hash(&mut h)
+            }
             Value::Int(n) => n.hash(&mut h),
             Value::Bool(b) => b.hash(&mut h),
             Value::Duration(d) => d.hash(&mut h),
