@@ -66,9 +66,32 @@ pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, used: Span, place: &str
         other => {
             let d =
                 Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()));
-            let d = ev.label_site(d, site, format!("this is {}", other.describe()));
+            let d = ev.label_site(d, site, format!("this is {}", other.describe())).help(string_help(&other));
             Err(ev.error(d))
         }
+    }
+}
+
+/// How to write a string where `found` was given.
+fn string_help(found: &Value) -> String {
+    match found {
+        Value::Int(_) | Value::Bool(_) | Value::Duration(_) | Value::Symbol(_) => {
+            format!("write it in quotes: \"{found}\"")
+        }
+        Value::List(..) => "write one string here, not a list".to_string(),
+        Value::Instance(i) => format!(
+            "a {} is not text: bring it in with `{}` on its own line",
+            i.kind.keyword(),
+            match i.kind {
+                DefKind::Layer => "use",
+                other => other.keyword(),
+            }
+        ),
+        Value::File(_) | Value::Script(_) => {
+            "`file(...)` is for `copy` and `signing`, `script(...)` for `run`; write the text in quotes here"
+                .to_string()
+        }
+        _ => "write a string in quotes, like \"text\"".to_string(),
     }
 }
 
@@ -119,8 +142,7 @@ pub(super) fn check(
     match result {
         Ok(()) => Ok(()),
         Err(reason) => {
-            let d = Diagnostic::error(code, format!("\"{}\" is not a valid {what}", value.escape_debug()));
-            Err(ev.error(ev.label_site(d, site, reason)
+            let d = Diagnostic::error(code, format!("\"{}\" is not a valid {what}", value.escape_debug()))
                 .help(match code {
                     Code::PackageName => "package names are RPM names like `python3-torch`; every value lands in a dnf command line, so only RPM characters are accepted",
                     Code::UnitName if value.starts_with('-') => "the one option is `--global`, for a user unit of every user: `enable \"--global podman.socket\"`",
@@ -136,7 +158,8 @@ pub(super) fn check(
                     Code::InvalidValue if what == "version" => "versions look like \"580.95.05\", \"6.17.1-300.fc44\" or \"6.18.*\"",
                     Code::InvalidValue if what == "kernel module name" => "module names look like `nvidia` or `v4l2loopback`: letters, digits, `_` and `-`",
                     _ => "see docs/diagnostics.md",
-                })))
+                });
+            Err(ev.error_at(d, site, reason))
         }
     }
 }
@@ -196,13 +219,18 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 let mut d = ev.label_site(d, Site::of(&v, value.span), format!("this is {}", v.describe()));
                 d = match ty {
                     PropType::Changes => d.help("write a bare word, without quotes: `changes = weekly`"),
+                    PropType::Str => d.help(string_help(&v)),
+                    PropType::StrList => d.help(format!("write a list of strings: `{} = [\"a\", \"b\"]`", name.name)),
+                    PropType::Duration => {
+                        d.help(format!("write a duration without quotes, like `{} = 4h` or `90m`", name.name))
+                    }
+                    PropType::Map => d.help(format!("write a map: `{} = {{ key = \"value\" }}`", name.name)),
                     PropType::Bool => {
                         d.help(format!("write `{} = true` or `{} = false`, without quotes", name.name, name.name))
                     }
                     PropType::License => {
                         d.help("write an SPDX string like `license = \"MIT\"`, or `license = nonfree(\"NAME\")`")
                     }
-                    _ => d,
                 };
                 ev.error(d);
             }
@@ -241,6 +269,10 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 bad |= check(ev, rule(t), Code::InvalidValue, what, t, site).is_err();
             }
             if bad {
+                // Kept, so that the property is not also reported missing.
+                if let Some(p) = to_property(&v) {
+                    meta.properties.insert(name.name.clone(), p);
+                }
                 continue;
             }
         }

@@ -185,7 +185,8 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         let mut bad = |ev: &mut Evaluator<'_>, want: &str, v: &Value| {
             ev.error(
                 Diagnostic::error(Code::TypeMismatch, format!("`{}` is {want}, found {}", name.name, v.describe()))
-                    .label(value.span, format!("this is {}", v.describe())),
+                    .label(value.span, format!("this is {}", v.describe()))
+                    .help(format!("write `{} = ` followed by {want}", name.name)),
             );
             failed = true;
         };
@@ -265,7 +266,8 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 if !super::validate::dns_label(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidName, "this is not a valid Kubernetes namespace")
-                            .label(value.span, "lowercase letters, digits and `-`"),
+                            .label(value.span, "lowercase letters, digits and `-`")
+                            .help("Konflux tenant namespaces look like \"fedora-ai-tenant\": at most 63 characters, starting and ending with a letter or digit"),
                     );
                     failed = true;
                 }
@@ -275,7 +277,8 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 if let Err(reason) = super::validate::url(s) {
                     ev.error(
                         Diagnostic::error(Code::Url, "`repository` is the git repository's https URL")
-                            .label(value.span, reason),
+                            .label(value.span, reason)
+                            .help("write the URL you clone over https, like \"https://github.com/OWNER/REPO\""),
                     );
                     failed = true;
                 }

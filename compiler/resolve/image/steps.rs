@@ -52,11 +52,11 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         StmtKind::Write { dest, content, mode } => write(ev, dest, content, mode.as_ref(), env)?,
         StmtKind::Run(e) => StepKind::Run { shell: run(ev, e, env)? },
         StmtKind::Enable(e) => {
-            let (unit, global) = unit(ev, e, env)?;
+            let (unit, global) = unit(ev, e, env, "enable")?;
             StepKind::Enable { unit, global }
         }
         StmtKind::Disable(e) => {
-            let (unit, global) = unit(ev, e, env)?;
+            let (unit, global) = unit(ev, e, env, "disable")?;
             StepKind::Disable { unit, global }
         }
         StmtKind::Kargs(e) => StepKind::Kargs {
@@ -78,7 +78,7 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         }
         StmtKind::Env { name, value } => StepKind::Env {
             name: name.name.clone(),
-            value: one_line(ev, value, env, &format!("`{}`", name.name), "environment value")?,
+            value: one_line(ev, value, env, &format!("the value of `{}`", name.name), "environment value")?,
         },
         StmtKind::Label { key, value } => {
             let k = ev.eval(key, env)?;
@@ -274,8 +274,19 @@ fn run<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<
 
 /// The unit of `enable` or `disable`, and whether it is `--global` (a user
 /// unit for every user: `systemctl --global`).
-fn unit<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<(String, bool)> {
+fn unit<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>, verb: &str) -> Eval<(String, bool)> {
     let v = ev.eval(e, env)?;
+    if let Value::List(items, _) = &v {
+        let d = Diagnostic::error(Code::TypeMismatch, format!("`{verb}` takes one unit, found a list"));
+        let example = match items.first() {
+            Some(Value::Str(u, _)) => format!("\"{}\"", u.escape_debug()),
+            _ => "\"podman.socket\"".to_string(),
+        };
+        return Err(ev.error(
+            ev.label_site(d, Site::of(&v, e.span), format!("a list of {}", items.len()))
+                .help(format!("write one statement per unit: `{verb} {example}`, then the next on its own line")),
+        ));
+    }
     let (written, at) = want_str(ev, v, e.span, "a unit name")?;
     let (global, unit) = match written.strip_prefix("--global ") {
         Some(rest) => (true, rest.trim_start().to_string()),

@@ -528,7 +528,8 @@ impl<'p> Evaluator<'p> {
                         "the known keys are: {}",
                         keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
                     ));
-                    Err(self.error(d))
+                    // The key may be a value the recipe passed in.
+                    Err(self.error_repointed(d, super::site::Site::of(&k, key.span)))
                 }
             },
             (Value::List(items, _), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
@@ -666,7 +667,22 @@ impl<'p> Evaluator<'p> {
             ));
         }
         let arg = &args[0].value;
-        let text = self.eval_str(arg, env, &format!("the argument of `{name}`"))?;
+        let value = self.eval(arg, env)?;
+        // The argument may be a value the recipe passed in: its errors go there.
+        let site = super::site::Site::of(&value, arg.span);
+        let text = match value {
+            Value::Str(s, _) => s,
+            other => {
+                return Err(self.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("the argument of `{name}` must be a string, found {}", other.describe()),
+                    )
+                    .label(arg.span, format!("this is {}", other.describe()))
+                    .help(format!("write `{name}(\"...\")`")),
+                ));
+            }
+        };
         let _ = name_span;
         match name {
             "major" | "minor" => {
@@ -674,15 +690,24 @@ impl<'p> Evaluator<'p> {
                 let index = if name == "major" { 0 } else { 1 };
                 match segments.get(index).and_then(|s| s.parse::<i64>().ok()) {
                     Some(n) if Version::parse(&text).is_some() => Ok(Value::Int(n)),
-                    _ => Err(self.error(
-                        Diagnostic::error(Code::InvalidVersion, format!("\"{text}\" has no {name} version number"))
-                            .label(
-                                arg.span,
-                                format!(
-                                    "`{name}` reads the {} number of a version like \"13.0\"",
-                                    if index == 0 { "first" } else { "second" }
-                                ),
+                    _ => Err(self.error_repointed(
+                        Diagnostic::error(
+                            Code::InvalidVersion,
+                            if Version::parse(&text).is_none() {
+                                format!("\"{text}\" is not a version")
+                            } else {
+                                format!("\"{text}\" has no {name} version number")
+                            },
+                        )
+                        .label(
+                            arg.span,
+                            format!(
+                                "`{name}` reads the {} number of a version like \"13.0\"",
+                                if index == 0 { "first" } else { "second" }
                             ),
+                        )
+                        .help("versions are numbers joined by `.`, like \"580.95.05\" or \"13.0\""),
+                        site,
                     )),
                 }
             }
@@ -771,10 +796,14 @@ impl<'p> Evaluator<'p> {
                             format!("`{qualified}` has no parameter `{}`", n.name),
                         )
                         .label(n.span, "no such parameter")
-                        .label(params_span, format!("the parameters are {signature}"));
-                        if let Some(s) = suggest(&n.name, names) {
-                            diag = diag.help(format!("did you mean `{s}`?"));
-                        }
+                        .label(params_span, params_note(&signature));
+                        diag = match suggest(&n.name, names.iter().copied()) {
+                            Some(s) => diag.help(format!("did you mean `{s}`?")),
+                            None if names.is_empty() => {
+                                diag.help(format!("`{qualified}` takes no arguments: write `{qualified}()`"))
+                            }
+                            None => diag.help(format!("name one of its parameters: {}", quote_list(&names))),
+                        };
                         self.error(diag);
                         failed = true;
                         continue;
@@ -792,7 +821,11 @@ impl<'p> Evaluator<'p> {
                                 },
                             )
                             .label(arg.value.span, "one too many")
-                            .label(params_span, format!("the parameters are {signature}")),
+                            .label(params_span, params_note(&signature))
+                            .help(match params.len() {
+                                0 => format!("remove the arguments: `{qualified}()`"),
+                                _ => format!("remove this argument; the parameters are {signature}"),
+                            }),
                         );
                         failed = true;
                         continue;
@@ -882,7 +915,7 @@ impl<'p> Evaluator<'p> {
                     ),
                 )
                 .label(callee_span.unwrap_or(span), format!("{} missing", names.join(", ")))
-                .label(params_span, format!("the parameters are {signature}"))
+                .label(params_span, params_note(&signature))
                 .help(format!("call it as `{qualified}({})`", example_args.join(", "))),
             );
             failed = true;
@@ -918,6 +951,11 @@ pub fn signature(d: &ast::Definition) -> String {
             format!("({})", list.join(", "))
         }
     }
+}
+
+/// The label on a definition's parameter list.
+fn params_note(signature: &str) -> String {
+    if signature == "none" { "it has no parameters".to_string() } else { format!("the parameters are {signature}") }
 }
 
 fn type_help(t: Type, value: &Value) -> String {

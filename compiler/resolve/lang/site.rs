@@ -3,7 +3,7 @@
 //! is used, so a bad argument of a stdlib layer is reported at the argument
 //! in the recipe, not at the statement inside the layer.
 
-use super::eval::Evaluator;
+use super::eval::{Evaluator, Reported};
 use super::value::Value;
 use crate::diag::Diagnostic;
 use crate::source::{Origin, Span};
@@ -50,6 +50,44 @@ impl Evaluator<'_> {
             return d.label(used, reason).label(written, "the value comes from here");
         }
         d.label(written, reason).label(used, "used here")
+    }
+
+    /// Reports `d`, labelled at `site` with `reason`, unless the value
+    /// travelled there and already has an error where it was written: a
+    /// value passed on is checked wherever it is used (`version = version`,
+    /// then `"kernel-${version}"`), and one mistake gives one message.
+    pub fn error_at(&mut self, d: Diagnostic, site: Site, reason: impl Into<String>) -> Reported {
+        if self.reported_before(site) {
+            return Reported;
+        }
+        let d = self.label_site(d, site, reason);
+        self.error(d)
+    }
+
+    /// [`Evaluator::repoint`], then reports `d` as [`Evaluator::error_at`] does.
+    pub fn error_repointed(&mut self, d: Diagnostic, site: Site) -> Reported {
+        if self.reported_before(site) {
+            return Reported;
+        }
+        let d = self.repoint(d, site);
+        self.error(d)
+    }
+
+    fn reported_before(&self, site: Site) -> bool {
+        site.written != site.used && !site.used.contains(site.written) && self.diags.has_error_at(site.written)
+    }
+
+    /// `d` with its primary label, if it is at `site.used`, moved to the
+    /// culprit as [`Evaluator::label_site`] places it (the other labels kept).
+    pub fn repoint(&self, mut d: Diagnostic, site: Site) -> Diagnostic {
+        if d.labels.first().is_none_or(|l| l.span != site.used) {
+            return d;
+        }
+        let primary = d.labels.remove(0);
+        let others = std::mem::take(&mut d.labels);
+        let mut d = self.label_site(d, site, primary.message);
+        d.labels.extend(others);
+        d
     }
 
     /// Whether `span` lies in the standard library (not the user's to edit).
