@@ -102,6 +102,22 @@ pub fn containerfile_problems(text: &str) -> Vec<String> {
                 }
                 i += 1;
             }
+            "ARG" => {
+                // `ARG NAME[=value]`: build arguments aidc declares itself
+                // (AID_KMOD_SIGNING, TARGETARCH); no recipe value reaches one.
+                let rest = line.strip_prefix("ARG ").unwrap_or("");
+                let (name, value) = rest.split_once('=').unwrap_or((rest, ""));
+                let posix = !name.is_empty()
+                    && !name.starts_with(|c: char| c.is_ascii_digit())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !posix || !value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+                    problems.push(format!("line {}: malformed ARG: {line:?}", i + 1));
+                }
+                i += 1;
+            }
+            // The one label whose value is a build argument, on purpose: the
+            // signing mode the build ran with (plan/layer.rs).
+            "LABEL" if line == "LABEL \"dev.aidc.kmod-signing\"=\"${AID_KMOD_SIGNING}\"" => i += 1,
             "ENV" | "LABEL" => {
                 if let Some(p) = quoted_instruction_problem(line, word == "LABEL") {
                     problems.push(format!("line {}: {p}: {line:?}", i + 1));
@@ -199,6 +215,9 @@ fn closing_quote(s: &str) -> Option<usize> {
 
 /// What aidc's own shell text may contain outside quotes, besides words:
 /// the `&&` between commands and the checksum file's redirection.
+/// The bzip2 guard of a `.tar.bz2` fetch, as compiler/plan/layer.rs emits it.
+const ENSURE_BZIP2: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install bzip2; }";
+
 fn shell_problem(shell: &str) -> Option<String> {
     let mut unquoted = String::new();
     let mut chars = shell.chars().peekable();
@@ -227,6 +246,10 @@ fn shell_problem(shell: &str) -> Option<String> {
             c => unquoted.push(c),
         }
     }
+    // The one fixed group aidc emits with `||` in it (plan/layer.rs
+    // ENSURE_BZIP2); any other `||`, `;` or `{` is a finding: an ungrouped
+    // `||` in a `&&` chain lets a failed command (a checksum) carry on.
+    let unquoted = unquoted.replace(ENSURE_BZIP2, "Q");
     let cleaned = unquoted.replace(" && ", " ; ");
     let mut words = cleaned.split(' ').peekable();
     while let Some(w) = words.next() {
