@@ -607,7 +607,8 @@ pub fn constraints<'p>(
                         Code::TypeMismatch,
                         format!("the message after `else` must be a string, found {}", other.describe()),
                     )
-                    .label(message.span, "not a string"),
+                    .label(message.span, "not a string")
+                    .help("write the message in quotes: `requires CONDITION else \"what is wrong and how to fix it\"`"),
                 );
                 continue;
             }

@@ -112,7 +112,8 @@ impl<'p> Facts<'p> {
                     Code::TypeMismatch,
                     format!("a fact is a string, number, boolean or list, not {}", v.describe()),
                 )
-                .label(def.expr.span, format!("this is {}", v.describe())),
+                .label(def.expr.span, format!("this is {}", v.describe()))
+                .help("facts are compared and interpolated: provide one value, like `provides NAME = \"8080\"`, or one fact per entry"),
             )),
             Err(Reported) => Err(Reported),
         };
