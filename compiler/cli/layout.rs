@@ -109,6 +109,7 @@ pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::Cac
         repo: layout.repo.clone(),
         // The committed PipelineRuns are the lock for task bundles (a bot's updates stay).
         locked: crate::konflux::bundles::Locked::from_files(&super::outputs::committed_runs(
+            &layout.repo_root,
             &layout.repo_root.join(".tekton"),
             crate::konflux::header(&layout.repo).trim_end(),
         )),
