@@ -246,6 +246,11 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             (BodyKind::Def(DefKind::Kmod), "module") => {
                 Some(("kernel module name", module_name as fn(&str) -> Result<(), String>))
             }
+            // `module-variant` goes into /etc/nvidia/kernel.conf's
+            // MODULE_VARIANT (negativo17's values: `kernel`, `kernel-open`).
+            (BodyKind::Def(DefKind::Kmod), "module-variant") => {
+                Some(("module variant", module_name as fn(&str) -> Result<(), String>))
+            }
             (BodyKind::Def(DefKind::Kmod | DefKind::Kernel), "version") => {
                 Some(("version", version_text as fn(&str) -> Result<(), String>))
             }
