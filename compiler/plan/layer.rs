@@ -903,6 +903,18 @@ fn kmod(
     ];
     words.extend(build_packages.iter().map(|p| quote(p)));
     b.commands.push(words.join(" "));
+    // The same last line of defence as a layer's RUN (validation refuses these earlier).
+    if has_line_break(&b, &[]) {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::TextContent,
+                format!("a value of `{}` contains a line break where the Containerfile needs one line", c.name),
+            )
+            .label(c.span, "this module")
+            .help("module names, versions and variants are one line"),
+        );
+        return None;
+    }
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
     let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());
