@@ -965,6 +965,10 @@ fn type_help(t: Type, value: &Value) -> String {
             format!("write it without quotes: {s}")
         }
         (Type::List, Value::Str(s, _)) => format!("write a list: [\"{s}\"]"),
+        (_, Value::Secret(_)) => {
+            "a secret exists only while a kmod is built and signed: use it as `signing { key = secret(\"ID\") }`, never as a value"
+                .to_string()
+        }
         _ => format!("pass {}", t.describe()),
     }
 }
