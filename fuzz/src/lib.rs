@@ -102,6 +102,17 @@ pub fn containerfile_problems(text: &str) -> Vec<String> {
                 }
                 i += 1;
             }
+            "ARG" => {
+                // `ARG NAME` (TARGETARCH, set by buildah) or `ARG NAME=value`
+                // (AID_KMOD_SIGNING=signed): a POSIX name, a plain value.
+                let rest = line.strip_prefix("ARG ").unwrap_or("");
+                let (name, value) = rest.split_once('=').unwrap_or((rest, ""));
+                let plain = |s: &str, extra: &[char]| s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c));
+                if name.is_empty() || !plain(name, &['_']) || !plain(value, &['_', '-', '.']) {
+                    problems.push(format!("line {}: malformed ARG: {line:?}", i + 1));
+                }
+                i += 1;
+            }
             "ENV" | "LABEL" => {
                 if let Some(p) = quoted_instruction_problem(line, word == "LABEL") {
                     problems.push(format!("line {}: {p}: {line:?}", i + 1));
@@ -133,7 +144,7 @@ pub fn containerfile_problems(text: &str) -> Vec<String> {
                     }
                     shell.push_str(p);
                 }
-                if let Some(p) = shell_problem(&shell) {
+                if let Some(p) = shell_problem(&without_arch_case(&shell)) {
                     problems.push(format!("RUN shell text: {p}: {shell:?}"));
                 }
             }
@@ -199,6 +210,19 @@ fn closing_quote(s: &str) -> Option<usize> {
 
 /// What aidc's own shell text may contain outside quotes, besides words:
 /// the `&&` between commands and the checksum file's redirection.
+/// The shell text with aidc's own `case "$TARGETARCH"` scaffolding of a
+/// multi-platform step (compiler/plan/arch.rs) taken out, exactly as aidc
+/// writes it, so what is left is the commands, checked like any others.
+fn without_arch_case(shell: &str) -> String {
+    let mut s = shell.replace("case \"$TARGETARCH\" in ", " ; ");
+    s = s.replace(" *) echo \"aidc: this image is not built for $TARGETARCH\" >&2; exit 1 ;; esac", " ; ");
+    s = s.replace(" ;; ", " ; ");
+    for arch in ["amd64", "arm64", "ppc64le", "s390x"] {
+        s = s.replace(&format!("  {arch}) "), " ; ");
+    }
+    s
+}
+
 fn shell_problem(shell: &str) -> Option<String> {
     let mut unquoted = String::new();
     let mut chars = shell.chars().peekable();
