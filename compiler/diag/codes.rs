@@ -103,6 +103,7 @@ codes! {
 
     // plan
     PlatformsDiffer = "aid::plan::platforms_differ", "a component differs between platforms in a way one Containerfile cannot branch on (an `ENV`, a `LABEL`, a builder stage)";
+    HermeticFetch = "aid::plan::hermetic_fetch", "a hermetic build would download a repository file or Flatpak remote at build time (named by `url` or `flatpakrepo` without `file`)";
     DependencyCycle = "aid::plan::cycle", "components of a variant depend on each other in a cycle";
     MissingInput = "aid::plan::missing_input", "a file the recipe copies, runs or ships does not exist in the build context";
     UnpinnedBase = "aid::plan::unpinned_base", "an image of the project is built from by tag because `aid.lock` has no digest for it (warning)";

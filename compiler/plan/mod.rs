@@ -4,6 +4,7 @@
 //! step that reads it. Emission only renders what is decided here.
 
 mod arch;
+mod hermetic;
 mod layer;
 mod order;
 mod secrets;
@@ -256,6 +257,9 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
         let mut sequences = Vec::new();
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
+            if hermetic {
+                hermetic::check(variant, &mut diagnostics);
+            }
             // Each architecture's layers, merged into one sequence (plan/arch.rs).
             let mut per_arch = Vec::new();
             for v in variant.per_arch() {
