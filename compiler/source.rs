@@ -60,6 +60,11 @@ impl Span {
         Span { source: self.source, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
+    /// Whether `other` lies inside this span (in the same file).
+    pub fn contains(&self, other: Span) -> bool {
+        self.source == other.source && self.start <= other.start && other.end <= self.end
+    }
+
     pub fn len(&self) -> usize {
         (self.end - self.start) as usize
     }

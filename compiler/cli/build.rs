@@ -45,15 +45,7 @@ pub fn run(args: &BuildArgs) -> i32 {
     let (Some(model), Some(planned), Some(outputs)) = (&compiled.model, &compiled.plan, &compiled.outputs) else {
         return 1;
     };
-    let context = layout.context.clone();
-
-    // The target, its image and its variant.
-    let found = planned.images.iter().zip(&model.images).find_map(|(ip, image)| {
-        let target = ip.targets.iter().find(|t| t.variant == args.target)?;
-        let variant = image.variants.iter().find(|v| v.name == args.target)?;
-        Some((ip, image, target, variant))
-    });
-    let Some((image_plan, image, target, variant)) = found else {
+    let Some((image_plan, image, target, variant)) = find_target(planned, model, &args.target) else {
         let names: Vec<&str> =
             planned.images.iter().flat_map(|i| i.targets.iter().map(|t| t.variant.as_str())).collect();
         let guess = crate::diag::suggest(&args.target, names.iter().copied())
@@ -64,96 +56,27 @@ pub fn run(args: &BuildArgs) -> i32 {
             &format!("`{}` has no target `{}`{guess} (targets: {})", recipe.display(), args.target, names.join(", ")),
         );
     };
-
-    // Names: the published one (or --tag), and the local one.
-    let component =
-        crate::resolve::component_name(&image.name, if variant.implicit { None } else { Some(variant.name.as_str()) });
-    let local = format!("localhost/{component}:latest");
-    let published = match model.pipeline.as_ref().and_then(|p| p.registry.as_ref()) {
-        Some(registry) => format!("{registry}/{component}:latest"),
-        None => local.clone(),
+    let tags = tags(args, model, image, variant);
+    let secret_args = match secret_args(args, target) {
+        Ok(s) => s,
+        Err(message) => return render::usage_error(human, &message),
     };
-    let mut tags = vec![args.tag.clone().unwrap_or(published)];
-    if !tags.contains(&local) {
-        tags.push(local);
-    }
-
-    // Secrets: each id the target mounts, from a file or an environment variable.
-    let mut secret_args = Vec::new();
-    let unnamed: Vec<&String> = args.secret_files.iter().filter(|s| !s.contains('=')).collect();
-    if unnamed.len() > 1 || (unnamed.len() == 1 && target.secrets.len() > 1) {
-        return render::usage_error(
-            human,
-            &format!(
-                "target `{}` needs the secrets {}; give each as `--secret-file ID=PATH`",
-                target.variant,
-                target.secrets.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        );
-    }
-    for secret in &target.secrets {
-        let (id, name) = (secret.id.as_str(), secret.name.as_str());
-        let named = args.secret_files.iter().find_map(|s| {
-            let (k, v) = s.split_once('=')?;
-            (k == id || k == name).then_some(v)
-        });
-        let file = named.or(unnamed.first().map(|s| s.as_str()));
-        let env = secret_env(id);
-        let arg = match file {
-            Some(path) => {
-                if !Path::new(path).is_file() {
-                    return render::usage_error(human, &format!("the secret file `{path}` for `{id}` does not exist"));
-                }
-                let absolute = digests::absolute(Path::new(path));
-                format!("id={id},src={}", absolute.display())
-            }
-            None if std::env::var_os(&env).is_some() => format!("id={id},env={env}"),
-            None => {
-                return render::usage_error(
-                    human,
-                    &format!(
-                        "target `{}` needs the build secret `{id}` (the recipe's `secret(\"{name}\")`): pass `--secret-file PATH` or set {env}",
-                        target.variant
-                    ),
-                );
-            }
-        };
-        secret_args.push(arg);
-    }
 
     // --local: the Containerfile with other recipes' images taken from localhost/.
     let containerfile_rel = Path::new(&layout.out_in_context).join(&image_plan.containerfile);
-    let mut stdin_text = None;
-    let mut remapped: Vec<(String, String)> = Vec::new();
-    if args.local {
-        for v in &image.variants {
-            if let model::From::Project { component, reference, .. } = &v.from {
-                let to = format!("localhost/{component}:latest");
-                if *reference != to && !remapped.iter().any(|(r, _)| r == reference) {
-                    remapped.push((reference.clone(), to));
-                }
-            }
-        }
-        let text = outputs.get(&image_plan.containerfile).cloned().unwrap_or_default();
-        stdin_text = Some(local_froms(&text, &remapped));
-    }
+    let remapped = if args.local { local_images(image) } else { Vec::new() };
+    let stdin_text = args.local.then(|| {
+        let text = outputs.get(&image_plan.containerfile).map(String::as_str).unwrap_or_default();
+        local_froms(text, &remapped)
+    });
 
     let engine = match args.engine {
         Engine::Podman => "podman",
         Engine::Buildah => "buildah",
     };
-    let mut words: Vec<String> = vec![engine.into(), "build".into()];
     let file_arg = if stdin_text.is_some() { "-".to_string() } else { containerfile_rel.display().to_string() };
-    words.extend(["-f".into(), file_arg, "--target".into(), target.variant.clone()]);
-    for t in &tags {
-        words.extend(["-t".into(), t.clone()]);
-    }
-    for s in &secret_args {
-        words.extend(["--secret".into(), s.clone()]);
-    }
-    words.extend(args.engine_args.iter().cloned());
-    words.push(".".into());
-
+    let words = command_words(engine, file_arg, &target.variant, &tags, &secret_args, &args.engine_args);
+    let context = layout.context.clone();
     let shown_context = if context.as_os_str() == "." {
         String::new()
     } else {
@@ -178,8 +101,122 @@ pub fn run(args: &BuildArgs) -> i32 {
         return code;
     }
     eprintln!("{shown_context}{}", line.join(" "));
+    execute(engine, &words, &context, stdin_text.as_deref(), &tags)
+}
+
+/// The target named `name`: its image's plan, the image, the target and its
+/// variant.
+fn find_target<'a>(
+    planned: &'a crate::plan::Plan,
+    model: &'a model::Model,
+    name: &str,
+) -> Option<(&'a crate::plan::ImagePlan, &'a model::Image, &'a crate::plan::Target, &'a model::Variant)> {
+    planned.images.iter().zip(&model.images).find_map(|(ip, image)| {
+        let target = ip.targets.iter().find(|t| t.variant == name)?;
+        let variant = image.variants.iter().find(|v| v.name == name)?;
+        Some((ip, image, target, variant))
+    })
+}
+
+/// The names to tag: the published one (or `--tag`), and the local one.
+fn tags(args: &BuildArgs, model: &model::Model, image: &model::Image, variant: &model::Variant) -> Vec<String> {
+    let component =
+        crate::resolve::component_name(&image.name, if variant.implicit { None } else { Some(variant.name.as_str()) });
+    let local = format!("localhost/{component}:latest");
+    let published = match model.pipeline.as_ref().and_then(|p| p.registry.as_ref()) {
+        Some(registry) => format!("{registry}/{component}:latest"),
+        None => local.clone(),
+    };
+    let mut tags = vec![args.tag.clone().unwrap_or(published)];
+    if !tags.contains(&local) {
+        tags.push(local);
+    }
+    tags
+}
+
+/// The engine's `--secret` values: each id the target mounts, from a file
+/// or an environment variable; a message when one is missing.
+fn secret_args(args: &BuildArgs, target: &crate::plan::Target) -> Result<Vec<String>, String> {
+    let unnamed: Vec<&String> = args.secret_files.iter().filter(|s| !s.contains('=')).collect();
+    if unnamed.len() > 1 || (unnamed.len() == 1 && target.secrets.len() > 1) {
+        return Err(format!(
+            "target `{}` needs the secrets {}; give each as `--secret-file ID=PATH`",
+            target.variant,
+            target.secrets.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut secret_args = Vec::new();
+    for secret in &target.secrets {
+        let (id, name) = (secret.id.as_str(), secret.name.as_str());
+        let named = args.secret_files.iter().find_map(|s| {
+            let (k, v) = s.split_once('=')?;
+            (k == id || k == name).then_some(v)
+        });
+        let file = named.or(unnamed.first().map(|s| s.as_str()));
+        let env = secret_env(id);
+        let arg = match file {
+            Some(path) => {
+                if !Path::new(path).is_file() {
+                    return Err(format!("the secret file `{path}` for `{id}` does not exist"));
+                }
+                let absolute = digests::absolute(Path::new(path));
+                format!("id={id},src={}", absolute.display())
+            }
+            None if std::env::var_os(&env).is_some() => format!("id={id},env={env}"),
+            None => {
+                return Err(format!(
+                    "target `{}` needs the build secret `{id}` (the recipe's `secret(\"{name}\")`): pass `--secret-file PATH` or set {env}",
+                    target.variant
+                ));
+            }
+        };
+        secret_args.push(arg);
+    }
+    Ok(secret_args)
+}
+
+/// Each other recipe's image this image's variants build on, with the
+/// `localhost/` name `aidc build` gave it.
+fn local_images(image: &model::Image) -> Vec<(String, String)> {
+    let mut remapped: Vec<(String, String)> = Vec::new();
+    for v in &image.variants {
+        if let model::From::Project { component, reference, .. } = &v.from {
+            let to = format!("localhost/{component}:latest");
+            if *reference != to && !remapped.iter().any(|(r, _)| r == reference) {
+                remapped.push((reference.clone(), to));
+            }
+        }
+    }
+    remapped
+}
+
+/// `ENGINE build -f FILE --target T -t TAG… --secret S… ARGS… .`
+fn command_words(
+    engine: &str,
+    file_arg: String,
+    target: &str,
+    tags: &[String],
+    secret_args: &[String],
+    engine_args: &[String],
+) -> Vec<String> {
+    let mut words: Vec<String> = vec![engine.into(), "build".into()];
+    words.extend(["-f".into(), file_arg, "--target".into(), target.to_string()]);
+    for t in tags {
+        words.extend(["-t".into(), t.clone()]);
+    }
+    for s in secret_args {
+        words.extend(["--secret".into(), s.clone()]);
+    }
+    words.extend(engine_args.iter().cloned());
+    words.push(".".into());
+    words
+}
+
+/// Runs the engine in the build context, the Containerfile on its standard
+/// input when `stdin_text` is given.
+fn execute(engine: &str, words: &[String], context: &Path, stdin_text: Option<&str>, tags: &[String]) -> i32 {
     let mut command = Command::new(&words[0]);
-    command.args(&words[1..]).current_dir(&context);
+    command.args(&words[1..]).current_dir(context);
     if stdin_text.is_some() {
         command.stdin(Stdio::piped());
     }
@@ -187,12 +224,12 @@ pub fn run(args: &BuildArgs) -> i32 {
         Ok(c) => c,
         Err(e) => {
             return render::usage_error(
-                human,
+                Format::Human,
                 &format!("cannot run `{engine}`: {e}; install it, or choose the other with `--engine`"),
             );
         }
     };
-    if let (Some(text), Some(mut stdin)) = (&stdin_text, child.stdin.take())
+    if let (Some(text), Some(mut stdin)) = (stdin_text, child.stdin.take())
         && stdin.write_all(text.as_bytes()).is_err()
     {
         let _ = child.kill();
@@ -206,7 +243,7 @@ pub fn run(args: &BuildArgs) -> i32 {
             eprintln!("aidc: error: `{engine} build` failed ({status})");
             1
         }
-        Err(e) => render::usage_error(human, &format!("`{engine}` did not finish: {e}")),
+        Err(e) => render::usage_error(Format::Human, &format!("`{engine}` did not finish: {e}")),
     }
 }
 

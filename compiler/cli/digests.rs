@@ -161,8 +161,20 @@ fn plan(ctx: &Context, path: &str) -> std::io::Result<Plan> {
         return Err(std::io::Error::other("it is aidc's digest cache, never an input"));
     }
     let resolved = std::fs::canonicalize(ctx.dir.join(path))?;
-    if !resolved.starts_with(&ctx.real) {
+    let Ok(real_rel) = resolved.strip_prefix(&ctx.real) else {
         return Err(std::io::Error::other("it resolves to a path outside the build context"));
+    };
+    // What is never copied, by where the path leads: a link `cfg -> .git/config`
+    // or `x -> .env` is refused as the path it names would be. An `.env` the
+    // recipe names itself has passed `dotenv("…")`'s opt-in (resolve refuses
+    // it otherwise); through a link of another name it is refused.
+    let real_rel = real_rel.to_string_lossy();
+    let env_ok = crate::validate::protected_path(path, false).is_some();
+    if let Some(reason) = crate::validate::protected_path(&real_rel, env_ok) {
+        return Err(std::io::Error::other(format!("{PROTECTED}`{real_rel}`: {reason}")));
+    }
+    if real_rel.rsplit('/').next() == Some(digest_cache::NAME) {
+        return Err(std::io::Error::other("it is aidc's digest cache, never an input"));
     }
     if !std::fs::metadata(&resolved)?.is_dir() {
         return Ok(Plan { is_dir: false, entries: vec![Walked::File(path.to_string())] });

@@ -85,6 +85,17 @@ pub fn run(args: &InitArgs) -> i32 {
             &format!("`{}` is outside the repository `{}`; aidc writes only inside it", dir.display(), root.display()),
         );
     }
+    // A committed link (`sub -> ../outside`, `keys -> …`) would carry the
+    // writes, the private key among them, out of the repository or past
+    // `.gitignore`: every directory written through must be a real one.
+    for under in ["", "keys", "keys/private"] {
+        if let Some(link) = linked_component(&root, &absolute.join(under)) {
+            return render::usage_error(
+                human,
+                &format!("`{}` is a link; aidc init writes only through real directories", link.display()),
+            );
+        }
+    }
     let name = image_name(&absolute);
     let files: Vec<(PathBuf, String)> = vec![
         (dir.join("image.aid"), recipe(&name, args.signing)),
@@ -144,6 +155,22 @@ pub fn run(args: &InitArgs) -> i32 {
         println!("  mokutil --test-key /etc/pki/akmods/certs/{name}.der   # after the reboot: is already enrolled");
     }
     0
+}
+
+/// The first component of `path` below `root` that is a link, if any
+/// (components that do not exist yet are created as directories).
+fn linked_component(root: &Path, path: &Path) -> Option<PathBuf> {
+    let rel = path.strip_prefix(root).ok()?;
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => return Some(at),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// A self-signed X.509 certificate (DER, for `mokutil`) and its RSA key

@@ -63,10 +63,18 @@ impl Layout {
                 in_repo.escape_debug()
             ));
         }
-        let repo = RepoLayout {
-            recipe_dir: if in_repo.is_empty() { ".".into() } else { in_repo },
-            recipe_file: recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        };
+        let recipe_file = recipe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // Pipelines-as-Code substitutes `{{ … }}` (event payload fields too) in
+        // a PipelineRun before it parses the YAML, and the recipe's path is in
+        // its CEL expression, `path-context` and `prefetch-input` (as
+        // validate::git_branch refuses for a branch).
+        if in_repo.contains("{{") || recipe_file.contains("{{") {
+            return Err(format!(
+                "the recipe's path `{}` holds `{{{{`, which Pipelines-as-Code would substitute in the PipelineRuns; rename it",
+                fs::shown(Path::new(format!("{in_repo}/{recipe_file}").trim_start_matches('/')))
+            ));
+        }
+        let repo = RepoLayout { recipe_dir: if in_repo.is_empty() { ".".into() } else { in_repo }, recipe_file };
         Ok(Layout { recipe: recipe.to_path_buf(), context, out: out_abs, out_in_context, repo_root, repo })
     }
 
@@ -81,10 +89,17 @@ impl Layout {
     fn options(&self) -> Result<plan::Options, String> {
         // Through the one safe open: a committed `aid.lock` may be a FIFO, a
         // device or a link out of the repository (found by the random-tree property).
-        let lock = fs::read_in(&self.context.join("aid.lock"), Some(&fs::real(&self.context)), 1 << 20)
+        let path = self.context.join("aid.lock");
+        // A link is refused, not followed: `aid.lock -> .env` (a file CI
+        // writes) would otherwise be parsed and its lines quoted in errors.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err("`aid.lock` is a link; aidc reads it only as a regular file beside the recipe".into());
+        }
+        let lock = fs::read_in(&path, Some(&fs::real(&self.context)), 1 << 20)
             .map(|b| String::from_utf8_lossy(&b).into_owned());
         let pins = match lock {
-            Ok(text) => plan::parse_lock(&text).map_err(|(line, reason)| format!("aid.lock:{line}: {reason}"))?,
+            Ok(text) => plan::parse_lock(&text)
+                .map_err(|(line, reason)| format!("aid.lock:{line}: {}", fs::shown(Path::new(&reason))))?,
             Err(_) => Default::default(),
         };
         Ok(plan::Options { out_dir: self.out_in_context.clone(), pins })
@@ -109,6 +124,7 @@ pub fn drive(layout: &Layout, input: &InputArgs, mode: Mode, cache: digests::Cac
         repo: layout.repo.clone(),
         // The committed PipelineRuns are the lock for task bundles (a bot's updates stay).
         locked: crate::konflux::bundles::Locked::from_files(&super::outputs::committed_runs(
+            &layout.repo_root,
             &layout.repo_root.join(".tekton"),
             crate::konflux::header(&layout.repo).trim_end(),
         )),

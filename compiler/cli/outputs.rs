@@ -4,7 +4,7 @@
 //! writing itself is in `transaction.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// One directory aidc writes, and what it should hold.
@@ -184,26 +184,58 @@ fn first_line(path: &Path) -> Option<String> {
     String::from_utf8(line.to_vec()).ok()
 }
 
-/// The text of this recipe's committed PipelineRuns: the regular files
-/// directly in `dir` (`.tekton/`) whose first line is `header`, by
-/// `.tekton/<name>`, each read no further than 1 MiB (a generated one is
-/// about 15 KiB). Links, FIFOs and other recipes' files are never read.
-/// Their task bundles are the lock a compile keeps (konflux::bundles).
-pub fn committed_runs(dir: &Path, header: &str) -> BTreeMap<String, String> {
+/// The bundle lines of this recipe's committed PipelineRuns: the regular
+/// files directly in `dir` (`.tekton/` of the repository at `root`) whose
+/// first line is `header`, by `.tekton/<name>`; of each, only the lines that
+/// can be a task bundle reference (`value: …/task-…@sha256:…`), which is all
+/// the lock reads (konflux::bundles). Hostile input costs little: a `.tekton`
+/// that is a link, or leaves the repository, is not read at all; links,
+/// FIFOs and other recipes' files are never read; each file is opened once
+/// (the safe open) and read no further than 1 MiB (a generated one is about
+/// 15 KiB), at most 256 files and 16 MiB in all.
+pub fn committed_runs(root: &Path, dir: &Path, header: &str) -> BTreeMap<String, String> {
     const LIMIT: u64 = 1 << 20;
+    const FILES: usize = 256;
+    const TOTAL: u64 = 16 << 20;
     let mut out = BTreeMap::new();
-    for entry in walk(dir) {
-        if entry.kind != Kind::File || entry.path.contains('/') || !entry.path.ends_with(".yaml") {
-            continue;
-        }
-        let path = dir.join(&entry.path);
-        if first_line(&path).as_deref() != Some(header) {
+    let linked = std::fs::symlink_metadata(dir).map_or(true, |m| !m.is_dir());
+    let root = super::fs::real(root);
+    if linked || !super::fs::real(dir).starts_with(&root) {
+        return out;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    let mut budget = TOTAL;
+    for name in names.into_iter().take(FILES) {
+        let Ok(file) = super::fs::open_in(&dir.join(&name), Some(&root)) else { continue };
+        let mut reader = std::io::BufReader::new(file.take(LIMIT.min(budget)));
+        // The header first: another recipe's file costs one line.
+        let mut first = String::new();
+        let read = reader.read_line(&mut first);
+        budget -= first.len() as u64;
+        if read.is_err() || first.trim_end_matches(['\n', '\r']) != header {
             continue;
         }
         let mut text = String::new();
-        let read = std::fs::File::open(&path).and_then(|f| f.take(LIMIT).read_to_string(&mut text));
-        if read.is_ok() {
-            out.insert(format!(".tekton/{}", entry.path), text);
+        let read = reader.read_to_string(&mut text);
+        budget -= text.len() as u64;
+        if read.is_err() {
+            continue;
+        }
+        let bundles: String = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("value: ") && l.contains("@sha256:"))
+            .flat_map(|l| [l, "\n"])
+            .collect();
+        out.insert(format!(".tekton/{name}"), bundles);
+        if budget == 0 {
+            break;
         }
     }
     out
@@ -301,6 +333,31 @@ mod tests {
             recipe_dir: recipe.rsplit_once('/').map_or(".", |(d, _)| d).into(),
             recipe_file: recipe.rsplit('/').next().unwrap_or(recipe).into(),
         })
+    }
+
+    #[test]
+    fn committed_runs_keeps_bundle_lines_only() {
+        let holder = tempfile::tempdir().unwrap();
+        let root = holder.path().to_path_buf();
+        let tekton = root.join(".tekton");
+        std::fs::create_dir_all(tekton.join("sub")).unwrap();
+        let mine = header("image.aid");
+        let bundle = "    value: quay.io/konflux-ci/tekton-catalog/task-init:0.4.9@sha256:0123";
+        let filler = "x".repeat(1000);
+        let text = format!("{mine}{bundle}\n{}", format!("{filler}\n").repeat(2000));
+        std::fs::write(tekton.join("a.yaml"), &text).unwrap();
+        std::fs::write(tekton.join("sub/b.yaml"), &text).unwrap();
+        std::fs::write(tekton.join("other.yaml"), format!("# by hand\n{bundle}\n")).unwrap();
+        std::os::unix::fs::symlink(tekton.join("a.yaml"), tekton.join("link.yaml")).unwrap();
+        let runs = committed_runs(&root, &tekton, mine.trim_end());
+        // Only this recipe's top-level regular file, and of it the bundle line
+        // (the rest, past 1 MiB, is not even read).
+        assert_eq!(runs, BTreeMap::from([(".tekton/a.yaml".to_string(), format!("{bundle}\n"))]));
+
+        // A `.tekton` that is a link is not read at all.
+        let linked = root.join("linked");
+        std::os::unix::fs::symlink(&tekton, &linked).unwrap();
+        assert!(committed_runs(&root, &linked, mine.trim_end()).is_empty());
     }
 
     #[test]

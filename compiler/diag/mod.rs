@@ -109,6 +109,11 @@ impl Diagnostics {
         self.list.push(diagnostic);
     }
 
+    /// Whether an error kept so far has its primary label at `span`.
+    pub fn has_error_at(&self, span: Span) -> bool {
+        self.list.iter().any(|d| d.is_error() && d.labels.first().is_some_and(|l| l.span == span))
+    }
+
     /// Whether further diagnostics are only counted.
     pub fn is_full(&self) -> bool {
         self.list.len() >= MAX_DIAGNOSTICS

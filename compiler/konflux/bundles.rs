@@ -148,12 +148,16 @@ impl Locked {
     }
 
     /// The reference for `task` in the PipelineRun `file`: the committed
-    /// one unless aidc's is newer in minor version (or there is none).
+    /// one unless aidc's is newer in minor version (or there is none). A
+    /// committed reference counts only from the repository aidc's own comes
+    /// from (`quay.io/konflux-ci/tekton-catalog/task-<task>`): a pull request
+    /// that points a bundle at another registry (`evil.example/task-buildah-oci-ta:0.99@…`)
+    /// is overwritten by a compile and flagged by `--check`, however new its version.
     pub fn bundle(&self, file: &str, task: &str) -> String {
         let own = bundle(task);
         match self.files.get(file).and_then(|refs| refs.get(task)) {
-            Some(committed) => choose(committed, own).to_string(),
-            None => own.to_string(),
+            Some(committed) if repository_of(committed) == repository_of(own) => choose(committed, own).to_string(),
+            _ => own.to_string(),
         }
     }
 }
@@ -175,6 +179,12 @@ pub fn task_of(reference: &str) -> Option<&str> {
     }
     let task = repo.rsplit('/').next()?.strip_prefix("task-")?;
     if task.is_empty() || !repo.contains('/') { None } else { Some(task) }
+}
+
+/// A reference's repository: everything before the tag.
+fn repository_of(reference: &str) -> &str {
+    let name = reference.split('@').next().unwrap_or(reference);
+    name.rsplit_once(':').map_or(name, |(repo, _)| repo)
 }
 
 /// `0.10.5` -> `[0, 10, 5]` (a suffix after `-` ignored; non-numbers as 0).
@@ -237,6 +247,18 @@ mod tests {
         let locked = Locked::from_files(&files);
         assert_eq!(locked.bundle(".tekton/a.yaml", "init"), good);
         assert_eq!(locked.bundle(".tekton/b.yaml", "init"), bundle("init"));
+    }
+
+    #[test]
+    fn a_committed_reference_from_another_repository_is_replaced() {
+        for other in [
+            format!("evil.example.com/attacker/task-init:0.99@sha256:{D}"),
+            format!("quay.io/konflux-ci/tekton-catalog-fork/task-init:0.99@sha256:{D}"),
+            format!("quay.io/konflux-ci/tekton-catalog/task-git-clone-oci-ta:0.99@sha256:{D}"),
+        ] {
+            let files = BTreeMap::from([(".tekton/a.yaml".to_string(), format!("    value: {other}\n"))]);
+            assert_eq!(Locked::from_files(&files).bundle(".tekton/a.yaml", "init"), bundle("init"), "{other}");
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ const DNF_CACHE: &str = "type=cache,target=/var/cache/libdnf5,sharing=locked";
 const VAR_LOG: &str = "type=tmpfs,target=/var/log";
 /// Scratch space for downloads and repository files; gone after the step.
 const TMP: &str = "type=tmpfs,target=/run/aid/tmp";
+/// Makes sure GNU tar can unpack a .tar.bz2, as one shell group so that it
+/// can sit anywhere in a `&&` chain.
+const ENSURE_BZIP2: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install bzip2; }";
 /// dnf5's default repository directories. `--setopt=reposdir=` replaces the
 /// list, so aidc's own directory is added to all three: Fedora 45 moves the
 /// distribution's files to `/usr/share/dnf5/repos.d` (Fedora Change
@@ -804,11 +807,13 @@ fn fetch(
     };
     let dir = format!("/run/aid/tmp/extract-{n}");
     // GNU tar runs `bzip2` for a .tar.bz2 (the Goose release archives are;
-    // block/goose build-cli.yml); not every base has it.
+    // block/goose build-cli.yml); not every base has it. The `||` is grouped:
+    // in `sha256sum -c … && command -v bzip2 || dnf5 … && tar …` a failed
+    // checksum would run dnf5, whose success carries the chain on to `tar`.
     if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
         run.mount(DNF_CACHE.to_string());
         run.mount(VAR_LOG.to_string());
-        run.commands.push("command -v bzip2 >/dev/null || dnf5 -y install bzip2".to_string());
+        run.commands.push(ENSURE_BZIP2.to_string());
     }
     run.commands.push(format!("mkdir -p {dir}"));
     run.commands.push(format!("tar -xf {download} -C {dir} {}", quote(member)));
@@ -910,6 +915,18 @@ fn kmod(
     ];
     words.extend(build_packages.iter().map(|p| quote(p)));
     b.commands.push(words.join(" "));
+    // The same last line of defence as a layer's RUN (validation refuses these earlier).
+    if has_line_break(&b, &[]) {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::TextContent,
+                format!("a value of `{}` contains a line break where the Containerfile needs one line", c.name),
+            )
+            .label(c.span, "this module")
+            .help("module names, versions and variants are one line"),
+        );
+        return None;
+    }
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
     let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());

@@ -1,8 +1,8 @@
 //! Parse errors for the slips people bring from other languages, said in
 //! their own words instead of the grammar's: a `;` after a statement or
 //! between list items, `:` where a property, entry, map entry or `let` wants
-//! `=`, `=` where a named argument wants `:`, and a parameter type without
-//! its `:`. Each points at the character to change.
+//! `=`, `=` where a named argument wants `:`, a parameter type without
+//! its `:`, and a version written without quotes. Each points at the character to change.
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceId, Span};
@@ -27,6 +27,11 @@ pub fn common_mistake(full: &str, base: usize, pos: usize, source: SourceId) -> 
                 .label(at(pos, 1), "remove this `;`")
                 .help("put each statement or item on its own line (or separate statements with spaces)"),
         );
+    }
+
+    // `6.18` without quotes: the integer `6`, then a field `.18`.
+    if let Some(d) = unquoted_version(full, pos, source) {
+        return Some(d);
     }
 
     // `let NAME: VALUE`: the whole item fails, at `let`.
@@ -173,4 +178,29 @@ pub fn open_brackets(text: &str) -> Vec<(usize, u8)> {
         }
     }
     stack
+}
+
+/// `kernel.longterm(6.18)`: the parser reads `6`, then fails at the field
+/// name `18`; the version was meant as a string.
+fn unquoted_version(full: &str, pos: usize, source: SourceId) -> Option<Diagnostic> {
+    let rest = &full[pos..];
+    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let before = full[..pos].strip_suffix('.')?;
+    let number = before.trim_end_matches(|c: char| c.is_ascii_digit());
+    if number.len() == before.len()
+        || number.ends_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return None;
+    }
+    let start = number.len();
+    let tail = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '~'));
+    let end = pos + rest.len() - tail.len();
+    let text = &full[start..end];
+    Some(
+        Diagnostic::error(Code::Syntax, format!("a version is a string: write \"{text}\""))
+            .label(Span::new(source, start, end), "put this in quotes")
+            .help("versions are text, like \"6.18\" or \"580.95.05\"; only whole numbers, such as a Fedora release (`44`), go without quotes"),
+    )
 }

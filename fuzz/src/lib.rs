@@ -103,16 +103,21 @@ pub fn containerfile_problems(text: &str) -> Vec<String> {
                 i += 1;
             }
             "ARG" => {
-                // `ARG NAME` (TARGETARCH, set by buildah) or `ARG NAME=value`
-                // (AID_KMOD_SIGNING=signed): a POSIX name, a plain value.
+                // `ARG NAME[=value]`: build arguments aidc declares itself
+                // (AID_KMOD_SIGNING, TARGETARCH); no recipe value reaches one.
                 let rest = line.strip_prefix("ARG ").unwrap_or("");
                 let (name, value) = rest.split_once('=').unwrap_or((rest, ""));
-                let plain = |s: &str, extra: &[char]| s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c));
-                if name.is_empty() || !plain(name, &['_']) || !plain(value, &['_', '-', '.']) {
+                let posix = !name.is_empty()
+                    && !name.starts_with(|c: char| c.is_ascii_digit())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !posix || !value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
                     problems.push(format!("line {}: malformed ARG: {line:?}", i + 1));
                 }
                 i += 1;
             }
+            // The one label whose value is a build argument, on purpose: the
+            // signing mode the build ran with (plan/layer.rs).
+            "LABEL" if line == "LABEL \"dev.aidc.kmod-signing\"=\"${AID_KMOD_SIGNING}\"" => i += 1,
             "ENV" | "LABEL" => {
                 if let Some(p) = quoted_instruction_problem(line, word == "LABEL") {
                     problems.push(format!("line {}: {p}: {line:?}", i + 1));
@@ -208,8 +213,6 @@ fn closing_quote(s: &str) -> Option<usize> {
     None
 }
 
-/// What aidc's own shell text may contain outside quotes, besides words:
-/// the `&&` between commands and the checksum file's redirection.
 /// The shell text with aidc's own `case "$TARGETARCH"` scaffolding of a
 /// multi-platform step (compiler/plan/arch.rs) taken out, exactly as aidc
 /// writes it, so what is left is the commands, checked like any others.
@@ -222,6 +225,11 @@ fn without_arch_case(shell: &str) -> String {
     }
     s
 }
+
+/// What aidc's own shell text may contain outside quotes, besides words:
+/// the `&&` between commands and the checksum file's redirection.
+/// The bzip2 guard of a `.tar.bz2` fetch, as compiler/plan/layer.rs emits it.
+const ENSURE_BZIP2: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install bzip2; }";
 
 fn shell_problem(shell: &str) -> Option<String> {
     let mut unquoted = String::new();
@@ -251,6 +259,10 @@ fn shell_problem(shell: &str) -> Option<String> {
             c => unquoted.push(c),
         }
     }
+    // The one fixed group aidc emits with `||` in it (plan/layer.rs
+    // ENSURE_BZIP2); any other `||`, `;` or `{` is a finding: an ungrouped
+    // `||` in a `&&` chain lets a failed command (a checksum) carry on.
+    let unquoted = unquoted.replace(ENSURE_BZIP2, "Q");
     let cleaned = unquoted.replace(" && ", " ; ");
     let mut words = cleaned.split(' ').peekable();
     while let Some(w) = words.next() {

@@ -142,6 +142,11 @@ fn check(path: &Path) -> Vec<String> {
             if i.contains("curl ") && !i.contains("sha256sum -c") {
                 say(&s.name, "a download without a sha256sum check".into());
             }
+            // Row 11 too: a `||` outside a `{ …; }` group in a `&&` chain lets a
+            // failed check carry on (`sha256sum -c f && a || b && tar …`).
+            if ungrouped_or(i) {
+                say(&s.name, "a `||` outside a `{ …; }` group in a `&&` chain".into());
+            }
             // Row 6: Goose's archive member is `./goose`, and bzip2 is ensured.
             if i.contains("goose") && i.contains("tar -xf") {
                 if !i.contains(" ./goose") {
@@ -286,4 +291,19 @@ fn generated_scripts_and_tool_configuration_follow_the_fedora_rules() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// Whether shell text has a `||` that is not inside a `{ …; }` group.
+fn ungrouped_or(shell: &str) -> bool {
+    let mut depth = 0usize;
+    let bytes = shell.as_bytes();
+    for (n, &b) in bytes.iter().enumerate() {
+        match b {
+            b'{' => depth += 1,
+            b'}' => depth = depth.saturating_sub(1),
+            b'|' if depth == 0 && bytes.get(n + 1) == Some(&b'|') => return true,
+            _ => {}
+        }
+    }
+    false
 }

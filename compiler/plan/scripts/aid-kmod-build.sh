@@ -58,6 +58,18 @@ dnf5 -y install --setopt=install_weak_deps=False ${DNF5_OPTS:-} \
   "$kname-core-$evr" "$kname-modules-core-$evr" "$kname-devel-$evr" "$kname-devel-matched-$evr" \
   akmods openssl "$akmod-$version" "$@"
 
+# The module variant first, before the key is in place. Its value is a plain
+# word (aidc checks it too); it is written as data, never inside a sed program.
+if [ "$variant" != - ]; then
+  case $variant in
+    *[!A-Za-z0-9_-]*) fail "the module variant \`$variant\` is not a plain name" ;;
+  esac
+  conf=/etc/nvidia/kernel.conf
+  [ -f "$conf" ] || fail "no $conf to set MODULE_VARIANT=$variant in"
+  grep -v '^MODULE_VARIANT=' "$conf" > "$conf.aid" || true
+  printf 'MODULE_VARIANT=%s\n' "$variant" >> "$conf.aid"
+  mv "$conf.aid" "$conf"
+fi
 if [ "$cert" != - ]; then
   # akmods signs with these two files; akmodsbuild runs as the `akmods`
   # user, so the key (a 0400 root secret) is copied to a tmpfs, readable by
@@ -67,10 +79,6 @@ if [ "$cert" != - ]; then
   signer=$(openssl x509 -inform DER -in "$cert" -noout -subject -nameopt multiline,-esc_msb,utf8 | sed -n 's/^ *commonName *= //p' | head -n 1)
   serial=$(openssl x509 -inform DER -in "$cert" -noout -serial | sed 's/^serial=//' | tr -d ':' | tr 'a-f' 'A-F' | sed 's/^0*//')
   [ -n "$signer" ] || fail "the certificate $cert has no common name to check signatures against"
-fi
-if [ "$variant" != - ]; then
-  [ -f /etc/nvidia/kernel.conf ] || fail "no /etc/nvidia/kernel.conf to set MODULE_VARIANT=$variant in"
-  sed -i "s/^MODULE_VARIANT=.*/MODULE_VARIANT=$variant/" /etc/nvidia/kernel.conf
 fi
 mkdir -p /var/tmp
 chmod 1777 /var/tmp

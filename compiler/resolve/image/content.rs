@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
 use super::rules::{BodyKind, PropType};
-use super::scope::Binding;
+use super::site::Site;
 use super::validate;
 use super::value::Value;
 use super::variant::{Assembly, Meta, default_changes, own_stmts, prop_type};
@@ -21,12 +21,12 @@ use crate::syntax::ast::{self, DefKind, StmtKind};
 /// A value as a model property, if it has a plain form.
 pub fn to_property(v: &Value) -> Option<model::Property> {
     Some(match v {
-        Value::Str(s) => model::Property::Str(s.clone()),
+        Value::Str(s, _) => model::Property::Str(s.clone()),
         Value::Int(n) => model::Property::Int(*n),
         Value::Bool(b) => model::Property::Bool(*b),
         Value::Duration(d) => model::Property::Int(*d as i64),
         Value::Symbol(s) => model::Property::Str(s.to_string()),
-        Value::List(items) => model::Property::List(items.iter().filter_map(to_property).collect()),
+        Value::List(items, _) => model::Property::List(items.iter().filter_map(to_property).collect()),
         Value::Map(m) => {
             model::Property::Map(m.iter().filter_map(|(k, v)| Some((k.clone(), to_property(v)?))).collect())
         }
@@ -36,14 +36,15 @@ pub fn to_property(v: &Value) -> Option<model::Property> {
     })
 }
 
-/// A model property back as a value (facts inherited from another image).
-pub fn from_property(p: &model::Property) -> Value {
+/// A model property back as a value (facts inherited from another image),
+/// written at `at` (the image reference it came through).
+pub fn from_property(p: &model::Property, at: Span) -> Value {
     match p {
-        model::Property::Str(s) => Value::Str(s.clone()),
+        model::Property::Str(s) => Value::Str(s.clone(), at),
         model::Property::Int(n) => Value::Int(*n),
         model::Property::Bool(b) => Value::Bool(*b),
-        model::Property::List(items) => Value::List(items.iter().map(from_property).collect()),
-        model::Property::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), from_property(v))).collect()),
+        model::Property::List(items) => Value::List(items.iter().map(|i| from_property(i, at)).collect(), at),
+        model::Property::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), from_property(v, at))).collect()),
     }
 }
 
@@ -55,57 +56,93 @@ fn secret_misplaced(ev: &mut Evaluator<'_>, span: Span, place: &str) -> Reported
     )
 }
 
-/// Requires a string; a secret gets its own message.
-pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, span: Span, place: &str) -> Eval<String> {
+/// Requires a string, and gives it with its [`Site`] (the value used at
+/// `used`); a secret gets its own message.
+pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, used: Span, place: &str) -> Eval<(String, Site)> {
+    let site = Site::of(&v, used);
     match v {
-        Value::Str(s) => Ok(s),
-        Value::Secret(_) => Err(secret_misplaced(ev, span, place)),
-        other => Err(ev.error(
-            Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()))
-                .label(span, format!("this is {}", other.describe())),
-        )),
+        Value::Str(s, _) => Ok((s, site)),
+        Value::Secret(_) => Err(secret_misplaced(ev, used, place)),
+        other => {
+            let d =
+                Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()));
+            let d = ev.label_site(d, site, format!("this is {}", other.describe())).help(string_help(&other));
+            Err(ev.error(d))
+        }
     }
 }
 
-/// Requires a list of strings (a single string is accepted as a list of one);
+/// How to write a string where `found` was given.
+fn string_help(found: &Value) -> String {
+    match found {
+        Value::Int(_) | Value::Bool(_) | Value::Duration(_) | Value::Symbol(_) => {
+            format!("write it in quotes: \"{found}\"")
+        }
+        Value::List(..) => "write one string here, not a list".to_string(),
+        Value::Instance(i) => format!(
+            "a {} is not text: bring it in with `{}` on its own line",
+            i.kind.keyword(),
+            match i.kind {
+                DefKind::Layer => "use",
+                other => other.keyword(),
+            }
+        ),
+        Value::File(_) | Value::Script(_) => {
+            "`file(...)` is for `copy` and `signing`, `script(...)` for `run`; write the text in quotes here"
+                .to_string()
+        }
+        _ => "write a string in quotes, like \"text\"".to_string(),
+    }
+}
+
+/// Requires a list of strings (a single string is accepted as a list of one),
+/// each with its [`Site`]; `e` is the expression that reads the list: its
+/// items when it writes them out, for the values that keep no span.
 /// a wrong item is reported where it was written.
-pub(super) fn want_strings(ev: &mut Evaluator<'_>, v: Value, written: &Written<'_>, place: &str) -> Eval<Vec<String>> {
-    let span = written.whole;
+pub(super) fn want_strings(ev: &mut Evaluator<'_>, v: Value, e: &ast::Expr, place: &str) -> Eval<Vec<(String, Site)>> {
+    let site = Site::of(&v, e.span);
     match v {
-        Value::List(items) => {
+        Value::List(items, _) => {
+            let written: Option<&[ast::Expr]> = match &e.kind {
+                ast::ExprKind::List(exprs) if exprs.len() == items.len() => Some(exprs),
+                _ => None,
+            };
             let mut out = Vec::new();
-            let count = items.len();
             for (i, item) in items.into_iter().enumerate() {
-                out.push(want_str(ev, item, written.span(i, count), &format!("each of {place}"))?);
+                // A value without a span of its own is at its item, when written out here.
+                let used = written.map_or(site.written, |w| w[i].span);
+                let (text, at) = want_str(ev, item, used, &format!("each of {place}"))?;
+                out.push((text, Site { written: at.written, used: e.span }));
             }
             Ok(out)
         }
-        Value::Str(s) => Ok(vec![s]),
-        Value::Secret(_) => Err(secret_misplaced(ev, span, place)),
-        other => Err(ev.error(
-            Diagnostic::error(
+        Value::Str(s, _) => Ok(vec![(s, site)]),
+        Value::Secret(_) => Err(secret_misplaced(ev, e.span, place)),
+        other => {
+            let d = Diagnostic::error(
                 Code::TypeMismatch,
                 format!("{place} must be a list of strings, found {}", other.describe()),
-            )
-            .label(span, format!("this is {}", other.describe()))
-            .help("write a list: [\"a\", \"b\"]"),
-        )),
+            );
+            let d =
+                ev.label_site(d, site, format!("this is {}", other.describe())).help("write a list: [\"a\", \"b\"]");
+            Err(ev.error(d))
+        }
     }
 }
 
+/// Reports `result`'s reason at the value's site: `value` is not a valid `what`.
 pub(super) fn check(
     ev: &mut Evaluator<'_>,
     result: Result<(), String>,
     code: Code,
     what: &str,
     value: &str,
-    span: Span,
+    site: Site,
 ) -> Eval<()> {
     match result {
         Ok(()) => Ok(()),
-        Err(reason) => Err(ev.error(
-            Diagnostic::error(code, format!("\"{}\" is not a valid {what}", value.escape_debug()))
-                .label(span, reason)
+        Err(reason) => {
+            let d = Diagnostic::error(code, format!("\"{}\" is not a valid {what}", value.escape_debug()))
                 .help(match code {
                     Code::PackageName => "package names are RPM names like `python3-torch`; every value lands in a dnf command line, so only RPM characters are accepted",
                     Code::UnitName if value.starts_with('-') => "the one option is `--global`, for a user unit of every user: `enable \"--global podman.socket\"`",
@@ -117,9 +154,13 @@ pub(super) fn check(
                     Code::Url => "use an `https://` URL without spaces or quotes",
                     Code::FileMode => "modes are octal, like \"0644\" or \"0755\"",
                     Code::TextContent => "this value is one line; put text over several lines in a file with `write`",
+                    Code::InvalidValue if what == "RPM package name" => "package names are RPM names like `kernel-devel`; the value lands in a dnf command line, so only RPM characters are accepted",
+                    Code::InvalidValue if what == "version" => "versions look like \"580.95.05\", \"6.17.1-300.fc44\" or \"6.18.*\"",
+                    Code::InvalidValue if what == "kernel module name" => "module names look like `nvidia` or `v4l2loopback`: letters, digits, `_` and `-`",
                     _ => "see docs/diagnostics.md",
-                }),
-        )),
+                });
+            Err(ev.error_at(d, site, reason))
+        }
     }
 }
 
@@ -145,12 +186,12 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             continue;
         };
         let ok = match (ty, &v) {
-            (PropType::Str, Value::Str(_))
+            (PropType::Str, Value::Str(..))
             | (PropType::Bool, Value::Bool(_))
             | (PropType::Duration, Value::Duration(_)) => true,
-            (PropType::StrList, Value::List(items)) => items.iter().all(|i| matches!(i, Value::Str(_))),
+            (PropType::StrList, Value::List(items, _)) => items.iter().all(|i| matches!(i, Value::Str(..))),
             (PropType::Changes, Value::Symbol(s)) => Changes::parse(s).is_some(),
-            (PropType::License, Value::Str(_) | Value::NonFree(_)) => true,
+            (PropType::License, Value::Str(..) | Value::NonFree(_)) => true,
             (PropType::License, Value::Symbol("mixed")) => c.body_kind == BodyKind::Def(DefKind::Repo),
             (PropType::Map, Value::Map(_)) => true,
             _ => false,
@@ -171,20 +212,25 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             if matches!(v, Value::Secret(_)) {
                 secret_misplaced(ev, value.span, &format!("`{}`", name.name));
             } else {
-                let mut d = Diagnostic::error(
+                let d = Diagnostic::error(
                     Code::InvalidValue,
                     format!("`{}` takes {want}, found {}", name.name, v.describe()),
-                )
-                .label(value.span, format!("this is {}", v.describe()));
+                );
+                let mut d = ev.label_site(d, Site::of(&v, value.span), format!("this is {}", v.describe()));
                 d = match ty {
                     PropType::Changes => d.help("write a bare word, without quotes: `changes = weekly`"),
+                    PropType::Str => d.help(string_help(&v)),
+                    PropType::StrList => d.help(format!("write a list of strings: `{} = [\"a\", \"b\"]`", name.name)),
+                    PropType::Duration => {
+                        d.help(format!("write a duration without quotes, like `{} = 4h` or `90m`", name.name))
+                    }
+                    PropType::Map => d.help(format!("write a map: `{} = {{ key = \"value\" }}`", name.name)),
                     PropType::Bool => {
                         d.help(format!("write `{} = true` or `{} = false`, without quotes", name.name, name.name))
                     }
                     PropType::License => {
                         d.help("write an SPDX string like `license = \"MIT\"`, or `license = nonfree(\"NAME\")`")
                     }
-                    _ => d,
                 };
                 ev.error(d);
             }
@@ -200,47 +246,72 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             (BodyKind::Def(DefKind::Kmod), "module") => {
                 Some(("kernel module name", module_name as fn(&str) -> Result<(), String>))
             }
+            // `module-variant` goes into /etc/nvidia/kernel.conf's
+            // MODULE_VARIANT (negativo17's values: `kernel`, `kernel-open`).
+            (BodyKind::Def(DefKind::Kmod), "module-variant") => {
+                Some(("module variant", module_name as fn(&str) -> Result<(), String>))
+            }
             (BodyKind::Def(DefKind::Kmod | DefKind::Kernel), "version") => {
                 Some(("version", version_text as fn(&str) -> Result<(), String>))
             }
             _ => None,
         };
         if let Some((what, rule)) = shell_bound {
-            // Each text at its own item when the list is written out.
-            let written = Written::of(ev, value, &env);
-            let texts: Vec<(usize, &str, usize)> = match &v {
-                Value::Str(t) => vec![(0, t.as_str(), 1)],
-                Value::List(items) => items
+            // Each text where it was written (its item, its argument).
+            let texts: Vec<(&str, Site)> = match &v {
+                Value::Str(t, _) => vec![(t.as_str(), Site::of(&v, value.span))],
+                Value::List(items, _) => items
                     .iter()
-                    .enumerate()
-                    .filter_map(|(i, item)| match item {
-                        Value::Str(t) => Some((i, t.as_str(), items.len())),
+                    .filter_map(|item| match item {
+                        Value::Str(t, _) => Some((t.as_str(), Site::of(item, value.span))),
                         _ => None,
                     })
                     .collect(),
                 _ => Vec::new(),
             };
             let mut bad = false;
-            for (i, t, count) in texts {
-                bad |= written.check(ev, rule(t), Code::InvalidValue, what, t, i, count).is_err();
+            for (t, site) in texts {
+                bad |= check(ev, rule(t), Code::InvalidValue, what, t, site).is_err();
             }
             if bad {
+                // Kept, so that the property is not also reported missing.
+                if let Some(p) = to_property(&v) {
+                    meta.properties.insert(name.name.clone(), p);
+                }
                 continue;
             }
         }
         match name.name.as_str() {
             "license" => {
-                if let Value::Str(s) = &v
+                if let Value::Str(s, _) = &v
                     && let Err(reason) = spdx(s)
                 {
+                    let d = Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("\"{}\" is not an SPDX license expression", s.escape_debug()),
+                    );
                     ev.error(
-                        Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not an SPDX license expression", s.escape_debug()))
-                            .label(value.span, reason)
+                        ev.label_site(d, Site::of(&v, value.span), reason)
                             .help("write an SPDX expression like \"MIT\" or \"GPL-2.0-only OR MIT\", or `nonfree(\"NAME\")` for a license that is not free"),
                     );
                     continue;
                 }
                 meta.license = Some((v.clone(), value.span));
+            }
+            // `builder`: the image kmod builders and the kernel signer start from.
+            "image" | "builder" if c.kind == model::ComponentKind::Base => {
+                if let Value::Str(image, _) = &v
+                    && let Err(reason) = validate::image_reference(image)
+                {
+                    let d = Diagnostic::error(
+                        Code::ImageReference,
+                        format!("\"{}\" is not a valid image reference", image.escape_debug()),
+                    );
+                    ev.error(
+                        ev.label_site(d, Site::of(&v, value.span), reason)
+                            .help("write `registry/name:tag` or `registry/name@sha256:...`"),
+                    );
+                }
             }
             "telemetry" => meta.telemetry = matches!(v, Value::Bool(true)),
             "remote-ai" => meta.remote_ai = matches!(v, Value::Bool(true)),
@@ -261,22 +332,6 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 .label(c.def_span.unwrap_or(c.span), "no `image = \"...\"` in this base")
                 .help("a base names the image it stands for: `image = \"quay.io/fedora/fedora-bootc:${release}\"`"),
         );
-    }
-    // `builder`: the image kmod builders and the kernel signer start from.
-    for key in ["image", "builder"] {
-        if let Some(model::Property::Str(image)) = meta.properties.get(key)
-            && c.kind == model::ComponentKind::Base
-            && let Err(reason) = validate::image_reference(image)
-        {
-            ev.error(
-                Diagnostic::error(
-                    Code::ImageReference,
-                    format!("\"{}\" is not a valid image reference", image.escape_debug()),
-                )
-                .label(c.span, reason)
-                .help("write `registry/name:tag` or `registry/name@sha256:...`"),
-            );
-        }
     }
     if c.kind == model::ComponentKind::Kmod {
         for needed in ["module", "version"] {
@@ -342,19 +397,23 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
             }
         }
     }
-    let text = |ev: &mut Evaluator<'_>,
-                props: &IndexMap<&str, (Value, Span)>,
-                key: &str|
-     -> Eval<Option<(String, Span)>> {
-        match props.get(key) {
-            None => Ok(None),
-            Some((Value::Str(s), span)) => Ok(Some((s.clone(), *span))),
-            Some((other, span)) => Err(ev.error(
-                Diagnostic::error(Code::TypeMismatch, format!("`{key}` must be a string, found {}", other.describe()))
-                    .label(*span, "not a string"),
-            )),
-        }
-    };
+    let text =
+        |ev: &mut Evaluator<'_>, props: &IndexMap<&str, (Value, Span)>, key: &str| -> Eval<Option<(String, Site)>> {
+            match props.get(key) {
+                None => Ok(None),
+                Some((v @ Value::Str(s, _), span)) => Ok(Some((s.clone(), Site::of(v, *span)))),
+                Some((other, span)) => {
+                    let d = Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("`{key}` must be a string, found {}", other.describe()),
+                    );
+                    Err(ev.error(
+                        ev.label_site(d, Site::of(other, *span), format!("this is {}, not a string", other.describe()))
+                            .help(format!("write `{key} = \"...\"`")),
+                    ))
+                }
+            }
+        };
     let url = text(ev, &props, "url").ok()?;
     let baseurl = text(ev, &props, "baseurl").ok()?;
     let copr = text(ev, &props, "copr").ok()?;
@@ -376,8 +435,8 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         );
         return None;
     }
-    for (value, span) in [&url, &baseurl, &flatpak, &gpgkey].into_iter().flatten() {
-        if check(ev, validate::url(value), Code::Url, "URL", value, *span).is_err() {
+    for (value, site) in [&url, &baseurl, &flatpak, &gpgkey].into_iter().flatten() {
+        if check(ev, validate::url(value), Code::Url, "URL", value, *site).is_err() {
             failed = true;
         }
     }
@@ -386,12 +445,12 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
     // unchecked download would be neither verified nor in the input digests.
     let sha = match &sha256 {
         None => None,
-        Some((s, span)) => match validate::sha256(s) {
+        Some((s, site)) => match validate::sha256(s) {
             Ok(h) => Some(h),
             Err(reason) => {
+                let d = Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest");
                 ev.error(
-                    Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest")
-                        .label(*span, reason)
+                    ev.label_site(d, *site, reason)
                         .help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
                 );
                 return None;
@@ -399,7 +458,7 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         },
     };
     let downloaded = url.as_ref().or(flatpak.as_ref());
-    if let Some((_, span)) = downloaded
+    if let Some((_, site)) = downloaded
         && sha.is_none()
         && content.is_none()
     {
@@ -408,15 +467,15 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
                 Code::MissingProperty,
                 format!("the repo `{}` downloads its repository file without a checksum", inst.name),
             )
-            .label(*span, "fetched at build time, unverified")
+            .label(site.used, "fetched at build time, unverified")
             .help("give the file's text as `file = \"\"\"...\"\"\"` (aidc writes it and hashes it) or add `sha256 = \"<64 hex digits>\"`"),
         );
         return None;
     }
     if (sha.is_some() || content.is_some()) && downloaded.is_none() {
         let (what, span) = match (&sha256, &content) {
-            (Some((_, s)), _) => ("sha256", *s),
-            (_, Some((_, s))) => ("file", *s),
+            (Some((_, s)), _) => ("sha256", s.used),
+            (_, Some((_, s))) => ("file", s.used),
             _ => ("file", info.def.name.span),
         };
         ev.error(
@@ -433,15 +492,16 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         RepoSource::File { url: u, sha256: sha.clone(), content: content.clone().map(|(c, _)| c) }
     } else if let Some((u, _)) = baseurl {
         RepoSource::BaseUrl { url: u, gpgkey: gpgkey.map(|(g, _)| g) }
-    } else if let Some((c, span)) = copr {
+    } else if let Some((c, site)) = copr {
         match c.split_once('/') {
             Some((owner, project)) if copr_part(owner.trim_start_matches('@')) && copr_part(project) => {
                 RepoSource::Copr { owner: owner.to_string(), project: project.to_string() }
             }
             _ => {
+                let d =
+                    Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not a COPR project", c.escape_debug()));
                 ev.error(
-                    Diagnostic::error(Code::InvalidValue, format!("\"{}\" is not a COPR project", c.escape_debug()))
-                        .label(span, "a COPR project is written `owner/project`")
+                    ev.label_site(d, site, "a COPR project is written `owner/project`")
                         .help("e.g. `copr = \"kwizart/kernel-longterm-6.18\"`; groups start with `@`"),
                 );
                 return None;
@@ -470,7 +530,7 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         return None;
     }
     let license = match props.get("license") {
-        Some((Value::Str(s), _)) => License::Free(s.clone()),
+        Some((Value::Str(s, _), _)) => License::Free(s.clone()),
         Some((Value::NonFree(r), _)) => License::NonFree(r.clone()),
         Some((Value::Symbol("mixed"), _)) => License::Mixed,
         _ => License::Unknown,
@@ -479,26 +539,27 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         None | Some((Value::Bool(false), _)) => false,
         Some((Value::Bool(true), _)) => true,
         Some((other, span)) => {
+            let d = Diagnostic::error(
+                Code::InvalidValue,
+                format!("`keep` takes `true` or `false`, found {}", other.describe()),
+            );
             ev.error(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    format!("`keep` takes `true` or `false`, found {}", other.describe()),
-                )
-                .label(*span, format!("this is {}", other.describe()))
-                .help("write `keep = true` (without quotes) to leave the repository enabled in the image"),
+                ev.label_site(d, Site::of(other, *span), format!("this is {}", other.describe()))
+                    .help("write `keep = true` (without quotes) to leave the repository enabled in the image"),
             );
             return None;
         }
     };
     if let Some((v, span)) = props.get("license")
-        && !matches!(v, Value::Str(_) | Value::NonFree(_) | Value::Symbol("mixed"))
+        && !matches!(v, Value::Str(..) | Value::NonFree(_) | Value::Symbol("mixed"))
     {
+        let d = Diagnostic::error(
+            Code::InvalidValue,
+            format!("`license` takes an SPDX string, `nonfree(\"...\")` or `mixed`, found {}", v.describe()),
+        );
         ev.error(
-            Diagnostic::error(
-                Code::InvalidValue,
-                format!("`license` takes an SPDX string, `nonfree(\"...\")` or `mixed`, found {}", v.describe()),
-            )
-            .label(*span, format!("this is {}", v.describe())),
+            ev.label_site(d, Site::of(v, *span), format!("this is {}", v.describe()))
+                .help("write `license = \"MIT\"` (SPDX), `license = nonfree(\"NAME\")` or `license = mixed`"),
         );
         return None;
     }
@@ -518,67 +579,6 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
 
 fn copr_part(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
-}
-
-/// Where the values of a list expression were written: its items (the list
-/// itself, or the list of the module-level `let` it names) and, through a
-/// `let`, where the name is used; so a wrong value is reported at its item.
-pub(super) struct Written<'p> {
-    whole: Span,
-    items: Option<&'p [ast::Expr]>,
-    via: Option<Span>,
-}
-
-impl<'p> Written<'p> {
-    pub(super) fn of(ev: &Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Written<'p> {
-        use ast::ExprKind;
-        if let ExprKind::List(items) = &e.kind {
-            return Written { whole: e.span, items: Some(items), via: None };
-        }
-        let items = match &e.kind {
-            ExprKind::Name(n) if !env.params.as_ref().is_some_and(|p| p.contains_key(n)) => {
-                match ev.program.scopes[env.module.0].get(n) {
-                    Some((Binding::Let(i), _)) => match &ev.program.lets[env.module.0][*i].value.kind {
-                        ExprKind::List(items) => Some(items.as_slice()),
-                        _ => None,
-                    },
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        Written { whole: e.span, items, via: items.map(|_| e.span) }
-    }
-
-    /// The span of the `i`th of `count` values: its item when written out.
-    fn span(&self, i: usize, count: usize) -> Span {
-        match self.items {
-            Some(items) if items.len() == count => items[i].span,
-            _ => self.whole,
-        }
-    }
-
-    /// [`check`] of the `i`th of `count` values, at its item; through a
-    /// `let`, the use is labelled too.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn check(
-        &self,
-        ev: &mut Evaluator<'_>,
-        result: Result<(), String>,
-        code: Code,
-        what: &str,
-        value: &str,
-        i: usize,
-        count: usize,
-    ) -> Eval<()> {
-        let at = self.span(i, count);
-        match self.via {
-            Some(via) if at != self.whole => {
-                ev.within(via, "the list is used here".to_string(), |ev| check(ev, result, code, what, value, at))
-            }
-            _ => check(ev, result, code, what, value, at),
-        }
-    }
 }
 
 /// Checks the `requires` of a component for this variant.
@@ -605,14 +605,15 @@ pub fn constraints<'p>(
         }
         let Ok(false) = holds else { continue };
         let msg = match ev.eval(message, &env) {
-            Ok(Value::Str(s)) => s,
+            Ok(Value::Str(s, _)) => s,
             Ok(other) => {
                 ev.error(
                     Diagnostic::error(
                         Code::TypeMismatch,
                         format!("the message after `else` must be a string, found {}", other.describe()),
                     )
-                    .label(message.span, "not a string"),
+                    .label(message.span, "not a string")
+                    .help("write the message in quotes: `requires CONDITION else \"what is wrong and how to fix it\"`"),
                 );
                 continue;
             }

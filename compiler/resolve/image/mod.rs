@@ -12,5 +12,5 @@ pub mod way_out;
 
 // The language layer's modules this layer uses, under the names they use.
 use super::chains;
-use super::lang::{budget, eval, facts, rules, scope, value, version};
+use super::lang::{budget, eval, facts, rules, site, value, version};
 use crate::validate;

@@ -11,7 +11,7 @@ use crate::model::{self, ComponentKind, License};
 /// A component's license: its own declaration, else what its repositories say.
 pub fn effective_license(ev: &mut Evaluator<'_>, c: &Draft<'_>, meta: &Meta, repos: &[model::Repo]) -> License {
     match &meta.license {
-        Some((Value::Str(s), _)) => return License::Free(s.clone()),
+        Some((Value::Str(s, _), _)) => return License::Free(s.clone()),
         Some((Value::NonFree(r), _)) => return License::NonFree(r.clone()),
         _ => {}
     }
@@ -153,7 +153,7 @@ pub fn check(
 pub fn fedora_branded<'p>(ev: &mut Evaluator<'p>, facts: &super::facts::Facts<'p>) -> Option<crate::source::Span> {
     let def_span = facts.defs.get("trademark")?[0].call;
     match facts.get(ev, "trademark", def_span) {
-        Ok(Value::Str(mark)) if mark == "fedora" => Some(def_span),
+        Ok(Value::Str(mark, _)) if mark == "fedora" => Some(def_span),
         _ => None,
     }
 }

@@ -185,12 +185,13 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         let mut bad = |ev: &mut Evaluator<'_>, want: &str, v: &Value| {
             ev.error(
                 Diagnostic::error(Code::TypeMismatch, format!("`{}` is {want}, found {}", name.name, v.describe()))
-                    .label(value.span, format!("this is {}", v.describe())),
+                    .label(value.span, format!("this is {}", v.describe()))
+                    .help(format!("write `{} = ` followed by {want}", name.name)),
             );
             failed = true;
         };
         match (name.name.as_str(), &v) {
-            ("application", Value::Str(s)) => {
+            ("application", Value::Str(s, _)) => {
                 if !super::validate::konflux_name(s) {
                     ev.error(
                         Diagnostic::error(
@@ -207,7 +208,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 application = Some(s.clone());
             }
-            ("registry", Value::Str(s)) => {
+            ("registry", Value::Str(s, _)) => {
                 let probe = format!("{s}/x");
                 if let Err(reason) = super::validate::image_reference(&probe) {
                     ev.error(
@@ -222,11 +223,11 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 out.registry = Some(s.clone());
             }
-            ("platforms", Value::List(items)) => {
+            ("platforms", Value::List(items, _)) => {
                 let mut platforms = Vec::new();
                 for item in items {
                     match item {
-                        Value::Str(s) if is_platform(s) && model::platform_arch(s).is_some() => {
+                        Value::Str(s, _) if is_platform(s) && model::platform_arch(s).is_some() => {
                             platforms.push(s.clone())
                         }
                         other => {
@@ -249,7 +250,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 }
                 out.platforms = platforms;
             }
-            ("branch", Value::Str(s)) => {
+            ("branch", Value::Str(s, _)) => {
                 if let Err(reason) = super::validate::git_branch(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidValue, "this is not a valid git branch name")
@@ -263,21 +264,23 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 out.branch = s.clone();
             }
             ("timeout", Value::Duration(d)) => out.timeout = Some(*d),
-            ("namespace", Value::Str(s)) => {
+            ("namespace", Value::Str(s, _)) => {
                 if !super::validate::dns_label(s) {
                     ev.error(
                         Diagnostic::error(Code::InvalidName, "this is not a valid Kubernetes namespace")
-                            .label(value.span, "lowercase letters, digits and `-`"),
+                            .label(value.span, "lowercase letters, digits and `-`")
+                            .help("Konflux tenant namespaces look like \"fedora-ai-tenant\": at most 63 characters, starting and ending with a letter or digit"),
                     );
                     failed = true;
                 }
                 out.namespace = Some(s.clone());
             }
-            ("repository", Value::Str(s)) => {
+            ("repository", Value::Str(s, _)) => {
                 if let Err(reason) = super::validate::url(s) {
                     ev.error(
                         Diagnostic::error(Code::Url, "`repository` is the git repository's https URL")
-                            .label(value.span, reason),
+                            .label(value.span, reason)
+                            .help("write the URL you clone over https, like \"https://github.com/OWNER/REPO\""),
                     );
                     failed = true;
                 }
@@ -372,7 +375,7 @@ fn resources(
                 "memory" => &mut r.memory,
                 other => return Err(format!("`{}` is neither `cpu` nor `memory`", other.escape_debug())),
             };
-            let Value::Str(q) = v else {
+            let Value::Str(q, _) = v else {
                 return Err(format!(
                     "`{key}` of `{}` must be a string like \"4\" or \"16Gi\"",
                     component.escape_debug()

@@ -4,9 +4,10 @@
 
 use std::cell::RefCell;
 
-use super::content::{Written, check, want_str, want_strings};
+use super::content::{check, want_str, want_strings};
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
+use super::site::Site;
 use super::validate;
 use super::value::Value;
 use super::variant::{Assembly, own_stmts};
@@ -51,11 +52,11 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         StmtKind::Write { dest, content, mode } => write(ev, dest, content, mode.as_ref(), env)?,
         StmtKind::Run(e) => StepKind::Run { shell: run(ev, e, env)? },
         StmtKind::Enable(e) => {
-            let (unit, global) = unit(ev, e, env)?;
+            let (unit, global) = unit(ev, e, env, "enable")?;
             StepKind::Enable { unit, global }
         }
         StmtKind::Disable(e) => {
-            let (unit, global) = unit(ev, e, env)?;
+            let (unit, global) = unit(ev, e, env, "disable")?;
             StepKind::Disable { unit, global }
         }
         StmtKind::Kargs(e) => StepKind::Kargs {
@@ -71,18 +72,18 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         },
         StmtKind::Flatpak(e) => {
             let v = ev.eval(e, env)?;
-            let app = want_str(ev, v, e.span, "a Flatpak application id")?;
-            check(ev, validate::flatpak_id(&app), Code::FlatpakId, "Flatpak application id", &app, e.span)?;
+            let (app, at) = want_str(ev, v, e.span, "a Flatpak application id")?;
+            check(ev, validate::flatpak_id(&app), Code::FlatpakId, "Flatpak application id", &app, at)?;
             StepKind::Flatpak { app }
         }
         StmtKind::Env { name, value } => StepKind::Env {
             name: name.name.clone(),
-            value: one_line(ev, value, env, &format!("`{}`", name.name), "environment value")?,
+            value: one_line(ev, value, env, &format!("the value of `{}`", name.name), "environment value")?,
         },
         StmtKind::Label { key, value } => {
             let k = ev.eval(key, env)?;
-            let k = want_str(ev, k, key.span, "a label key")?;
-            check(ev, validate::label_key(&k), Code::LabelKey, "label key", &k, key.span)?;
+            let (k, at) = want_str(ev, k, key.span, "a label key")?;
+            check(ev, validate::label_key(&k), Code::LabelKey, "label key", &k, at)?;
             StepKind::Label { key: k, value: one_line(ev, value, env, "a label value", "label value")? }
         }
         _ => return Ok(None),
@@ -105,13 +106,12 @@ fn checked_list<'p>(
     what: &str,
 ) -> Eval<Vec<String>> {
     let v = ev.eval(e, env)?;
-    let written = Written::of(ev, e, env);
-    let items = want_strings(ev, v, &written, place)?;
+    let items = want_strings(ev, v, e, place)?;
     let mut ok = true;
-    for (i, item) in items.iter().enumerate() {
-        ok &= written.check(ev, valid(item), code, what, item, i, items.len()).is_ok();
+    for (item, at) in &items {
+        ok &= check(ev, valid(item), code, what, item, *at).is_ok();
     }
-    if ok { Ok(items) } else { Err(Reported) }
+    if ok { Ok(items.into_iter().map(|(item, _)| item).collect()) } else { Err(Reported) }
 }
 
 /// `fetch URL sha256 HEX [extract MEMBER] to DEST [mode M]`: the URL, a
@@ -126,8 +126,8 @@ fn fetch<'p>(
     env: &Env<'_, 'p>,
 ) -> Eval<StepKind> {
     let u = ev.eval(url, env)?;
-    let u = want_str(ev, u, url.span, "a download URL")?;
-    check(ev, validate::url(&u), Code::Url, "download URL", &u, url.span)?;
+    let (u, url_at) = want_str(ev, u, url.span, "a download URL")?;
+    check(ev, validate::url(&u), Code::Url, "download URL", &u, url_at)?;
     let Some(sha) = sha256 else {
         return Err(ev.error(
             Diagnostic::error(Code::MissingChecksum, "this download has no checksum")
@@ -136,19 +136,18 @@ fn fetch<'p>(
         ));
     };
     let s = ev.eval(sha, env)?;
-    let s = want_str(ev, s, sha.span, "`sha256`")?;
+    let (s, at) = want_str(ev, s, sha.span, "`sha256`")?;
     let sha = match validate::sha256(&s) {
         Ok(h) => h,
         Err(reason) => {
+            let d = Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest");
             return Err(ev.error(
-                Diagnostic::error(Code::Checksum, "this is not a SHA-256 digest")
-                    .label(sha.span, reason)
-                    .help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
+                ev.label_site(d, at, reason).help("compute it with `sha256sum FILE` and paste the 64 hex digits"),
             ));
         }
     };
     let member = match extract {
-        Some(x) => Some(archive_member(ev, x, url, &u, env)?),
+        Some(x) => Some(archive_member(ev, x, url_at, &u, env)?),
         None => None,
     };
     let dest = destination(ev, to, env)?;
@@ -158,28 +157,23 @@ fn fetch<'p>(
 
 /// The `extract` member of a download: a path inside the archive, and the
 /// URL must name a tar archive.
-fn archive_member<'p>(
-    ev: &mut Evaluator<'p>,
-    x: &'p ast::Expr,
-    url: &'p ast::Expr,
-    u: &str,
-    env: &Env<'_, 'p>,
-) -> Eval<String> {
+fn archive_member<'p>(ev: &mut Evaluator<'p>, x: &'p ast::Expr, url: Site, u: &str, env: &Env<'_, 'p>) -> Eval<String> {
     let m = ev.eval(x, env)?;
-    let m = want_str(ev, m, x.span, "`extract`")?;
+    let (m, at) = want_str(ev, m, x.span, "`extract`")?;
     if let Err(reason) = validate::context_path(&m) {
-        return Err(ev.error(
-            Diagnostic::error(
-                Code::ContextEscape,
-                format!("\"{}\" is not a member path of an archive", m.escape_debug()),
-            )
-            .label(x.span, reason.replace("build context (the recipe's directory)", "archive")),
-        ));
+        let d = Diagnostic::error(
+            Code::ContextEscape,
+            format!("\"{}\" is not a member path of an archive", m.escape_debug()),
+        );
+        let reason = reason.replace("build context (the recipe's directory)", "archive");
+        return Err(ev.error(ev.label_site(d, at, reason).help(
+            "name a file inside the archive by its relative path, like \"bin/tool\" (no `..`, no leading `/`)",
+        )));
     }
     if ![".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar"].iter().any(|ext| u.ends_with(ext)) {
+        let d = Diagnostic::error(Code::Url, "`extract` takes a member out of a tar archive, but this URL is not one");
         return Err(ev.error(
-            Diagnostic::error(Code::Url, "`extract` takes a member out of a tar archive, but this URL is not one")
-                .label(url.span, "not `.tar`, `.tar.gz`, `.tgz`, `.tar.bz2` or `.tar.xz`")
+            ev.label_site(d, url, "not `.tar`, `.tar.gz`, `.tgz`, `.tar.bz2` or `.tar.xz`")
                 .help("drop `extract` to install the downloaded file as it is"),
         ));
     }
@@ -198,43 +192,42 @@ fn copy<'p>(
 ) -> Eval<StepKind> {
     let s = ev.eval(src, env)?;
     // `file(...)` checked its path; `dotenv(...)` is the opt-in for `.env` files.
-    let (s, env_ok) = match s {
-        Value::File(p) => (p, true),
-        other => (want_str(ev, other, src.span, "the source of `copy`")?, false),
+    let (s, at, env_ok) = match s {
+        Value::File(p) => (p, Site::at(src.span), true),
+        other => {
+            let (s, at) = want_str(ev, other, src.span, "the source of `copy`")?;
+            (s, at, false)
+        }
     };
     let path = match validate::context_path(&s) {
         Ok(p) => p,
         Err(reason) => {
-            return Err(ev.error(
-                Diagnostic::error(
-                    Code::ContextEscape,
-                    format!("`copy` source \"{}\" is outside the build context", s.escape_debug()),
-                )
-                .label(src.span, reason)
-                .help("the build context is the recipe's directory: copy files from inside it, like \"files/x.conf\""),
-            ));
+            let d = Diagnostic::error(
+                Code::ContextEscape,
+                format!("`copy` source \"{}\" is outside the build context", s.escape_debug()),
+            );
+            return Err(ev.error(ev.label_site(d, at, reason).help(
+                "the build context is the recipe's directory: copy files from inside it, like \"files/x.conf\"",
+            )));
         }
     };
     if let Some(reason) = validate::protected_path(&path, env_ok) {
-        return Err(ev.error(
-            Diagnostic::error(Code::ProtectedPath, format!("\"{path}\" is not copied into an image"))
-                .label(src.span, reason)
-                .help(if path.split('/').any(|s| s == ".git") {
-                    "copy the files the image needs, not the repository's metadata"
-                } else {
-                    "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
-                }),
-        ));
+        let d = Diagnostic::error(Code::ProtectedPath, format!("\"{path}\" is not copied into an image"));
+        return Err(ev.error(ev.label_site(d, at, reason).help(if path.split('/').any(|s| s == ".git") {
+            "copy the files the image needs, not the repository's metadata"
+        } else {
+            "pass secrets as build secrets; if this file must ship, say so: `copy dotenv(\"PATH\") to ...`"
+        })));
     }
     if validate::looks_like_private_key(&path) {
-        return Err(ev.error(
-            Diagnostic::error(
-                Code::PrivateKey,
-                format!("\"{path}\" looks like a private key; it would be copied into the image"),
-            )
-            .label(src.span, "copied into a layer that anyone who pulls the image can read")
-            .help("pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates"),
-        ));
+        let d = Diagnostic::error(
+            Code::PrivateKey,
+            format!("\"{path}\" looks like a private key; it would be copied into the image"),
+        );
+        return Err(ev
+            .error(ev.label_site(d, at, "copied into a layer that anyone who pulls the image can read").help(
+                "pass keys as build secrets (`signing { key = secret(\"ID\") }`); ship only public certificates",
+            )));
     }
     let dest = destination(ev, to, env)?;
     let mode = file_mode(ev, mode, env)?;
@@ -251,12 +244,12 @@ fn write<'p>(
 ) -> Eval<StepKind> {
     let d = destination(ev, dest, env)?;
     let c = ev.eval(content, env)?;
-    let c = want_str(ev, c, content.span, "the content of `write`")?;
+    let (c, at) = want_str(ev, c, content.span, "the content of `write`")?;
     if c.contains('\0') {
-        return Err(ev.error(
-            Diagnostic::error(Code::TextContent, "file content cannot contain a NUL byte")
-                .label(content.span, "NUL here"),
-        ));
+        let d = Diagnostic::error(Code::TextContent, "file content cannot contain a NUL byte");
+        return Err(
+            ev.error(ev.label_site(d, at, "NUL here").help("write text; ship binary files with `copy` or `fetch`"))
+        );
     }
     let mode = file_mode(ev, mode, env)?;
     Ok(StepKind::Write { dest: d, content: c, mode })
@@ -267,12 +260,12 @@ fn run<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<
     match ev.eval(e, env)? {
         Value::Script(p) => Ok(RunSource::Script(p)),
         other => {
-            let s = want_str(ev, other, e.span, "`run`")?;
+            let (s, at) = want_str(ev, other, e.span, "`run`")?;
             if s.contains('\0') {
-                return Err(ev.error(
-                    Diagnostic::error(Code::TextContent, "a shell step cannot contain a NUL byte")
-                        .label(e.span, "NUL here"),
-                ));
+                let d = Diagnostic::error(Code::TextContent, "a shell step cannot contain a NUL byte");
+                return Err(
+                    ev.error(ev.label_site(d, at, "NUL here").help("remove the NUL byte; shell lines are text"))
+                );
             }
             Ok(RunSource::Inline(s))
         }
@@ -281,14 +274,25 @@ fn run<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<
 
 /// The unit of `enable` or `disable`, and whether it is `--global` (a user
 /// unit for every user: `systemctl --global`).
-fn unit<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<(String, bool)> {
+fn unit<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>, verb: &str) -> Eval<(String, bool)> {
     let v = ev.eval(e, env)?;
-    let written = want_str(ev, v, e.span, "a unit name")?;
+    if let Value::List(items, _) = &v {
+        let d = Diagnostic::error(Code::TypeMismatch, format!("`{verb}` takes one unit, found a list"));
+        let example = match items.first() {
+            Some(Value::Str(u, _)) => format!("\"{}\"", u.escape_debug()),
+            _ => "\"podman.socket\"".to_string(),
+        };
+        return Err(ev.error(
+            ev.label_site(d, Site::of(&v, e.span), format!("a list of {}", items.len()))
+                .help(format!("write one statement per unit: `{verb} {example}`, then the next on its own line")),
+        ));
+    }
+    let (written, at) = want_str(ev, v, e.span, "a unit name")?;
     let (global, unit) = match written.strip_prefix("--global ") {
         Some(rest) => (true, rest.trim_start().to_string()),
         None => (false, written),
     };
-    check(ev, validate::unit(&unit), Code::UnitName, "systemd unit name", &unit, e.span)?;
+    check(ev, validate::unit(&unit), Code::UnitName, "systemd unit name", &unit, at)?;
     Ok((unit, global))
 }
 
@@ -300,27 +304,27 @@ fn one_line<'p>(
     place: &str,
     what: &str,
 ) -> Eval<String> {
-    let text = match ev.eval(value, env)? {
-        Value::Int(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
+    let (text, at) = match ev.eval(value, env)? {
+        Value::Int(n) => (n.to_string(), Site::at(value.span)),
+        Value::Bool(b) => (b.to_string(), Site::at(value.span)),
         other => want_str(ev, other, value.span, place)?,
     };
-    check(ev, validate::one_line(&text), Code::TextContent, what, &text, value.span)?;
+    check(ev, validate::one_line(&text), Code::TextContent, what, &text, at)?;
     Ok(text)
 }
 
 fn destination<'p>(ev: &mut Evaluator<'p>, e: &'p ast::Expr, env: &Env<'_, 'p>) -> Eval<String> {
     let v = ev.eval(e, env)?;
-    let d = want_str(ev, v, e.span, "a destination path")?;
-    check(ev, validate::destination(&d), Code::DestinationPath, "destination path", &d, e.span)?;
+    let (d, at) = want_str(ev, v, e.span, "a destination path")?;
+    check(ev, validate::destination(&d), Code::DestinationPath, "destination path", &d, at)?;
     Ok(d)
 }
 
 fn file_mode<'p>(ev: &mut Evaluator<'p>, e: Option<&'p ast::Expr>, env: &Env<'_, 'p>) -> Eval<Option<String>> {
     let Some(e) = e else { return Ok(None) };
     let v = ev.eval(e, env)?;
-    let m = want_str(ev, v, e.span, "a file mode")?;
-    check(ev, validate::mode(&m), Code::FileMode, "file mode", &m, e.span)?;
+    let (m, at) = want_str(ev, v, e.span, "a file mode")?;
+    check(ev, validate::mode(&m), Code::FileMode, "file mode", &m, at)?;
     let digits = m.trim_start_matches('0');
     Ok(Some(format!("{:0>4}", if digits.is_empty() { "0" } else { digits })))
 }

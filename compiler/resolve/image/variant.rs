@@ -12,6 +12,7 @@ use indexmap::{IndexMap, IndexSet};
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::{FactDef, Facts};
 use super::rules::{self, BodyKind, PropType};
+use super::site::Site;
 use super::value::{ImageId, Instance, ModuleId, Value};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{self, Changes, ComponentKind, License};
@@ -250,11 +251,12 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
     {
         let info = &ev.program.images[asm.image.0];
         let mut computed = facts.computed.borrow_mut();
-        computed.insert("image".into(), (Value::Str(asm.image_name.clone()), info.image.name.span));
-        computed.insert("variant".into(), (Value::Str(chain.name.clone()), chain.span));
+        computed
+            .insert("image".into(), (Value::Str(asm.image_name.clone(), info.image.name.span), info.image.name.span));
+        computed.insert("variant".into(), (Value::Str(chain.name.clone(), chain.span), chain.span));
         // The architecture is the build's, not the base's: each of the
         // pipeline's platforms resolves the variant again (resolve/mod.rs).
-        computed.insert("arch".into(), (Value::Str(ev.platform.0.to_string()), chain.span));
+        computed.insert("arch".into(), (Value::Str(ev.platform.0.to_string(), chain.span), chain.span));
     }
     base_arch(ev, &facts);
     let Some(r) = asm.from_image.clone() else { return Some((facts, false)) };
@@ -265,7 +267,7 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
         let mut computed = facts.computed.borrow_mut();
         for (name, fact) in &up.facts {
             if !facts.defs.contains_key(name) && !computed.contains_key(name) {
-                computed.insert(name.clone(), (super::content::from_property(&fact.value), r.span));
+                computed.insert(name.clone(), (super::content::from_property(&fact.value, r.span), r.span));
             }
         }
     }
@@ -279,7 +281,7 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
 fn base_arch<'p>(ev: &mut Evaluator<'p>, facts: &Facts<'p>) {
     let Some(def) = facts.defs.get("arch").and_then(|d| d.first()) else { return };
     let env = Env { module: def.module, params: def.params.clone(), facts: Some(facts), reads: None };
-    let Ok(Value::Str(arch)) = ev.eval(def.expr, &env) else { return };
+    let Ok(Value::Str(arch, _)) = ev.eval(def.expr, &env) else { return };
     if arch == ev.platform.0 {
         return;
     }
@@ -686,6 +688,7 @@ fn from<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, e: &'p ast::Expr, en
     let Ok(value) = ev.eval_expecting(e, env, Some(DefKind::Base)) else {
         return;
     };
+    let site = Site::of(&value, e.span);
     let result = match value {
         Value::Instance(inst) if inst.kind == DefKind::Base => {
             let Some(index) = add(ev, asm, 0, inst, ComponentKind::Base) else {
@@ -701,25 +704,27 @@ fn from<'p>(ev: &mut Evaluator<'p>, asm: &mut Assembly<'p>, e: &'p ast::Expr, en
             }
             Err(Reported) => return,
         },
-        Value::Str(s) => {
+        Value::Str(s, _) => {
             if let Err(reason) = super::validate::image_reference(&s) {
-                ev.error(
-                    Diagnostic::error(Code::ImageReference, format!("\"{}\" is not a valid image reference", s.escape_debug()))
-                        .label(e.span, reason)
-                        .help("write `registry/name:tag` or `registry/name@sha256:...`, e.g. \"quay.io/fedora/fedora-bootc:44\""),
+                let d = Diagnostic::error(
+                    Code::ImageReference,
+                    format!("\"{}\" is not a valid image reference", s.escape_debug()),
                 );
+                ev.error(ev.label_site(d, site, reason).help(
+                    "write `registry/name:tag` or `registry/name@sha256:...`, e.g. \"quay.io/fedora/fedora-bootc:44\"",
+                ));
                 return;
             }
             model::From::Reference { reference: s, span: e.span }
         }
         other => {
+            let d = Diagnostic::error(
+                Code::WrongKind,
+                format!("`from` takes a base, an image of the project or a reference, found {}", other.describe()),
+            );
             ev.error(
-                Diagnostic::error(
-                    Code::WrongKind,
-                    format!("`from` takes a base, an image of the project or a reference, found {}", other.describe()),
-                )
-                .label(e.span, format!("this is {}", other.describe()))
-                .help("write `from fedora.bootc(44)`, `from other-image.variant` or `from \"quay.io/...\"`"),
+                ev.label_site(d, site, format!("this is {}", other.describe()))
+                    .help("write `from fedora.bootc(44)`, `from other-image.variant` or `from \"quay.io/...\"`"),
             );
             return;
         }

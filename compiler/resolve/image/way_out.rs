@@ -149,7 +149,7 @@ fn argument_alternatives<'p>(
     let mut holds = Vec::new();
     for key in &keys {
         let mut trial = (**params).clone();
-        trial.insert(param.to_string(), Value::Str((*key).clone()));
+        trial.insert(param.to_string(), Value::Str((*key).clone(), other.span));
         let trial_env = Env { module: env.module, params: Some(Rc::new(trial)), facts: env.facts, reads: None };
         holds.push(matches!(ev.eval(condition, &trial_env), Ok(Value::Bool(true))));
     }
@@ -180,7 +180,7 @@ fn argument_alternatives<'p>(
 /// Why `fact OP bound` fails for a version pattern although some of the
 /// versions it stands for meet it: the member that does not.
 fn pattern_note(fact: &Value, op: CmpOp, bound: &Value) -> Option<String> {
-    let (Value::Str(fact), Value::Str(bound)) = (fact, bound) else { return None };
+    let (Value::Str(fact, _), Value::Str(bound, _)) = (fact, bound) else { return None };
     let (pattern, exact) = (Version::parse(fact)?, Version::parse(bound)?);
     if !pattern.pattern || exact.pattern || version::compare(&pattern, op, &exact) != Truth::Unknown {
         return None;

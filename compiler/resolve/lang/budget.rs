@@ -110,10 +110,10 @@ pub fn unfolded(value: &Value) -> u64 {
 fn work(value: &Value, cap: u64, unfold: bool) -> u64 {
     let mut sum = NODE_WORK;
     match value {
-        Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
+        Value::Str(s, _) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
             sum = sum.saturating_add(s.len() as u64);
         }
-        Value::List(items) => {
+        Value::List(items, _) => {
             for item in items {
                 if sum >= cap {
                     break;
@@ -149,7 +149,7 @@ pub fn depth<'v>(values: impl IntoIterator<Item = &'v Value>) -> usize {
         .into_iter()
         .map(|v| {
             1 + match v {
-                Value::List(items) => depth(items),
+                Value::List(items, _) => depth(items),
                 Value::Map(entries) => depth(entries.values()),
                 Value::Instance(inst) => inst.depth(),
                 _ => 0,
@@ -175,10 +175,11 @@ mod tests {
     #[test]
     fn weight_counts_nodes_and_bytes_and_stops_at_what_is_left() {
         let b = Budget::for_source_bytes(0);
-        let v = Value::List(vec![Value::Str("x".repeat(80)), Value::Int(1)]);
+        let at = crate::source::Span::new(crate::source::SourceId(0), 0, 0);
+        let v = Value::List(vec![Value::Str("x".repeat(80), at), Value::Int(1)], at);
         assert_eq!(b.weight(&v), NODE_WORK + (NODE_WORK + 80) + NODE_WORK);
         let small = Budget { left: 2 * NODE_WORK, total: 2 * NODE_WORK, depth: 0, exhausted: false };
-        let big = Value::List((0..1000).map(Value::Int).collect());
+        let big = Value::List((0..1000).map(Value::Int).collect(), at);
         assert_eq!(small.weight(&big), 3 * NODE_WORK);
     }
 
@@ -189,17 +190,18 @@ mod tests {
             super::super::value::DefId(0),
             crate::syntax::ast::DefKind::Layer,
             "l".into(),
-            [("a".to_string(), Value::Str("x".repeat(100)))].into_iter().collect(),
+            [("a".to_string(), Value::Str("x".repeat(100), Span::new(SourceId(0), 0, 0)))].into_iter().collect(),
             Span::new(SourceId(0), 0, 0),
         )));
-        let twice = Value::List(vec![inner.clone(), inner]);
+        let twice = Value::List(vec![inner.clone(), inner], Span::new(SourceId(0), 0, 0));
         assert_eq!(Budget::for_source_bytes(0).weight(&twice), 3 * NODE_WORK);
         assert_eq!(unfolded(&twice), NODE_WORK + 2 * (NODE_WORK + NODE_WORK + 100));
     }
 
     #[test]
     fn depth_counts_containers() {
-        let v = Value::List(vec![Value::List(vec![Value::Str("a".into())]), Value::Int(1)]);
+        let at = crate::source::Span::new(crate::source::SourceId(0), 0, 0);
+        let v = Value::List(vec![Value::List(vec![Value::Str("a".into(), at)], at), Value::Int(1)], at);
         assert_eq!(depth([&v]), 3);
         assert_eq!(depth(std::iter::empty()), 0);
     }

@@ -103,9 +103,14 @@ impl<'p> Evaluator<'p> {
     }
 
     pub fn error(&mut self, mut d: Diagnostic) -> Reported {
+        let primary = d.labels.first().map(|l| l.span);
         for (span, message) in &self.context {
-            // Bodies have no use site (marked with an impossible source).
-            if span.source.0 != u32::MAX && !d.labels.iter().any(|l| l.span == *span) {
+            // Bodies have no use site (marked with an impossible source). A
+            // use around the culprit adds nothing: the culprit shows it.
+            if span.source.0 != u32::MAX
+                && !d.labels.iter().any(|l| l.span == *span)
+                && !primary.is_some_and(|p| span.contains(p))
+            {
                 d = d.label(*span, message.clone());
             }
         }
@@ -236,7 +241,7 @@ impl<'p> Evaluator<'p> {
 
     fn eval_expr(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, expect: Option<DefKind>) -> Eval {
         match &expr.kind {
-            ExprKind::Str(parts) => self.interpolate(parts, env),
+            ExprKind::Str(parts) => self.interpolate(parts, expr.span, env),
             ExprKind::Int(n) => Ok(Value::Int(*n)),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
             ExprKind::Duration(d) => Ok(Value::Duration(*d)),
@@ -254,7 +259,7 @@ impl<'p> Evaluator<'p> {
                 }
                 self.charge(NODE_WORK * out.len() as u64, expr.span)?;
                 self.check_value_depth(&out, expr.span)?;
-                Ok(Value::List(out))
+                Ok(Value::List(out, expr.span))
             }
             ExprKind::Map(entries) => {
                 let mut out = IndexMap::new();
@@ -313,7 +318,7 @@ impl<'p> Evaluator<'p> {
     /// Evaluates and requires a string.
     pub fn eval_str(&mut self, expr: &'p Expr, env: &Env<'_, 'p>, what: &str) -> Eval<String> {
         match self.eval(expr, env)? {
-            Value::Str(s) => Ok(s),
+            Value::Str(s, _) => Ok(s),
             other => Err(self.error(
                 Diagnostic::error(Code::TypeMismatch, format!("{what} must be a string, found {}", other.describe()))
                     .label(expr.span, format!("this is {}", other.describe())),
@@ -321,13 +326,31 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn interpolate(&mut self, parts: &'p [StrPart], env: &Env<'_, 'p>) -> Eval {
+    /// A string literal, its `${...}` parts filled in. The value is written
+    /// where the literal is; `"${x}"` alone is `x`, written where `x` was.
+    /// A literal of the standard library that takes in a value the user
+    /// wrote (`"kernel-${version}"`) is written where that value was: the
+    /// user cannot edit the literal, only what they passed (several such
+    /// values: the text from the first to the last).
+    fn interpolate(&mut self, parts: &'p [StrPart], span: Span, env: &Env<'_, 'p>) -> Eval {
         let mut out = String::new();
+        let mut written = span;
+        let in_std = self.is_std(span);
         for part in parts {
             match part {
                 StrPart::Lit(s) => out.push_str(s),
                 StrPart::Interp(e) => {
                     let v = self.eval(e, env)?;
+                    if parts.len() == 1 && matches!(v, Value::Str(..)) {
+                        return Ok(v);
+                    }
+                    // Several such values: all of them (`"${owner}/${project}"`).
+                    if in_std
+                        && let Some(at) = v.origin()
+                        && !self.is_std(at)
+                    {
+                        written = if written == span { at } else { written.to(at) };
+                    }
                     match v.interpolate() {
                         Some(s) => {
                             // What is built is paid for; the literal parts were, by the text.
@@ -350,7 +373,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        Ok(Value::Str(out))
+        Ok(Value::Str(out, written))
     }
 
     fn record_read(env: &Env<'_, 'p>, name: &str) {
@@ -541,7 +564,7 @@ impl<'p> Evaluator<'p> {
             Self::record_read(env, r);
         }
         match (&*t, &k) {
-            (Value::Map(m), Value::Str(s)) => match m.get(s) {
+            (Value::Map(m), Value::Str(s, _)) => match m.get(s) {
                 Some(v) => self.copy(v, key.span),
                 None => {
                     let keys: Vec<&str> = m.keys().map(String::as_str).collect();
@@ -572,10 +595,15 @@ impl<'p> Evaluator<'p> {
                     } else {
                         d.help(format!("the known keys are: {known}"))
                     };
-                    Err(self.error(d))
+                    if by_arch {
+                        // The key is the architecture being built, not a value of the recipe.
+                        return Err(self.error(d));
+                    }
+                    // The key may be a value the recipe passed in.
+                    Err(self.error_repointed(d, super::site::Site::of(&k, key.span)))
                 }
             },
-            (Value::List(items), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
+            (Value::List(items, _), Value::Int(i)) => match usize::try_from(*i).ok().and_then(|i| items.get(i)) {
                 Some(v) => self.copy(v, key.span),
                 None => Err(self.error(
                     Diagnostic::error(Code::UnknownKey, format!("index {i} is outside the list"))
@@ -612,7 +640,7 @@ impl<'p> Evaluator<'p> {
         self.charge(budget::unfolded(&left).min(budget::unfolded(&right)), a.span.to(b.span))?;
         let as_version = |v: &Value| -> Option<String> {
             match v {
-                Value::Str(s) if Version::parse(s).is_some() => Some(s.clone()),
+                Value::Str(s, _) if Version::parse(s).is_some() => Some(s.clone()),
                 Value::Int(n) => Some(n.to_string()),
                 _ => None,
             }
@@ -641,7 +669,7 @@ impl<'p> Evaluator<'p> {
                 },
             },
         };
-        let not_version = |v: &Value| matches!(v, Value::Str(s) if Version::parse(s).is_none());
+        let not_version = |v: &Value| matches!(v, Value::Str(s, _) if Version::parse(s).is_none());
         if result.is_none() && !matches!(op, CmpOp::Eq | CmpOp::Ne) && (not_version(&left) || not_version(&right)) {
             let (bad, span) = if not_version(&left) { (&left, a.span) } else { (&right, b.span) };
             return Err(self.error(
@@ -710,7 +738,22 @@ impl<'p> Evaluator<'p> {
             ));
         }
         let arg = &args[0].value;
-        let text = self.eval_str(arg, env, &format!("the argument of `{name}`"))?;
+        let value = self.eval(arg, env)?;
+        // The argument may be a value the recipe passed in: its errors go there.
+        let site = super::site::Site::of(&value, arg.span);
+        let text = match value {
+            Value::Str(s, _) => s,
+            other => {
+                return Err(self.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        format!("the argument of `{name}` must be a string, found {}", other.describe()),
+                    )
+                    .label(arg.span, format!("this is {}", other.describe()))
+                    .help(format!("write `{name}(\"...\")`")),
+                ));
+            }
+        };
         let _ = name_span;
         match name {
             "major" | "minor" => {
@@ -718,15 +761,24 @@ impl<'p> Evaluator<'p> {
                 let index = if name == "major" { 0 } else { 1 };
                 match segments.get(index).and_then(|s| s.parse::<i64>().ok()) {
                     Some(n) if Version::parse(&text).is_some() => Ok(Value::Int(n)),
-                    _ => Err(self.error(
-                        Diagnostic::error(Code::InvalidVersion, format!("\"{text}\" has no {name} version number"))
-                            .label(
-                                arg.span,
-                                format!(
-                                    "`{name}` reads the {} number of a version like \"13.0\"",
-                                    if index == 0 { "first" } else { "second" }
-                                ),
+                    _ => Err(self.error_repointed(
+                        Diagnostic::error(
+                            Code::InvalidVersion,
+                            if Version::parse(&text).is_none() {
+                                format!("\"{text}\" is not a version")
+                            } else {
+                                format!("\"{text}\" has no {name} version number")
+                            },
+                        )
+                        .label(
+                            arg.span,
+                            format!(
+                                "`{name}` reads the {} number of a version like \"13.0\"",
+                                if index == 0 { "first" } else { "second" }
                             ),
+                        )
+                        .help("versions are numbers joined by `.`, like \"580.95.05\" or \"13.0\""),
+                        site,
                     )),
                 }
             }
@@ -815,10 +867,14 @@ impl<'p> Evaluator<'p> {
                             format!("`{qualified}` has no parameter `{}`", n.name),
                         )
                         .label(n.span, "no such parameter")
-                        .label(params_span, format!("the parameters are {signature}"));
-                        if let Some(s) = suggest(&n.name, names) {
-                            diag = diag.help(format!("did you mean `{s}`?"));
-                        }
+                        .label(params_span, params_note(&signature));
+                        diag = match suggest(&n.name, names.iter().copied()) {
+                            Some(s) => diag.help(format!("did you mean `{s}`?")),
+                            None if names.is_empty() => {
+                                diag.help(format!("`{qualified}` takes no arguments: write `{qualified}()`"))
+                            }
+                            None => diag.help(format!("name one of its parameters: {}", quote_list(&names))),
+                        };
                         self.error(diag);
                         failed = true;
                         continue;
@@ -836,7 +892,11 @@ impl<'p> Evaluator<'p> {
                                 },
                             )
                             .label(arg.value.span, "one too many")
-                            .label(params_span, format!("the parameters are {signature}")),
+                            .label(params_span, params_note(&signature))
+                            .help(match params.len() {
+                                0 => format!("remove the arguments: `{qualified}()`"),
+                                _ => format!("remove this argument; the parameters are {signature}"),
+                            }),
                         );
                         failed = true;
                         continue;
@@ -926,7 +986,7 @@ impl<'p> Evaluator<'p> {
                     ),
                 )
                 .label(callee_span.unwrap_or(span), format!("{} missing", names.join(", ")))
-                .label(params_span, format!("the parameters are {signature}"))
+                .label(params_span, params_note(&signature))
                 .help(format!("call it as `{qualified}({})`", example_args.join(", "))),
             );
             failed = true;
@@ -964,13 +1024,18 @@ pub fn signature(d: &ast::Definition) -> String {
     }
 }
 
+/// The label on a definition's parameter list.
+fn params_note(signature: &str) -> String {
+    if signature == "none" { "it has no parameters".to_string() } else { format!("the parameters are {signature}") }
+}
+
 fn type_help(t: Type, value: &Value) -> String {
     match (t, value) {
         (Type::String, Value::Int(n)) => format!("write it as a string: \"{n}\""),
-        (Type::Int, Value::Str(s)) if s.parse::<i64>().is_ok() => {
+        (Type::Int, Value::Str(s, _)) if s.parse::<i64>().is_ok() => {
             format!("write it without quotes: {s}")
         }
-        (Type::List, Value::Str(s)) => format!("write a list: [\"{s}\"]"),
+        (Type::List, Value::Str(s, _)) => format!("write a list: [\"{s}\"]"),
         _ => format!("pass {}", t.describe()),
     }
 }

@@ -106,13 +106,14 @@ impl<'p> Facts<'p> {
         let env = Env { module: def.module, params: def.params.clone(), facts: Some(self), reads: None };
         let value = ev.eval(def.expr, &env);
         let value = match value {
-            Ok(v) if v.interpolate().is_some() || matches!(v, Value::List(_)) => Ok(v),
+            Ok(v) if v.interpolate().is_some() || matches!(v, Value::List(..)) => Ok(v),
             Ok(v) => Err(ev.error(
                 Diagnostic::error(
                     Code::TypeMismatch,
                     format!("a fact is a string, number, boolean or list, not {}", v.describe()),
                 )
-                .label(def.expr.span, format!("this is {}", v.describe())),
+                .label(def.expr.span, format!("this is {}", v.describe()))
+                .help("facts are compared and interpolated: provide one value, like `provides NAME = \"8080\"`, or one fact per entry"),
             )),
             Err(Reported) => Err(Reported),
         };

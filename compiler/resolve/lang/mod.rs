@@ -9,6 +9,7 @@ pub mod facts;
 pub mod names;
 pub mod rules;
 pub mod scope;
+pub mod site;
 pub mod structure;
 pub mod value;
 pub mod version;

@@ -106,12 +106,16 @@ pub struct ImageRef {
 /// A value.
 #[derive(Clone, Debug)]
 pub enum Value {
-    Str(String),
+    /// A string and the span of the expression that made it: the literal
+    /// (through `let`s, parameters and tables), or the whole interpolating
+    /// string. Diagnostics about the value point there; `==` ignores it.
+    Str(String, Span),
     Int(i64),
     Bool(bool),
     /// Seconds.
     Duration(u64),
-    List(Vec<Value>),
+    /// A list and the span of the list expression that made it.
+    List(Vec<Value>, Span),
     Map(IndexMap<String, Value>),
     /// A bare word with a fixed meaning: `allow`, `deny`, `rarely`, `mixed`, ...
     Symbol(&'static str),
@@ -132,7 +136,7 @@ impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         use Value::*;
         match (self, other) {
-            (Str(a), Str(b))
+            (Str(a, _), Str(b, _))
             | (Secret(a), Secret(b))
             | (File(a), File(b))
             | (Script(a), Script(b))
@@ -140,7 +144,7 @@ impl PartialEq for Value {
             (Int(a), Int(b)) => a == b,
             (Bool(a), Bool(b)) => a == b,
             (Duration(a), Duration(b)) => a == b,
-            (List(a), List(b)) => a == b,
+            (List(a, _), List(b, _)) => a == b,
             (Map(a), Map(b)) => a == b,
             (Symbol(a), Symbol(b)) => a == b,
             (Instance(a), Instance(b)) => a.same_as(b),
@@ -158,11 +162,13 @@ impl Value {
         let mut h = std::hash::DefaultHasher::new();
         std::mem::discriminant(self).hash(&mut h);
         match self {
-            Value::Str(s) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => s.hash(&mut h),
+            Value::Str(s, _) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
+                s.hash(&mut h)
+            }
             Value::Int(n) => n.hash(&mut h),
             Value::Bool(b) => b.hash(&mut h),
             Value::Duration(d) => d.hash(&mut h),
-            Value::List(items) => {
+            Value::List(items, _) => {
                 items.len().hash(&mut h);
                 for item in items {
                     h.write_u64(item.fingerprint());
@@ -236,10 +242,10 @@ impl Type {
     pub fn accepts(self, value: &Value) -> bool {
         matches!(
             (self, value),
-            (Type::String, Value::Str(_))
+            (Type::String, Value::Str(..))
                 | (Type::Int, Value::Int(_))
                 | (Type::Bool, Value::Bool(_))
-                | (Type::List, Value::List(_))
+                | (Type::List, Value::List(..))
                 | (Type::Map, Value::Map(_))
                 | (Type::Duration, Value::Duration(_))
         )
@@ -250,11 +256,11 @@ impl Value {
     /// The type name used in messages: `a string`, `a list`, `a layer`.
     pub fn describe(&self) -> String {
         match self {
-            Value::Str(_) => "a string".into(),
+            Value::Str(..) => "a string".into(),
             Value::Int(_) => "an integer".into(),
             Value::Bool(_) => "a boolean".into(),
             Value::Duration(_) => "a duration".into(),
-            Value::List(_) => "a list".into(),
+            Value::List(..) => "a list".into(),
             Value::Map(_) => "a map".into(),
             Value::Symbol(s) => format!("the word `{s}`"),
             Value::Secret(_) => "a secret".into(),
@@ -267,10 +273,20 @@ impl Value {
         }
     }
 
+    /// Where the value was written, when it keeps that: a string's literal
+    /// or a list's brackets, wherever the value travelled since.
+    pub fn origin(&self) -> Option<Span> {
+        match self {
+            Value::Str(_, at) | Value::List(_, at) => Some(*at),
+            Value::Image(r) => Some(r.span),
+            _ => None,
+        }
+    }
+
     /// The text of the value inside `${...}`, if it has one.
     pub fn interpolate(&self) -> Option<String> {
         match self {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s, _) => Some(s.clone()),
             Value::Int(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Symbol(s) => Some(s.to_string()),
@@ -299,11 +315,11 @@ pub fn format_duration(secs: u64) -> String {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Value::Str(s) => write!(f, "\"{}\"", s.escape_debug()),
+            Value::Str(s, _) => write!(f, "\"{}\"", s.escape_debug()),
             Value::Int(n) => write!(f, "{n}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Duration(d) => write!(f, "{}", format_duration(*d)),
-            Value::List(items) => {
+            Value::List(items, _) => {
                 write!(f, "[")?;
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
