@@ -194,8 +194,16 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
     let iid = b.tmp.join("arch.iid");
     b.run(
         &[
-            "build", "--isolation", "chroot", "--layers", "--pull=never", "--iidfile", &iid.to_string_lossy(),
-            "-f", "out/arch-e2e/Containerfile", ".",
+            "build",
+            "--isolation",
+            "chroot",
+            "--layers",
+            "--pull=never",
+            "--iidfile",
+            &iid.to_string_lossy(),
+            "-f",
+            "out/arch-e2e/Containerfile",
+            ".",
         ],
         &arch_ctx,
     );
