@@ -60,9 +60,14 @@ fn secret_misplaced(ev: &mut Evaluator<'_>, span: Span, place: &str) -> Reported
 /// `used`); a secret gets its own message.
 pub(super) fn want_str(ev: &mut Evaluator<'_>, v: Value, used: Span, place: &str) -> Eval<(String, Site)> {
     let site = Site::of(&v, used);
+    want_str_at(ev, v, site, place)
+}
+
+/// [`want_str`] of a value whose [`Site`] is known.
+fn want_str_at(ev: &mut Evaluator<'_>, v: Value, site: Site, place: &str) -> Eval<(String, Site)> {
     match v {
         Value::Str(s, _) => Ok((s, site)),
-        Value::Secret(_) => Err(secret_misplaced(ev, used, place)),
+        Value::Secret(_) => Err(secret_misplaced(ev, site.written, place)),
         other => {
             let d =
                 Diagnostic::error(Code::TypeMismatch, format!("{place} must be a string, found {}", other.describe()));
@@ -109,10 +114,13 @@ pub(super) fn want_strings(ev: &mut Evaluator<'_>, v: Value, e: &ast::Expr, plac
             };
             let mut out = Vec::new();
             for (i, item) in items.into_iter().enumerate() {
-                // A value without a span of its own is at its item, when written out here.
-                let used = written.map_or(site.written, |w| w[i].span);
-                let (text, at) = want_str(ev, item, used, &format!("each of {place}"))?;
-                out.push((text, Site { written: at.written, used: e.span }));
+                // A value without a span of its own is at its item, when
+                // written out here, or else at the list.
+                let at = Site {
+                    written: item.origin().unwrap_or_else(|| written.map_or(site.written, |w| w[i].span)),
+                    used: e.span,
+                };
+                out.push(want_str_at(ev, item, at, &format!("each of {place}"))?);
             }
             Ok(out)
         }
@@ -712,7 +720,8 @@ pub fn after<'p>(
             Some(_) => {
                 ev.error(
                     Diagnostic::error(Code::UnknownName, format!("`{}` cannot come after itself", c.name))
-                        .label(stmt.span, "this `after` names the component it is in"),
+                        .label(stmt.span, "this `after` names the component it is in")
+                        .help("remove this `after`, or name the component this one must follow"),
                 );
             }
             None => {
@@ -737,9 +746,10 @@ pub fn after<'p>(
                         },
                         "no definition by this name",
                     );
-                    if let Some(s) = crate::diag::suggest(&wanted_name, names) {
-                        d = d.help(format!("did you mean `{s}`?"));
-                    }
+                    d = match crate::diag::suggest(&wanted_name, names) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help("`after` names a definition of the program, like `after nvidia.container-toolkit` or `after container-toolkit`"),
+                    };
                     ev.error(d);
                 }
             }
