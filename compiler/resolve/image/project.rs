@@ -227,12 +227,14 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 let mut platforms = Vec::new();
                 for item in items {
                     match item {
-                        Value::Str(s, _) if is_platform(s) => platforms.push(s.clone()),
+                        Value::Str(s, _) if is_platform(s) && model::platform_arch(s).is_some() => {
+                            platforms.push(s.clone())
+                        }
                         other => {
                             ev.error(
                                 Diagnostic::error(Code::InvalidValue, format!("{other} is not a build platform"))
                                     .label(value.span, "in this list")
-                                    .help("platforms look like \"linux/x86_64\", \"linux/arm64\" or \"linux-mxlarge/arm64\""),
+                                    .help("platforms look like \"linux/x86_64\", \"linux/arm64\" or \"linux-mxlarge/arm64\", for the architectures x86_64 (amd64), aarch64 (arm64), ppc64le and s390x"),
                             );
                             failed = true;
                         }
