@@ -50,9 +50,23 @@ pub struct Variant {
     pub policy: Policy,
     /// True when any component or repository is not free software.
     pub proprietary: bool,
+    /// The architecture this variant was resolved for (`target.arch`):
+    /// the first of the pipeline's platforms, `x86_64` without one.
+    pub arch: String,
+    /// The same variant resolved for each other architecture of the
+    /// pipeline's `platforms`, in their order: the same components, with
+    /// the steps and repositories of that architecture (docs/konflux.md,
+    /// "Multi-platform builds").
+    #[serde(skip)]
+    pub other_arches: Vec<Variant>,
 }
 
 impl Variant {
+    /// This variant for each of its architectures, the first its own.
+    pub fn per_arch(&self) -> impl Iterator<Item = &Variant> {
+        std::iter::once(self).chain(self.other_arches.iter())
+    }
+
     /// The kernel component, if the variant pins one.
     pub fn kernel(&self) -> Option<&Component> {
         self.components.iter().find(|c| c.kind == ComponentKind::Kernel)
@@ -388,4 +402,42 @@ pub struct Pipeline {
 pub struct Resources {
     pub cpu: Option<String>,
     pub memory: Option<String>,
+}
+
+/// The architectures aidc builds for: the RPM name (`target.arch`, dnf's
+/// `$basearch`) and the Go name that buildah gives the `TARGETARCH` build
+/// argument for it (buildah `docs/buildah-build.1.md`, "TARGETARCH";
+/// Docker's "Automatic platform ARGs in the global scope").
+pub const ARCHES: &[(&str, &str)] =
+    &[("x86_64", "amd64"), ("aarch64", "arm64"), ("ppc64le", "ppc64le"), ("s390x", "s390x")];
+
+/// The RPM architecture of a Konflux platform: its part after the `/`
+/// (`linux/arm64`, `linux-mxlarge/arm64`), in Go or RPM spelling;
+/// `localhost` is the cluster itself, x86_64 (konflux-ci/build-definitions
+/// `buildah-remote-oci-ta` param `PLATFORM`). `None` for an architecture
+/// aidc does not know.
+pub fn platform_arch(platform: &str) -> Option<&'static str> {
+    let arch = if platform == "localhost" { "x86_64" } else { platform.rsplit('/').next().unwrap_or(platform) };
+    ARCHES.iter().find(|(rpm, go)| *rpm == arch || *go == arch).map(|(rpm, _)| *rpm)
+}
+
+/// buildah's `TARGETARCH` for an RPM architecture.
+pub fn target_arch(rpm_arch: &str) -> &str {
+    ARCHES.iter().find(|(rpm, _)| *rpm == rpm_arch).map_or(rpm_arch, |(_, go)| go)
+}
+
+impl Pipeline {
+    /// The distinct architectures of `platforms`, in their order, each with
+    /// the first platform that names it.
+    pub fn arches(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::new();
+        for p in &self.platforms {
+            if let Some(a) = platform_arch(p)
+                && !out.iter().any(|(x, _)| *x == a)
+            {
+                out.push((a, p));
+            }
+        }
+        out
+    }
 }

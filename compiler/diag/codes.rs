@@ -92,6 +92,7 @@ codes! {
     ConstraintFailed = "aid::constraint::failed", "a `requires` does not hold for a variant";
     UnsignedKmod = "aid::constraint::unsigned_kmod", "a kernel module is built but the variant has no `signing` key (warning)";
     KmodWithoutKernel = "aid::constraint::kmod_without_kernel", "a kernel module is built but no kernel is pinned";
+    NoPlatform = "aid::constraint::no_platform", "a component has nothing for one of the pipeline's platforms (no download, repository or support for its architecture)";
 
     // policy
     PolicyProprietary = "aid::policy::proprietary", "a variant that denies proprietary software contains some";
@@ -101,6 +102,8 @@ codes! {
     UndeclaredLicense = "aid::policy::undeclared_license", "a component installs from a mixed repository without declaring its own license";
 
     // plan
+    PlatformsDiffer = "aid::plan::platforms_differ", "a component differs between platforms in a way one Containerfile cannot branch on (an `ENV`, a `LABEL`, a builder stage)";
+    HermeticFetch = "aid::plan::hermetic_fetch", "a hermetic build would download a repository file or Flatpak remote at build time (named by `url` or `flatpakrepo` without `file`)";
     DependencyCycle = "aid::plan::cycle", "components of a variant depend on each other in a cycle";
     MissingInput = "aid::plan::missing_input", "a file the recipe copies, runs or ships does not exist in the build context";
     UnpinnedBase = "aid::plan::unpinned_base", "an image of the project is built from by tag because `aid.lock` has no digest for it (warning)";

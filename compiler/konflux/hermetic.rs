@@ -32,7 +32,8 @@ struct Inputs {
 fn inputs(variant: &model::Variant, image: &str, out_dir: &str, component: &str) -> Inputs {
     let mut out = Inputs::default();
     let up = "../".repeat(dir(component).split('/').count());
-    for c in &variant.components {
+    // Every architecture's downloads and packages (each platform fetches its own).
+    for c in variant.per_arch().flat_map(|v| v.components.iter()) {
         for step in &c.steps {
             match &step.kind {
                 StepKind::Packages { names } => out.packages.extend(names.iter().cloned()),
@@ -77,14 +78,8 @@ fn inputs(variant: &model::Variant, image: &str, out_dir: &str, component: &str)
 
 /// rpm-lockfile-prototype's architecture names for the recipe's platforms.
 fn arches(platforms: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = platforms
-        .iter()
-        .map(|p| match p.rsplit('/').next().unwrap_or(p) {
-            "amd64" | "x86_64" | "localhost" => "x86_64".to_string(),
-            "arm64" | "aarch64" => "aarch64".to_string(),
-            other => other.to_string(),
-        })
-        .collect();
+    let mut out: Vec<String> =
+        platforms.iter().map(|p| model::platform_arch(p).map_or_else(|| p.clone(), str::to_string)).collect();
     out.sort();
     out.dedup();
     out

@@ -50,6 +50,9 @@ pub struct Layer {
     pub builder: Option<Builder>,
     pub labels: Vec<(String, String)>,
     pub secrets: Vec<SecretMount>,
+    /// Its `RUN`s branch on `$TARGETARCH` (plan/arch.rs): its stage
+    /// declares `ARG TARGETARCH` before it.
+    pub per_arch: bool,
 }
 
 /// A builder stage: a throwaway stage (a plain Fedora image) that builds or
@@ -352,7 +355,16 @@ fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builde
     } else {
         Vec::new()
     };
-    Layer { component: c_name.to_string(), key, instructions, is_kernel, builder, labels: Vec::new(), secrets }
+    Layer {
+        component: c_name.to_string(),
+        key,
+        instructions,
+        is_kernel,
+        builder,
+        labels: Vec::new(),
+        secrets,
+        per_arch: false,
+    }
 }
 
 fn uses_secret(i: &Instruction) -> bool {

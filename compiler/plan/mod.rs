@@ -3,6 +3,8 @@
 //! kmod builder stages, the support files, and every input's digest in the
 //! step that reads it. Emission only renders what is decided here.
 
+mod arch;
+mod hermetic;
 mod layer;
 mod order;
 mod secrets;
@@ -213,7 +215,8 @@ pub enum InstructionKind {
     Env { name: String, value: String },
     /// `LABEL "key"="value"` (both already quoted).
     Label { key: String, value: String },
-    /// `ARG NAME=default`: a build argument the following instructions read.
+    /// `ARG NAME=default`: a build argument the following instructions
+    /// read; `ARG NAME` when `default` is empty (`TARGETARCH`, which buildah sets).
     Arg { name: String, default: String },
 }
 
@@ -253,9 +256,23 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
     for image in &model.images {
         let mut sequences = Vec::new();
         for variant in &image.variants {
-            let Some(order) = order::order(variant, &mut diagnostics) else { continue };
             let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
-            let layers = layer::layers(image, variant, &order, inputs, hermetic, &mut files, &mut diagnostics);
+            if hermetic {
+                hermetic::check(variant, &mut diagnostics);
+            }
+            // Each architecture's layers, merged into one sequence (plan/arch.rs).
+            let mut per_arch = Vec::new();
+            for v in variant.per_arch() {
+                let Some(order) = order::order(v, &mut diagnostics) else { continue };
+                per_arch.push((
+                    v.arch.as_str(),
+                    layer::layers(image, v, &order, inputs, hermetic, &mut files, &mut diagnostics),
+                ));
+            }
+            if per_arch.len() != 1 + variant.other_arches.len() {
+                continue;
+            }
+            let Some(layers) = arch::merge(variant, per_arch, &mut diagnostics) else { continue };
             sequences.push((variant, layers));
         }
         if diagnostics.has_errors() {
@@ -274,9 +291,16 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     let mut diagnostics = Diagnostics::default();
     for image in &model.images {
         for variant in &image.variants {
-            let Some(order) = order::order(variant, &mut diagnostics) else { continue };
             let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
-            for layer in layer::layers(image, variant, &order, inputs, hermetic, &mut files, &mut diagnostics) {
+            let mut per_arch = Vec::new();
+            for v in variant.per_arch() {
+                let Some(order) = order::order(v, &mut diagnostics) else { continue };
+                per_arch.push((
+                    v.arch.as_str(),
+                    layer::layers(image, v, &order, inputs, hermetic, &mut files, &mut diagnostics),
+                ));
+            }
+            for layer in arch::merge(variant, per_arch, &mut diagnostics).unwrap_or_default() {
                 if let Some(b) = &layer.builder {
                     owners.insert(b.key.clone(), layer.component.clone());
                 }

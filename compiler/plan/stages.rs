@@ -187,6 +187,12 @@ impl Walk<'_> {
                 }
             }
             let s = current.expect("a stage is open");
+            // A step that branches on the architecture reads `TARGETARCH`,
+            // which a stage sees once it declares it.
+            let declared = self.stages[s].instructions.iter().any(|i| *i == super::arch::targetarch_arg());
+            if self.nodes[n].layer.per_arch && !declared {
+                self.stages[s].instructions.push(super::arch::targetarch_arg());
+            }
             self.stages[s].instructions.extend(instructions);
             self.stages[s].layers.push(self.nodes[n].layer.key.clone());
             self.stage_of[n] = Some(s);

@@ -50,6 +50,19 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
             modules: loaded.modules.iter().map(|m| loaded.sources.get(m.source).name.clone()).collect(),
             ..Model::default()
         };
+        // The pipeline's platforms decide `target.arch`; its diagnostics
+        // come after the images', as they are written.
+        let images_diags = std::mem::take(&mut ev.diags);
+        let pipeline = loaded.roots.first().and_then(|root| project::pipeline(&mut ev, *root));
+        let pipeline_diags = std::mem::replace(&mut ev.diags, images_diags);
+        let arches: Vec<(&'static str, String)> = match &pipeline {
+            Some(p) => p.arches().into_iter().map(|(a, p)| (a, p.to_string())).collect(),
+            None => Vec::new(),
+        };
+        let (first, others) = match arches.split_first() {
+            Some((first, others)) => (first.clone(), others),
+            None => (("x86_64", "linux/x86_64".to_string()), &[][..]),
+        };
         for (index, info) in program.images.iter().enumerate() {
             if !loaded.roots.contains(&info.module) {
                 continue;
@@ -57,9 +70,17 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
             let image = ImageId(index);
             let mut variants = Vec::new();
             for chain in chains(&program, image) {
-                if let Some(v) = variant::assemble(&mut ev, image, &chain) {
-                    variants.push(v);
+                // Each architecture resolves the variant again (the same
+                // diagnostic twice is reported once).
+                ev.platform = first.clone();
+                let Some(mut v) = variant::assemble(&mut ev, image, &chain) else { continue };
+                for arch in others {
+                    ev.platform = arch.clone();
+                    if let Some(other) = variant::assemble(&mut ev, image, &chain) {
+                        v.other_arches.push(other);
+                    }
                 }
+                variants.push(v);
             }
             let has_variants = !eval::variant_names(info.image).is_empty();
             model.images.push(model::Image {
@@ -70,9 +91,8 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
                 variants,
             });
         }
-        if let Some(root) = loaded.roots.first() {
-            model.pipeline = project::pipeline(&mut ev, *root);
-        }
+        model.pipeline = pipeline;
+        ev.diags.extend(pipeline_diags);
         diagnostics.extend(names::without_repeats(ev.diags, &named));
         diagnostics.extend(named);
         model

@@ -180,6 +180,38 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
     assert_eq!(b.read(&rebuilt, "/usr/share/e2e/motd"), "Changed message.\n", "{log}");
     // The layer before the edit (the `tools` layer) was reused.
     assert!(log.contains("Using cache"), "{log}");
+
+    // A multi-platform recipe: one Containerfile whose per-architecture
+    // steps branch on `TARGETARCH`, which buildah sets to the host's; the
+    // image has the host architecture's files and nothing of the other's.
+    let arch_ctx = tmp.path().join("arch");
+    copy_dir(&root().join("tests/fixtures/multi-arch"), &arch_ctx);
+    std::fs::create_dir_all(arch_ctx.join(".git")).expect("a repository");
+    let compiled = aidc(&arch_ctx, &["compile", "image.aid"]);
+    assert_eq!(compiled.status.code(), Some(0), "{}", String::from_utf8_lossy(&compiled.stderr));
+    let containerfile = std::fs::read_to_string(arch_ctx.join("out/arch-e2e/Containerfile")).expect("Containerfile");
+    assert!(containerfile.contains("ARG TARGETARCH\n"), "{containerfile}");
+    let iid = b.tmp.join("arch.iid");
+    b.run(
+        &[
+            "build",
+            "--isolation",
+            "chroot",
+            "--layers",
+            "--pull=never",
+            "--iidfile",
+            &iid.to_string_lossy(),
+            "-f",
+            "out/arch-e2e/Containerfile",
+            ".",
+        ],
+        &arch_ctx,
+    );
+    let image = std::fs::read_to_string(&iid).expect("iidfile").trim().to_string();
+    let host = std::env::consts::ARCH;
+    assert_eq!(b.read(&image, "/usr/share/e2e/arch"), format!("{host}\n"));
+    assert_eq!(b.read(&image, "/usr/share/e2e/run-arch"), format!("built for {host}\n"));
+    assert_eq!(b.read(&image, "/usr/share/e2e/shared"), "the same on every architecture\n");
 }
 
 // ---------------------------------------------------------------------------

@@ -627,7 +627,17 @@ pub fn constraints<'p>(
             }
             Err(_) => continue,
         };
-        let mut d = Diagnostic::error(Code::ConstraintFailed, format!("{msg} (in {label})"));
+        // A requirement on the architecture that fails: the component has
+        // nothing for this platform.
+        let by_arch = local.borrow().iter().any(|r| r == "arch");
+        if by_arch && !ev.as_component(&c.name, |ev| ev.first_no_platform()) {
+            continue;
+        }
+        let mut d = if by_arch {
+            ev.as_component(&c.name, |ev| ev.no_platform(&format!("{msg} (in {label})")))
+        } else {
+            Diagnostic::error(Code::ConstraintFailed, format!("{msg} (in {label})"))
+        };
         // The culprit is where the user brought the component in.
         let requirer = if c.kind == model::ComponentKind::Body { stmt.span } else { c.span };
         d = d.label(requirer, format!("`{}` requires this", c.name));
@@ -645,6 +655,10 @@ pub fn constraints<'p>(
             }
         }
         ev.error(d.help(match way_out {
+            _ if by_arch => format!(
+                "take `{}` out of the pipeline's `platforms`, or build that platform without `{}`",
+                ev.platform.1, c.name
+            ),
             Some(w) => w.help,
             None => "change the version or component so that the requirement holds; the labels show where each value comes from".to_string(),
         }));

@@ -227,12 +227,17 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
                 let mut platforms = Vec::new();
                 for item in items {
                     match item {
-                        Value::Str(s, _) if is_platform(s) => platforms.push(s.clone()),
+                        Value::Str(s, _) if is_platform(s) && model::platform_arch(s).is_some() => {
+                            platforms.push(s.clone())
+                        }
                         other => {
+                            // At the item where it is written (the list's, when it has none).
+                            let at =
+                                super::site::Site { written: other.origin().unwrap_or(value.span), used: value.span };
+                            let d = Diagnostic::error(Code::InvalidValue, format!("{other} is not a build platform"));
                             ev.error(
-                                Diagnostic::error(Code::InvalidValue, format!("{other} is not a build platform"))
-                                    .label(value.span, "in this list")
-                                    .help("platforms look like \"linux/x86_64\", \"linux/arm64\" or \"linux-mxlarge/arm64\""),
+                                ev.label_site(d, at, "not a platform")
+                                    .help("platforms look like \"linux/x86_64\", \"linux/arm64\" or \"linux-mxlarge/arm64\", for the architectures x86_64 (amd64), aarch64 (arm64), ppc64le and s390x"),
                             );
                             failed = true;
                         }

@@ -148,6 +148,8 @@ pub fn assemble<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -
         signing,
         policy,
         proprietary,
+        arch: ev.platform.0.to_string(),
+        other_arches: Vec::new(),
     })
 }
 
@@ -252,7 +254,11 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
         computed
             .insert("image".into(), (Value::Str(asm.image_name.clone(), info.image.name.span), info.image.name.span));
         computed.insert("variant".into(), (Value::Str(chain.name.clone(), chain.span), chain.span));
+        // The architecture is the build's, not the base's: each of the
+        // pipeline's platforms resolves the variant again (resolve/mod.rs).
+        computed.insert("arch".into(), (Value::Str(ev.platform.0.to_string(), chain.span), chain.span));
     }
+    base_arch(ev, &facts);
     let Some(r) = asm.from_image.clone() else { return Some((facts, false)) };
     // An image built from another image of the project inherits its facts
     // (release, arch, kernel, driver, ...) and its non-free status.
@@ -266,6 +272,31 @@ fn facts<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, chain: &Chain<'p>) -> O
         }
     }
     Some((facts, up.proprietary))
+}
+
+/// A component that provides `arch` (a base built for one architecture
+/// only) says which architecture it exists for: building it for another of
+/// the pipeline's platforms is `aid::constraint::no_platform`. Reads of
+/// `target.arch` see the architecture being built either way.
+fn base_arch<'p>(ev: &mut Evaluator<'p>, facts: &Facts<'p>) {
+    let Some(def) = facts.defs.get("arch").and_then(|d| d.first()) else { return };
+    let env = Env { module: def.module, params: def.params.clone(), facts: Some(facts), reads: None };
+    let Ok(Value::Str(arch, _)) = ev.eval(def.expr, &env) else { return };
+    if arch == ev.platform.0 {
+        return;
+    }
+    let (span, call, name) = (def.span, def.call, def.component_name.clone());
+    let d = ev.as_component(&name, |ev| {
+        ev.first_no_platform().then(|| ev.no_platform(&format!("it provides `arch = \"{}\"`", arch.escape_debug())))
+    });
+    if let Some(d) = d {
+        let platform = ev.platform.1.clone();
+        ev.error(
+            d.label(call, format!("`{name}` is used here")).label(span, "the one architecture it is built for").help(
+                format!("take `{platform}` out of the pipeline's `platforms`, or build from a base that exists for it"),
+            ),
+        );
+    }
 }
 
 /// What phase 3 finds: each component's metadata and license, the
@@ -288,10 +319,22 @@ fn licensed<'p>(
     let mut metas = Vec::new();
     for index in 0..asm.components.len() {
         let (span, note) = usage(asm, index);
-        metas.push(ev.within(span, note, |ev| super::content::metadata(ev, asm, index, facts)));
+        let name = asm.components[index].name.clone();
+        metas.push(
+            ev.within(span, note, |ev| ev.as_component(&name, |ev| super::content::metadata(ev, asm, index, facts))),
+        );
     }
-    let repos: Vec<model::Repo> =
-        (0..asm.repos.len()).filter_map(|i| super::content::repo(ev, asm, i, facts)).collect();
+    let repos: Vec<model::Repo> = (0..asm.repos.len())
+        .filter_map(|i| {
+            let name = ev.program.defs[asm.repos[i].instance.def.0].qualified.to_string();
+            // Where the repository is used, for an error about its platform.
+            let at = asm.repos[i].span;
+            let outer = ev.component_use.replace(at);
+            let repo = ev.as_component(&name, |ev| super::content::repo(ev, asm, i, facts));
+            ev.component_use = outer;
+            repo
+        })
+        .collect();
     if repos.len() != asm.repos.len() {
         return None;
     }
@@ -320,10 +363,13 @@ fn content<'p>(
     for index in 0..asm.components.len() {
         let reads = RefCell::new(Vec::new());
         let (span, note) = usage(asm, index);
+        let name = asm.components[index].name.clone();
         let steps = ev.within(span, note, |ev| {
-            let steps = super::steps::steps(ev, asm, index, facts, &reads);
-            super::content::constraints(ev, asm, index, facts, &reads, &asm.label);
-            steps
+            ev.as_component(&name, |ev| {
+                let steps = super::steps::steps(ev, asm, index, facts, &reads);
+                super::content::constraints(ev, asm, index, facts, &reads, &asm.label);
+                steps
+            })
         });
         let c = &asm.components[index];
         let meta = &metas[index];

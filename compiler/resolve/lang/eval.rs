@@ -62,6 +62,18 @@ pub struct Evaluator<'p> {
     /// Where the definition being evaluated was used (outermost first): an
     /// error inside a stdlib definition also points at the user's call.
     pub context: Vec<(Span, String)>,
+    /// The architecture being resolved (`target.arch`) and the platform of
+    /// the pipeline that asks for it, for the error of a component that has
+    /// nothing for it.
+    pub platform: (&'static str, String),
+    /// The component or repository being evaluated, for that error.
+    pub component: Option<String>,
+    /// Where a repository being evaluated is used (components have theirs
+    /// in `context`).
+    pub component_use: Option<Span>,
+    /// (component, architecture) pairs already reported as having nothing
+    /// for the platform: one error each, however many lookups fail.
+    no_platform_seen: std::collections::HashSet<(String, &'static str)>,
 }
 
 /// What a name or path stands for before it is used.
@@ -83,6 +95,10 @@ impl<'p> Evaluator<'p> {
             lets: HashMap::new(),
             assembling: Vec::new(),
             context: Vec::new(),
+            platform: ("x86_64", "linux/x86_64".to_string()),
+            component: None,
+            component_use: None,
+            no_platform_seen: std::collections::HashSet::new(),
         }
     }
 
@@ -112,6 +128,36 @@ impl<'p> Evaluator<'p> {
         }
         self.diags.push(d);
         Reported
+    }
+
+    /// Runs `f` as the evaluation of the component or repository `name`.
+    pub fn as_component<T>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = self.component.replace(name.to_string());
+        let out = f(self);
+        self.component = outer;
+        out
+    }
+
+    /// The error of a component that has nothing for the architecture
+    /// being resolved: `what` is what it lacks.
+    pub fn no_platform(&self, what: &str) -> Diagnostic {
+        let (arch, platform) = &self.platform;
+        let who = self.component.as_deref().map_or_else(|| "this recipe".to_string(), |c| format!("`{c}`"));
+        let d = Diagnostic::error(
+            Code::NoPlatform,
+            format!("{who} has nothing for the platform `{platform}` ({arch}): {what}"),
+        );
+        match self.component_use {
+            Some(at) => d.label(at, format!("{who} is used here")),
+            None => d,
+        }
+    }
+
+    /// Whether this is the first time the component being evaluated has
+    /// nothing for the architecture being resolved (later ones are not reported).
+    pub fn first_no_platform(&mut self) -> bool {
+        let key = (self.component.clone().unwrap_or_default(), self.platform.0);
+        self.no_platform_seen.insert(key)
     }
 
     /// Runs `f` with `(span, message)` added to every error's labels.
@@ -509,7 +555,14 @@ impl<'p> Evaluator<'p> {
 
     fn index(&mut self, table: &'p Expr, key: &'p Expr, _span: Span, env: &Env<'_, 'p>) -> Eval {
         let t = self.table(table, env)?;
-        let k = self.eval(key, env)?;
+        // Whether the key reads `target.arch`: a table without the
+        // architecture's entry is a component without that platform.
+        let key_reads = RefCell::new(Vec::new());
+        let key_env = Env { module: env.module, params: env.params.clone(), facts: env.facts, reads: Some(&key_reads) };
+        let k = self.eval(key, &key_env)?;
+        for r in key_reads.borrow().iter() {
+            Self::record_read(env, r);
+        }
         match (&*t, &k) {
             (Value::Map(m), Value::Str(s, _)) => match m.get(s) {
                 Some(v) => self.copy(v, key.span),
@@ -519,15 +572,33 @@ impl<'p> Evaluator<'p> {
                         ExprKind::Name(n) => format!("`{n}`"),
                         _ => "the table".to_string(),
                     };
-                    let mut d = Diagnostic::error(Code::UnknownKey, format!("{table_name} has no entry \"{s}\""))
-                        .label(key.span, format!("\"{s}\" is not a key of {table_name}"));
+                    let known = keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+                    let by_arch = key_reads.borrow().iter().any(|r| r == "arch");
+                    if by_arch && !self.first_no_platform() {
+                        return Err(Reported);
+                    }
+                    let mut d = if by_arch {
+                        self.no_platform(&format!("{table_name} has no entry \"{s}\""))
+                            .label(key.span, format!("\"{s}\" (`target.arch`) is not a key of {table_name}"))
+                    } else {
+                        Diagnostic::error(Code::UnknownKey, format!("{table_name} has no entry \"{s}\""))
+                            .label(key.span, format!("\"{s}\" is not a key of {table_name}"))
+                    };
                     if let Some(def) = self.definition_span(table, env) {
                         d = d.label(def, "the table is defined here");
                     }
-                    d = d.help(format!(
-                        "the known keys are: {}",
-                        keys.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
-                    ));
+                    d = if by_arch {
+                        d.help(format!(
+                            "the architectures it has are: {known}; take `{}` out of the pipeline's `platforms`, or build that platform with a component (or an entry) for \"{s}\"",
+                            self.platform.1
+                        ))
+                    } else {
+                        d.help(format!("the known keys are: {known}"))
+                    };
+                    if by_arch {
+                        // The key is the architecture being built, not a value of the recipe.
+                        return Err(self.error(d));
+                    }
                     // The key may be a value the recipe passed in.
                     Err(self.error_repointed(d, super::site::Site::of(&k, key.span)))
                 }
@@ -965,6 +1036,10 @@ fn type_help(t: Type, value: &Value) -> String {
             format!("write it without quotes: {s}")
         }
         (Type::List, Value::Str(s, _)) => format!("write a list: [\"{s}\"]"),
+        (_, Value::Secret(_)) => {
+            "a secret exists only while a kmod is built and signed: use it as `signing { key = secret(\"ID\") }`, never as a value"
+                .to_string()
+        }
         _ => format!("pass {}", t.describe()),
     }
 }

@@ -132,9 +132,7 @@ fn fact_hint(name: &str, denies_proprietary: bool) -> Option<&'static str> {
         }
         "kernel" => "Fedora bases do not pin a kernel; add one, e.g. `kernel kernel.longterm(\"6.18\")`",
         "driver" => "the NVIDIA driver version comes from its kernel module: add `kmod nvidia.open(\"580.95.05\")`",
-        "release" | "arch" => {
-            "`release` and `arch` come from the base: build `from` a `base` such as `fedora.bootc(44)`"
-        }
+        "release" => "`release` comes from the base: build `from` a `base` such as `fedora.bootc(44)`",
         _ => return None,
     })
 }
