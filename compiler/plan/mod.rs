@@ -260,19 +260,9 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
             if hermetic {
                 hermetic::check(variant, &mut diagnostics);
             }
-            // Each architecture's layers, merged into one sequence (plan/arch.rs).
-            let mut per_arch = Vec::new();
-            for v in variant.per_arch() {
-                let Some(order) = order::order(v, &mut diagnostics) else { continue };
-                per_arch.push((
-                    v.arch.as_str(),
-                    layer::layers(image, v, &order, inputs, hermetic, &mut files, &mut diagnostics),
-                ));
-            }
-            if per_arch.len() != 1 + variant.other_arches.len() {
+            let Some(layers) = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics) else {
                 continue;
-            }
-            let Some(layers) = arch::merge(variant, per_arch, &mut diagnostics) else { continue };
+            };
             sequences.push((variant, layers));
         }
         if diagnostics.has_errors() {
@@ -281,6 +271,25 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
         images.push(stages::stages(image, &sequences, options));
     }
     Outcome::unless_errors(Plan { out_dir: options.out_dir.clone(), images, files: files.into_map() }, diagnostics)
+}
+
+/// A variant's layers: each architecture's, merged into one sequence
+/// (plan/arch.rs); `None` when an architecture's components cannot be
+/// ordered or the architectures cannot be merged (both reported).
+fn variant_layers(
+    image: &crate::model::Image,
+    variant: &crate::model::Variant,
+    inputs: &Inputs,
+    hermetic: bool,
+    files: &mut support::Files,
+    diagnostics: &mut Diagnostics,
+) -> Option<Vec<layer::Layer>> {
+    let mut per_arch = Vec::new();
+    for v in variant.per_arch() {
+        let order = order::order(v, diagnostics)?;
+        per_arch.push((v.arch.as_str(), layer::layers(image, v, &order, inputs, hermetic, files, diagnostics)));
+    }
+    arch::merge(variant, per_arch, diagnostics)
 }
 
 /// Which component each layer (and each kmod builder) comes from, by layer
@@ -292,15 +301,8 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     for image in &model.images {
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
-            let mut per_arch = Vec::new();
-            for v in variant.per_arch() {
-                let Some(order) = order::order(v, &mut diagnostics) else { continue };
-                per_arch.push((
-                    v.arch.as_str(),
-                    layer::layers(image, v, &order, inputs, hermetic, &mut files, &mut diagnostics),
-                ));
-            }
-            for layer in arch::merge(variant, per_arch, &mut diagnostics).unwrap_or_default() {
+            let layers = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics);
+            for layer in layers.unwrap_or_default() {
                 if let Some(b) = &layer.builder {
                     owners.insert(b.key.clone(), layer.component.clone());
                 }
