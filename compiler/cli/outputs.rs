@@ -214,18 +214,17 @@ pub fn committed_runs(root: &Path, dir: &Path, header: &str) -> BTreeMap<String,
     let mut budget = TOTAL;
     for name in names.into_iter().take(FILES) {
         let Ok(file) = super::fs::open_in(&dir.join(&name), Some(&root)) else { continue };
-        let mut reader = std::io::BufReader::new(file.take(LIMIT.min(budget)));
+        let allowed = LIMIT.min(budget);
+        let mut reader = std::io::BufReader::new(file.take(allowed));
         // The header first: another recipe's file costs one line.
         let mut first = String::new();
-        let read = reader.read_line(&mut first);
-        budget -= first.len() as u64;
-        if read.is_err() || first.trim_end_matches(['\n', '\r']) != header {
-            continue;
-        }
+        let header_read = reader.read_line(&mut first).is_ok() && first.trim_end_matches(['\n', '\r']) == header;
         let mut text = String::new();
-        let read = reader.read_to_string(&mut text);
-        budget -= text.len() as u64;
-        if read.is_err() {
+        let read = header_read && reader.read_to_string(&mut text).is_ok();
+        // What was taken from the file counts, read as text or not (a
+        // first line that is not UTF-8 is read, and refused, all the same).
+        budget -= allowed - reader.get_ref().limit();
+        if !read {
             continue;
         }
         let bundles: String = text
