@@ -601,14 +601,7 @@ fn component(
 
     // Phase 3: one line per RUN command, then the layer.
     if has_line_break(&run, &envs) {
-        diagnostics.push(
-            Diagnostic::error(
-                Code::TextContent,
-                format!("a value of `{}` contains a line break where the Containerfile needs one line", c.name),
-            )
-            .label(c.span, "this component")
-            .help("names, versions and paths are one line; put text over several lines in a file with `write`"),
-        );
+        diagnostics.push(line_break(c, "this component"));
         return None;
     }
     let mut instructions = Vec::new();
@@ -619,6 +612,16 @@ fn component(
     let mut layer = layer_of(&c.name, instructions, builder, c.kind == ComponentKind::Kernel);
     layer.labels = labels;
     Some(layer)
+}
+
+/// The refusal when [`has_line_break`] finds one in `c`'s lines.
+fn line_break(c: &Component, label: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::TextContent,
+        format!("a value of `{}` contains a line break where the Containerfile needs one line", c.name),
+    )
+    .label(c.span, label.to_string())
+    .help("names, versions and paths are one line; put text over several lines in a file with `write`")
 }
 
 /// Last line of defence: a line break in a RUN line would end the
@@ -917,14 +920,7 @@ fn kmod(
     b.commands.push(words.join(" "));
     // The same last line of defence as a layer's RUN (validation refuses these earlier).
     if has_line_break(&b, &[]) {
-        diagnostics.push(
-            Diagnostic::error(
-                Code::TextContent,
-                format!("a value of `{}` contains a line break where the Containerfile needs one line", c.name),
-            )
-            .label(c.span, "this module")
-            .help("module names, versions and variants are one line"),
-        );
+        diagnostics.push(line_break(c, "this module"));
         return None;
     }
     let builder_instruction =
