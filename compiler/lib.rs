@@ -13,6 +13,7 @@ pub mod graph;
 pub mod hash;
 pub mod konflux;
 pub mod model;
+pub mod par;
 pub mod paths;
 pub mod plan;
 pub mod resolve;

@@ -74,25 +74,35 @@ pub fn emit(
     modules: &BTreeMap<String, String>,
 ) -> crate::diag::Outcome<Files> {
     let env = environment();
+    let template = env.get_template("Containerfile.j2").expect("embedded template");
+    // Many images render on every core (`crate::par`), each Containerfile
+    // digested where it was rendered.
+    let rendered = crate::par::chunks(&plan.images, |images| {
+        let render = |image: &crate::plan::ImagePlan| {
+            let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);
+            let text = template
+                .render(context! {
+                    recipe => recipe,
+                    containerfile => containerfile_path,
+                    targets => Serde(&image.targets),
+                    stages => Serde(&image.stages),
+                })
+                .unwrap_or_else(|e| format!("# aidc: internal error rendering the Containerfile: {e}\n"));
+            let digest = crate::hash::digest(text.as_bytes());
+            (image.containerfile.clone(), text, digest)
+        };
+        images.iter().map(render).collect::<Vec<_>>()
+    });
     let mut out = Files::new();
-    for image in &plan.images {
-        let template = env.get_template("Containerfile.j2").expect("embedded template");
-        let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);
-        let text = template
-            .render(context! {
-                recipe => recipe,
-                containerfile => containerfile_path,
-                targets => Serde(&image.targets),
-                stages => Serde(&image.stages),
-            })
-            .unwrap_or_else(|e| format!("# aidc: internal error rendering the Containerfile: {e}\n"));
-        out.insert(image.containerfile.clone(), text);
+    let mut digests = BTreeMap::new();
+    for (path, text, digest) in rendered.into_iter().flatten() {
+        digests.insert(path.clone(), digest);
+        out.insert(path, text);
     }
     for (path, content) in &plan.files {
+        digests.insert(path.clone(), crate::hash::digest(content.as_bytes()));
         out.insert(path.clone(), content.clone());
     }
-    let digests: BTreeMap<String, String> =
-        out.iter().map(|(p, c)| (p.clone(), crate::hash::digest(c.as_bytes()))).collect();
     let manifest = Manifest {
         version: 1,
         compiler: concat!("aidc ", env!("CARGO_PKG_VERSION")),

@@ -250,11 +250,50 @@ pub fn input_uses(model: &Model) -> Vec<InputUse> {
 }
 
 /// Plans every image of the model.
+///
+/// Many images are planned on every core (`crate::par`), each chunk of
+/// images with support files of its own, merged in order. Images write
+/// their support files under their own name (`<image>/...`) and share only
+/// aidc's scripts, whose content is the same for all, so the merge is what
+/// planning them in a row gives; should two chunks ever disagree on a path
+/// (a digest suffix decided by order), the images are planned again in a row.
 pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> {
+    let chunks = crate::par::chunks(&model.images, |images| plan_images(model, images, inputs, options));
+    let mut chunks = chunks.into_iter();
+    let Some(mut whole) = chunks.next() else {
+        return plan_images(model, &[], inputs, options).into_outcome(options);
+    };
+    for chunk in chunks {
+        if !whole.files.merge(chunk.files) {
+            return plan_images(model, &model.images, inputs, options).into_outcome(options);
+        }
+        whole.images.extend(chunk.images);
+        whole.diagnostics.extend(chunk.diagnostics);
+    }
+    whole.into_outcome(options)
+}
+
+/// The plans of some images, their support files and their diagnostics.
+struct Planned {
+    images: Vec<ImagePlan>,
+    files: support::Files,
+    diagnostics: Diagnostics,
+}
+
+impl Planned {
+    fn into_outcome(self, options: &Options) -> Outcome<Plan> {
+        let plan = Plan { out_dir: options.out_dir.clone(), images: self.images, files: self.files.into_map() };
+        Outcome::unless_errors(plan, self.diagnostics)
+    }
+}
+
+/// Plans `images` (of `model`) in a row. An image after one with an error
+/// is still checked but not staged: the plan will not be used.
+fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, options: &Options) -> Planned {
     let mut diagnostics = Diagnostics::default();
     let mut files = support::Files::new(&options.out_dir);
-    let mut images = Vec::new();
-    for image in &model.images {
+    let mut planned = Vec::new();
+    for image in images {
         let mut sequences = Vec::new();
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
@@ -270,9 +309,9 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
         if diagnostics.has_errors() {
             continue;
         }
-        images.push(stages::stages(image, &sequences, options));
+        planned.push(stages::stages(image, &sequences, options));
     }
-    Outcome::unless_errors(Plan { out_dir: options.out_dir.clone(), images, files: files.into_map() }, diagnostics)
+    Planned { images: planned, files, diagnostics }
 }
 
 /// A variant's layers: each architecture's, merged into one sequence
@@ -319,4 +358,56 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
 /// a cycle (which planning reports).
 pub fn build_order(variant: &crate::model::Variant) -> Option<Vec<usize>> {
     order::order(variant, &mut Diagnostics::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::{MemLoader, SearchPath};
+
+    /// Enough images to plan on every core: each with a kernel (aidc's
+    /// kernel script, which every image shares) and support files of its own.
+    fn model(images: usize) -> Model {
+        let mut recipe = String::from("import \"std/kernel\"\nimport \"std/tools\"\n");
+        for i in 0..images {
+            recipe.push_str(&format!(
+                "image gen-{i} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  kernel kernel.longterm(\"6.18\")\n  \
+                 use tools.ramalama()\n  write \"/etc/gen/{i}.conf\" \"index = {i}\"\n  \
+                 variant clean {{}}\n  variant more {{ packages [\"tool-{i}\"] }}\n}}\n"
+            ));
+        }
+        let mut loader = MemLoader::default();
+        loader.insert("r/image.aid", recipe);
+        let resolved =
+            crate::resolve::resolve(&["r/image.aid".into()], &loader, &SearchPath::default()).expect("entry");
+        let mut diagnostics = Diagnostics::default();
+        let model = resolved.model.into_value(&mut diagnostics).expect("the recipe resolves");
+        assert!(!diagnostics.has_errors(), "{diagnostics:?}");
+        model
+    }
+
+    #[test]
+    fn planned_on_every_core_as_in_a_row() {
+        let images = 3 * crate::par::MIN_ITEMS;
+        let model = model(images);
+        let options = Options { out_dir: "out".into(), ..Default::default() };
+        let json = |p: Outcome<Plan>| serde_json::to_string(&p.value.expect("a plan")).expect("json");
+        let chunked = json(plan(&model, &Inputs::default(), &options));
+        let in_a_row = json(plan_images(&model, &model.images, &Inputs::default(), &options).into_outcome(&options));
+        assert_eq!(chunked, in_a_row);
+        assert!(chunked.contains("scripts/aid-kernel.sh") && chunked.contains(&format!("gen-{}/", images - 1)));
+    }
+
+    #[test]
+    fn a_later_chunk_with_other_contents_at_a_path_is_refused() {
+        let mut first = support::Files::new("out");
+        first.add("x/a", "one".into());
+        let mut same = support::Files::new("out");
+        same.add("x/a", "one".into());
+        same.add("y/b", "two".into());
+        assert!(first.merge(same));
+        let mut other = support::Files::new("out");
+        other.add("x/a", "three".into());
+        assert!(!first.merge(other));
+    }
 }

@@ -63,6 +63,22 @@ impl Files {
         self.same(&path, content).unwrap_or_else(|| self.add(&path, content.to_string()))
     }
 
+    /// Takes in the files of `later` (planned after these): `false`, and
+    /// nothing is sure to be taken, when a path holds different contents
+    /// in the two (planned in a row, the later one would have been renamed).
+    pub fn merge(&mut self, later: Files) -> bool {
+        for (path, file) in later.files {
+            match self.files.get(&path) {
+                Some((content, _)) if *content != file.0 => return false,
+                Some(_) => {}
+                None => {
+                    self.files.insert(path, file);
+                }
+            }
+        }
+        true
+    }
+
     pub fn into_map(self) -> BTreeMap<String, String> {
         self.files.into_iter().map(|(path, (content, _))| (path, content)).collect()
     }
