@@ -23,8 +23,8 @@
 //!   default directories and aidc's own network repository files (as a
 //!   hermetic recipe's did before), fails the same way.
 //!
-//! Needs root, buildah and `unshare`; skipped with a message otherwise, like
-//! the other end-to-end tests.
+//! Needs root and buildah, skipped with a message otherwise like the other
+//! end-to-end tests, and `unshare` (util-linux, essential on Debian).
 
 use std::path::Path;
 use std::process::Command;
@@ -99,7 +99,7 @@ fn hermetic_build(
     c.arg("--volume").arg(format!("{}:/cachi2/output", output.display()));
     c.arg("--volume").arg(format!("{}:/usr/share/dnf5/repos.d:ro", distro.display()));
     c.args(["-f", file, "."]).current_dir(context);
-    let out = c.output().expect("unshare runs");
+    let out = c.output().expect("unshare (util-linux) runs");
     let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() { Ok(std::fs::read_to_string(&iid).expect("iidfile").trim().to_string()) } else { Err(log) }
 }
@@ -121,10 +121,6 @@ fn compile(fx: &Fedora, name: &str, hermetic: bool) -> std::path::PathBuf {
 #[test]
 fn a_hermetic_containerfile_builds_offline_under_the_tasks_mounts_and_fails_where_konflux_fails() {
     if !available() {
-        return;
-    }
-    if Command::new("unshare").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: the hermetic build test needs unshare (util-linux)");
         return;
     }
     let started = std::time::Instant::now();
