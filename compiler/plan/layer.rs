@@ -244,7 +244,7 @@ enum Keep {
     Install,
     /// `COPY`d to /etc/yum.repos.d before the `RUN` (a hermetic build).
     Copy,
-    /// Not kept: a builder stage, which is thrown away.
+    /// Not kept, or kept in a hermetic builder stage, which is thrown away.
     No,
 }
 
@@ -258,7 +258,7 @@ enum Keep {
 /// without Konflux's prefetch ([`RepoSetup::choose`]), a kept repository
 /// file is shipped with `COPY`, and a kept repository the base has is
 /// switched on against the base's own repository file; `ship` is false in
-/// a builder stage, which keeps nothing.
+/// a builder stage, which then keeps nothing.
 fn repositories(
     run: &mut Run,
     repos: &[usize],
@@ -273,10 +273,12 @@ fn repositories(
     let mut copies = Vec::new();
     for r in repos.iter().map(|i| &variant.repos[*i]) {
         let file_name = super::repo_file("", &r.id).trim_start_matches("/repos/").to_string();
-        let keep = match (r.keep && ship, hermetic) {
-            (false, _) => Keep::No,
-            (true, false) => Keep::Install,
-            (true, true) => Keep::Copy,
+        // A build that is not hermetic keeps what it did before, builder stages included.
+        let keep = match (r.keep, hermetic, ship) {
+            (false, _, _) => Keep::No,
+            (true, false, _) => Keep::Install,
+            (true, true, true) => Keep::Copy,
+            (true, true, false) => Keep::No,
         };
         match &r.source {
             RepoSource::Copr { .. } | RepoSource::BaseUrl { .. } | RepoSource::File { content: Some(_), .. } => {
