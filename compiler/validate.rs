@@ -434,6 +434,74 @@ pub fn one_line(text: &str) -> Result<(), String> {
     }
 }
 
+/// One repository of a `.repo` file: its id and whether the file enables it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoSection {
+    pub id: String,
+    pub enabled: bool,
+}
+
+/// A dnf `.repo` file's name: one path segment ending in `.repo`, made of
+/// letters, digits, `.`, `_` and `-` (it names a file aidc writes).
+pub fn repo_file_name(name: &str) -> Result<(), String> {
+    if !name.ends_with(".repo") || name.len() == ".repo".len() {
+        return Err("a repository file's name ends in `.repo`".into());
+    }
+    if name.starts_with('.') {
+        return Err("the name cannot start with `.`".into());
+    }
+    match name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        Some(c) => Err(format!("`{}` cannot appear in a file name aidc writes", shown(c))),
+        None => Ok(()),
+    }
+}
+
+/// The repositories of a dnf `.repo` file (an INI file: `[id]` sections of
+/// `key=value` lines, `#` and `;` comments; dnf.conf(5) "REPO OPTIONS"), in
+/// order, each enabled unless its section says `enabled=0` (dnf's default
+/// is enabled). Refuses what is not that shape, a repository id outside
+/// letters, digits, `-`, `_`, `.` and `:`, an id given twice, and a file
+/// without repositories.
+pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
+    let mut out: Vec<RepoSection> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(c) = line.chars().find(|c| c.is_control() && *c != '\t') {
+            return Err(format!(
+                "line {}: the control character `{}` cannot appear in a repository file",
+                n + 1,
+                shown(c)
+            ));
+        }
+        if let Some(id) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')) {
+                return Err(format!("line {}: `[{id}]` is not a repository id", n + 1));
+            }
+            if out.iter().any(|s| s.id == id) {
+                return Err(format!("line {}: the repository `{id}` is defined twice", n + 1));
+            }
+            out.push(RepoSection { id: id.to_string(), enabled: true });
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("line {}: neither `[id]` nor `key=value`", n + 1));
+        };
+        let Some(section) = out.last_mut() else {
+            return Err(format!("line {}: an option before the first `[id]`", n + 1));
+        };
+        if key.trim() == "enabled" {
+            section.enabled = !matches!(value.trim(), "0" | "false" | "False" | "no");
+        }
+    }
+    if out.is_empty() {
+        return Err("no `[id]` section: the file defines no repository".into());
+    }
+    Ok(out)
+}
+
 /// Whether a context file looks like a private key by its name.
 pub fn looks_like_private_key(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
@@ -448,6 +516,20 @@ pub fn looks_like_private_key(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_files_are_read_section_by_section() {
+        let text = "# c\n[fedora]\nname=F $releasever\nenabled=1\n\n[fedora-source]\nenabled=0\n[x]\nbaseurl=u\n";
+        let ids: Vec<(String, bool)> = repo_file(text).unwrap().into_iter().map(|s| (s.id, s.enabled)).collect();
+        assert_eq!(ids, [("fedora".into(), true), ("fedora-source".into(), false), ("x".into(), true)]);
+        for bad in ["", "name=x\n", "[a b]\n", "[a]\n[a]\n", "[a]\njunk\n", "[a]\nx=\u{1b}\n"] {
+            assert!(repo_file(bad).is_err(), "{bad:?}");
+        }
+        assert!(repo_file_name("fedora-updates.repo").is_ok());
+        for bad in ["fedora", ".repo", "../x.repo", "a/b.repo", ".x.repo", "a b.repo"] {
+            assert!(repo_file_name(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn quantities_are_kubernetes_quantities() {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Component, RepoLayout, join, yaml};
+use super::{Component, RepoLayout, yaml};
 use crate::model::{self, Model, RepoSource, StepKind};
 
 /// The prefetch directory of `component`, relative to the recipe's directory.
@@ -23,44 +23,80 @@ pub fn dir(component: &str) -> String {
 #[derive(Debug, Default)]
 struct Inputs {
     packages: BTreeSet<String>,
-    repofiles: BTreeSet<String>,
+    /// The `.repo` files aidc writes in the prefetch directory (path in it
+    /// -> text), which `rpms.in.yaml` lists.
+    repofiles: BTreeMap<String, String>,
+    /// `.repo` files named by URL (a hermetic build refuses them:
+    /// `aid::plan::hermetic_fetch`; listed as they are otherwise).
+    repo_urls: BTreeSet<String>,
     /// sha256 -> url.
     artifacts: BTreeMap<String, String>,
     base: Option<String>,
 }
 
-fn inputs(variant: &model::Variant, image: &str, out_dir: &str, component: &str) -> Inputs {
+fn inputs(variant: &model::Variant) -> Inputs {
     let mut out = Inputs::default();
-    let up = "../".repeat(dir(component).split('/').count());
     // Every architecture's downloads and packages (each platform fetches its own).
-    for c in variant.per_arch().flat_map(|v| v.components.iter()) {
-        for step in &c.steps {
-            match &step.kind {
-                StepKind::Packages { names } => out.packages.extend(names.iter().cloned()),
-                StepKind::Fetch { url, sha256, .. } => {
-                    // As the plan checks it (docs/language.md, `fetch`).
-                    let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
-                    out.artifacts.insert(sum.to_string(), url.clone());
+    for v in variant.per_arch() {
+        for c in &v.components {
+            for step in &c.steps {
+                match &step.kind {
+                    StepKind::Packages { names } => out.packages.extend(names.iter().cloned()),
+                    StepKind::Fetch { url, sha256, .. } => {
+                        // As the plan checks it (docs/language.md, `fetch`).
+                        let sum = sha256.strip_prefix("b3:").unwrap_or(sha256);
+                        out.artifacts.insert(sum.to_string(), url.clone());
+                        // GNU tar runs bzip2 for a .tar.bz2, which the step
+                        // installs when the base lacks it (plan/layer.rs `fetch`).
+                        if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
+                            out.packages.insert("bzip2".to_string());
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
+            }
+            // A kmod's builder stage installs these too.
+            if let Some(model::Property::List(items)) = c.properties.get("build-packages") {
+                out.packages.extend(items.iter().filter_map(|p| p.as_str().map(str::to_string)));
             }
         }
-        // A kmod's builder stage installs these too.
-        if let Some(model::Property::List(items)) = c.properties.get("build-packages") {
-            out.packages.extend(items.iter().filter_map(|p| p.as_str().map(str::to_string)));
+        out.packages.extend(script_packages(v));
+    }
+    // The base's own repositories: the files that enable one, with the
+    // repositories the recipe enables by id switched on.
+    let by_id: BTreeSet<&str> = variant
+        .per_arch()
+        .flat_map(|v| v.repos.iter())
+        .filter(|r| matches!(r.source, RepoSource::Existing))
+        .map(|r| r.id.as_str())
+        .collect();
+    for (name, text) in crate::plan::hermetic::base_repofiles(variant).unwrap_or_default() {
+        let Ok(sections) = crate::validate::repo_file(text) else { continue };
+        if sections.iter().any(|s| s.enabled || by_id.contains(s.id.as_str())) {
+            out.repofiles.insert(format!("repos/base/{name}"), enable(text, &by_id));
         }
     }
-    for r in &variant.repos {
-        match &r.source {
-            // aidc writes these (a repository's `file` text included).
-            RepoSource::BaseUrl { .. } | RepoSource::Copr { .. } | RepoSource::File { content: Some(_), .. } => {
-                let file = join(out_dir, &crate::plan::repo_file(image, &r.id));
-                out.repofiles.insert(format!("{up}{file}"));
-            }
-            RepoSource::File { url, content: None, .. } => {
-                out.repofiles.insert(url.clone());
-            }
-            RepoSource::Existing | RepoSource::Flatpak { .. } => {}
+    // The recipe's repositories, one file per id for every platform.
+    let mut ids: Vec<&str> = Vec::new();
+    for r in variant.per_arch().flat_map(|v| v.repos.iter()) {
+        if ids.contains(&r.id.as_str()) {
+            continue;
+        }
+        ids.push(&r.id);
+        if let RepoSource::File { url, content: None, .. } = &r.source {
+            out.repo_urls.insert(url.clone());
+            continue;
+        }
+        let texts: Vec<(&str, String)> = variant
+            .per_arch()
+            .filter_map(|v| {
+                let x = v.repos.iter().find(|x| x.id == r.id)?;
+                Some((v.arch.as_str(), crate::plan::repofile::text(x)?))
+            })
+            .collect();
+        // A file that cannot be one for every platform is refused by the plan.
+        if let Some(text) = crate::plan::repofile::for_every_arch(&texts) {
+            out.repofiles.insert(crate::plan::repo_file("", &r.id).trim_start_matches('/').to_string(), text);
         }
     }
     // The base image whose installed packages the resolution starts from.
@@ -73,6 +109,65 @@ fn inputs(variant: &model::Variant, image: &str, out_dir: &str, component: &str)
             .map(str::to_string),
         model::From::Project { reference, .. } | model::From::Reference { reference, .. } => Some(reference.clone()),
     };
+    out
+}
+
+/// What aidc's helper scripts install with dnf besides the recipe's
+/// packages (compiler/plan/scripts): a kmod's builder the kernel's `-devel`
+/// and `-devel-matched` packages, `akmods`, `openssl` and the akmod of the
+/// pinned version (aid-kmod-build.sh); the kernel signer `sbsigntools` and
+/// `openssl` (aid-kernel-sign.sh, run when the variant signs a replaced kernel).
+fn script_packages(variant: &model::Variant) -> Vec<String> {
+    let mut out = Vec::new();
+    let kernel = variant.kernel();
+    let kname = kernel.and_then(|k| k.properties.get("package")).and_then(|p| p.as_str()).unwrap_or("kernel");
+    for k in variant.kmods() {
+        let text = |key: &str| k.properties.get(key).and_then(|p| p.as_str()).map(str::to_string);
+        let module = text("module").unwrap_or_else(|| "kmod".to_string());
+        let akmod = text("akmod").unwrap_or_else(|| format!("akmod-{module}"));
+        out.push(format!("{kname}-devel"));
+        out.push(format!("{kname}-devel-matched"));
+        out.push("akmods".to_string());
+        out.push("openssl".to_string());
+        out.push(match text("version") {
+            Some(v) if !v.is_empty() => format!("{akmod}-{v}"),
+            _ => akmod,
+        });
+    }
+    if kernel.is_some() && variant.signing.is_some() {
+        out.push("sbsigntools".to_string());
+        out.push("openssl".to_string());
+    }
+    out
+}
+
+/// `text` with `enabled=1` in the sections whose id is in `ids` (a
+/// repository the recipe enables by id), so that rpm-lockfile-prototype,
+/// which skips disabled repositories, resolves from it.
+fn enable(text: &str, ids: &BTreeSet<&str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut on = false;
+    let mut said = false;
+    let finish = |out: &mut String, on: bool, said: bool| {
+        if on && !said {
+            out.push_str("enabled=1\n");
+        }
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(id) = t.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            finish(&mut out, on, said);
+            on = ids.contains(id);
+            said = false;
+        } else if on && t.split_once('=').is_some_and(|(k, _)| k.trim() == "enabled") {
+            out.push_str("enabled=1\n");
+            said = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    finish(&mut out, on, said);
     out
 }
 
@@ -137,7 +232,6 @@ pub fn files(
     model: &Model,
     p: &model::Pipeline,
     components: &[Component],
-    out_dir: &str,
     layout: &RepoLayout,
 ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut files = BTreeMap::new();
@@ -148,12 +242,17 @@ pub fn files(
     for c in components {
         let Some(image) = model.images.iter().find(|i| i.name == c.image) else { continue };
         let Some(variant) = image.variants.iter().find(|v| v.name == c.target) else { continue };
-        let found = inputs(variant, &image.name, out_dir, &c.name);
+        let found = inputs(variant);
         let dir = layout.in_repo(&dir(&c.name));
         let mut input = Vec::new();
         if !found.packages.is_empty() {
+            for (path, text) in &found.repofiles {
+                let header = super::header(layout);
+                files.insert(format!("{dir}/{path}"), format!("{header}{text}"));
+            }
+            let repofiles = found.repofiles.keys().cloned().chain(found.repo_urls.iter().cloned()).collect();
             let doc = RpmsIn {
-                content_origin: ContentOrigin { repofiles: found.repofiles.iter().cloned().collect() },
+                content_origin: ContentOrigin { repofiles },
                 packages: found.packages.iter().cloned().collect(),
                 arches: arches(&p.platforms),
                 context: found.base.clone().map(|image| RpmContext { image }),

@@ -245,7 +245,7 @@ pub fn files_locked(
         files.extend(application(model, plan, layout)?);
         files.extend(integration_pipelines(model, plan, layout)?);
         let p = pipeline(model)?;
-        files.extend(hermetic::files(model, p, &components(model, plan, layout)?, &plan.out_dir, layout).0);
+        files.extend(hermetic::files(model, p, &components(model, plan, layout)?, layout).0);
         Ok(files)
     });
     match files {

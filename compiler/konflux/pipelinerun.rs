@@ -28,7 +28,7 @@ pub fn pipelineruns(
     let p = pipeline(model)?;
     let components = components(model, plan, layout)?;
     check_resources(p, &components)?;
-    let (_, prefetch) = super::hermetic::files(model, p, &components, &plan.out_dir, layout);
+    let (_, prefetch) = super::hermetic::files(model, p, &components, layout);
     let mut files = BTreeMap::new();
     for c in &components {
         for event in [Event::Push, Event::PullRequest] {

@@ -193,53 +193,27 @@ fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, 
     for r in repos.iter().map(|i| &variant.repos[*i]) {
         let file_name = super::repo_file("", &r.id).trim_start_matches("/repos/").to_string();
         match &r.source {
-            RepoSource::Copr { owner, project } => {
-                let group = owner.strip_prefix('@').map(|g| format!("group_{g}")).unwrap_or_else(|| owner.clone());
-                let base = format!("https://download.copr.fedorainfracloud.org/results/{group}/{project}");
-                let content = format!(
-                    "[{id}]\nname=Copr repo for {project} owned by {owner}\nbaseurl={base}/fedora-$releasever-$basearch/\ntype=rpm-md\ngpgcheck=1\ngpgkey={base}/pubkey.gpg\nrepo_gpgcheck=0\nenabled=1\nenabled_metadata=1\n",
-                    id = r.id
-                );
-                let file = files.add(&format!("{image}/repos/{file_name}"), content);
+            RepoSource::Copr { .. } | RepoSource::BaseUrl { .. } | RepoSource::File { content: Some(_), .. } => {
+                let text = super::repofile::text(r).unwrap_or_default();
+                let file = files.add(&format!("{image}/repos/{file_name}"), text);
                 install_repo(run, &file, &file_name, r.keep, &mut dirs);
             }
-            RepoSource::BaseUrl { url, gpgkey } => {
-                let gpg = match gpgkey {
-                    Some(k) => format!("gpgcheck=1\ngpgkey={k}\n"),
-                    None => "gpgcheck=0\n".to_string(),
-                };
-                let content = format!("[{id}]\nname={name}\nbaseurl={url}\n{gpg}enabled=1\n", id = r.id, name = r.name);
-                let file = files.add(&format!("{image}/repos/{file_name}"), content);
-                install_repo(run, &file, &file_name, r.keep, &mut dirs);
+            RepoSource::File { url, sha256, .. } => {
+                // Validation requires a checksum for a downloaded file.
+                let sum = sha256.as_deref().unwrap_or("");
+                run.mount(TMP.to_string());
+                run.commands.push("mkdir -p /run/aid/tmp/repos".to_string());
+                let at = format!("/run/aid/tmp/repos/{file_name}");
+                run.download(url, sum, &at);
+                if r.keep {
+                    run.commands
+                        .push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/yum.repos.d/{file_name}"))));
+                } else {
+                    if !dirs.contains(&"/run/aid/tmp/repos") {
+                        dirs.push("/run/aid/tmp/repos");
+                    }
+                }
             }
-            RepoSource::File { url, sha256, content } => match content {
-                Some(text) => {
-                    let mut text = text.clone();
-                    if !text.ends_with('\n') {
-                        text.push('\n');
-                    }
-                    let file = files.add(&format!("{image}/repos/{file_name}"), text);
-                    install_repo(run, &file, &file_name, r.keep, &mut dirs);
-                }
-                None => {
-                    // Validation requires a checksum for a downloaded file.
-                    let sum = sha256.as_deref().unwrap_or("");
-                    run.mount(TMP.to_string());
-                    run.commands.push("mkdir -p /run/aid/tmp/repos".to_string());
-                    let at = format!("/run/aid/tmp/repos/{file_name}");
-                    run.download(url, sum, &at);
-                    if r.keep {
-                        run.commands.push(format!(
-                            "install -D -m 0644 {at} {}",
-                            quote(&format!("/etc/yum.repos.d/{file_name}"))
-                        ));
-                    } else {
-                        if !dirs.contains(&"/run/aid/tmp/repos") {
-                            dirs.push("/run/aid/tmp/repos");
-                        }
-                    }
-                }
-            },
             RepoSource::Existing => {
                 if r.keep {
                     run.commands.push(format!("dnf5 config-manager setopt {}", quote(&format!("{}.enabled=1", r.id))));

@@ -4,9 +4,10 @@
 //! step that reads it. Emission only renders what is decided here.
 
 mod arch;
-mod hermetic;
+pub mod hermetic;
 mod layer;
 mod order;
+pub mod repofile;
 mod secrets;
 pub mod shell;
 mod stages;
@@ -298,6 +299,7 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
             let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
             if hermetic {
                 hermetic::check(variant, &mut diagnostics);
+                hermetic::check_repos(variant, &mut diagnostics);
             }
             let Some(layers) = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics) else {
                 continue;

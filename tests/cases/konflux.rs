@@ -12,7 +12,7 @@ pub fn trials() -> Vec<Trial> {
         .map(|case| {
             Trial::test(format!("konflux::{}", crate::ident(&case.name)), move || {
                 let actual = generate(&case).into_iter().map(|(p, text)| (p, text.into_bytes())).collect();
-                expect_tree(&case.dir, &actual, |p| p.ends_with(".yaml")).map_err(Into::into)
+                expect_tree(&case.dir, &actual, |p| p.ends_with(".yaml") || p.ends_with(".repo")).map_err(Into::into)
             })
         })
         .collect()

@@ -104,7 +104,17 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
     let dir = "konflux/prefetch";
     // Each variant its own lock directory: clean's lists no CUDA, no NVIDIA.
     let clean: Vec<&String> = files.keys().filter(|p| p.starts_with(&format!("{dir}/ai-hermetic-clean/"))).collect();
-    assert_eq!(clean, [&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")]);
+    let want: Vec<String> = [
+        "artifacts.lock.yaml",
+        "repos/base/fedora-cisco-openh264.repo",
+        "repos/base/fedora-updates.repo",
+        "repos/base/fedora.repo",
+        "rpms.in.yaml",
+    ]
+    .iter()
+    .map(|f| format!("{dir}/ai-hermetic-clean/{f}"))
+    .collect();
+    assert_eq!(clean, want.iter().collect::<Vec<_>>());
     for (path, text) in files.iter().filter(|(p, _)| p.starts_with(&format!("{dir}/ai-hermetic-clean/"))) {
         assert!(!text.contains("cuda") && !text.contains("nvidia"), "{path}:\n{text}");
     }
@@ -113,12 +123,29 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
         cuda.contains("- cuda-libraries-13-0\n") && cuda.contains("  image: quay.io/fedora/fedora-bootc:44\n"),
         "{cuda}"
     );
+    // The base's own repositories are in the resolution, and every package
+    // aidc's scripts install (the kmod builder's, the kernel signer's).
+    for line in [
+        "  - repos/base/fedora.repo\n",
+        "  - repos/base/fedora-updates.repo\n",
+        "  - repos/cuda-fedora44-x86_64.repo\n",
+        "- akmods\n",
+        "- kernel-longterm-devel-matched\n",
+        "- akmod-nvidia-580.95.05\n",
+        "- sbsigntools\n",
+    ] {
+        assert!(cuda.contains(line), "{line:?} not in:\n{cuda}");
+    }
+    assert!(!cuda.contains("fedora-updates-testing"), "{cuda}");
     let goose = "6b7f583fa74560ee7d76745295a260fd03e9fbfc7d6c15cfd36f28a1a3e917cc";
     let lock = &files[&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")];
     assert!(lock.contains(&format!("  checksum: sha256:{goose}\n  filename: {goose}\n")), "{lock}");
     let run = &files[".tekton/ai-hermetic-clean-push.yaml"];
     assert!(run.contains("  - name: hermetic\n    value: 'true'\n"), "{run}");
-    assert!(run.contains(r#"value: '[{"type":"generic","path":"konflux/prefetch/ai-hermetic-clean"}]'"#), "{run}");
+    assert!(
+        run.contains(r#"value: '[{"type":"rpm","path":"konflux/prefetch/ai-hermetic-clean"},{"type":"generic","path":"konflux/prefetch/ai-hermetic-clean"}]'"#),
+        "{run}"
+    );
 
     // The Containerfile takes the prefetched file when it is there.
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -133,6 +160,31 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
         std::fs::read_to_string(tmp.path().join("out/ai-hermetic/Containerfile")).expect("Containerfile");
     let prefetched = format!("/cachi2/output/deps/generic/{goose}");
     assert!(containerfile.contains(&format!("if [ -f {prefetched} ]; then cp {prefetched} ")), "{containerfile}");
+}
+
+#[test]
+fn a_hermetic_multi_platform_prefetch_lists_every_architectures_repositories() {
+    let files = generate(&case("hermetic-multi-arch"));
+    let dir = "konflux/prefetch/ai-base";
+    let rpms = &files[&format!("{dir}/rpms.in.yaml")];
+    for line in [
+        "  - repos/cuda-fedora43-x86_64.repo\n",
+        "  - repos/cuda-fedora43-sbsa.repo\n",
+        "  - repos/rpmfusion-free.repo\n",
+        "  - repos/base/fedora-updates-testing.repo\n",
+        "- aarch64\n- x86_64\n",
+    ] {
+        assert!(rpms.contains(line), "{line:?} not in:\n{rpms}");
+    }
+    // RPM Fusion's file names the architecture: once, as dnf's `$basearch`.
+    let fusion = &files[&format!("{dir}/repos/rpmfusion-free.repo")];
+    assert!(fusion.contains("/releases/43/Everything/$basearch/os/\n"), "{fusion}");
+    // updates-testing, enabled by id for one step, is switched on for the resolution.
+    let testing = &files[&format!("{dir}/repos/base/fedora-updates-testing.repo")];
+    assert!(testing.contains("[updates-testing]\n") && testing.contains("\nenabled=1\n"), "{testing}");
+    assert!(!testing.contains("enabled=0"), "{testing}");
+    let lock = &files[&format!("{dir}/artifacts.lock.yaml")];
+    assert!(lock.contains("goose-aarch64-") && lock.contains("goose-x86_64-"), "{lock}");
 }
 
 /// The block scalars under `script: |` in a YAML text, de-indented.

@@ -321,6 +321,30 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                     );
                 }
             }
+            // `repofiles`: the base's own `.repo` files (name -> text), which a
+            // hermetic build's prefetch resolves from (docs/konflux.md, "Hermetic builds").
+            "repofiles" if c.kind == model::ComponentKind::Base => {
+                if let Value::Map(files) = &v {
+                    for (file, text) in files {
+                        let problem = match text {
+                            Value::Str(t, _) => {
+                                validate::repo_file_name(file).and_then(|()| validate::repo_file(t).map(|_| ()))
+                            }
+                            _ => Err("the text of a repository file is a string".to_string()),
+                        };
+                        if let Err(reason) = problem {
+                            let d = Diagnostic::error(
+                                Code::InvalidValue,
+                                format!("`{}` is not a repository file aidc can write", file.escape_debug()),
+                            );
+                            ev.error(
+                                ev.label_site(d, Site::of(text, value.span), reason)
+                                    .help("map each file name (`fedora.repo`) to the file's text: `[id]` sections of `key=value` lines"),
+                            );
+                        }
+                    }
+                }
+            }
             "telemetry" => meta.telemetry = matches!(v, Value::Bool(true)),
             "remote-ai" => meta.remote_ai = matches!(v, Value::Bool(true)),
             "changes" => {

@@ -99,7 +99,12 @@ const METADATA: &[(&str, PropType)] = &[
 /// The properties a body kind accepts, beyond the metadata every definition has.
 pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
     let own: &[(&str, PropType)] = match kind {
-        B::Def(D::Base) => &[("image", PropType::Str), ("builder", PropType::Str), ("arch", PropType::Str)],
+        B::Def(D::Base) => &[
+            ("image", PropType::Str),
+            ("builder", PropType::Str),
+            ("arch", PropType::Str),
+            ("repofiles", PropType::Map),
+        ],
         B::Def(D::Repo) => &[
             ("id", PropType::Str),
             ("url", PropType::Str),
