@@ -5,9 +5,9 @@
 
 use rayon::prelude::*;
 
-/// Fewer items than this run on the calling thread. Planning or emitting one
-/// image is about half a millisecond; starting rayon's pool costs about as
-/// much as one image (docs/performance.md).
+/// Fewer items than this run on the calling thread: planning or emitting a
+/// few images takes a few milliseconds, and a recipe of one or two (the
+/// usual) should not start threads at all (docs/performance.md).
 pub const MIN_ITEMS: usize = 16;
 
 /// `f` over contiguous chunks of `items`, the results in the chunks' order.

@@ -2,8 +2,8 @@
 //! template `templates/Containerfile.j2` renders, byte for byte. The
 //! template stays the specification (the manifest records its digest, and
 //! debug builds render it beside every Containerfile written here and
-//! compare, as `emit::emit` does); minijinja's interpreter took four fifths
-//! of emitting, an eighth of a large compile (docs/performance.md).
+//! compare, as `emit::emit` does); minijinja's interpreter took three
+//! quarters of emitting, an eighth of a large compile (docs/performance.md).
 //!
 //! Each part below is one piece of the template, `{%-` having removed the
 //! line break before it.
