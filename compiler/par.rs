@@ -1,26 +1,70 @@
-//! Work over many independent items (images) split over the machine's cores,
-//! in order, only when there are enough items to pay for the threads: a
-//! recipe of a few images runs on the calling thread and starts no pool.
+//! Work over many independent items (images, segments of a large file)
+//! split over the machine's cores, in order, only when there are enough
+//! items to pay for the threads: a recipe of a few images runs on the
+//! calling thread and starts no pool.
 
 use rayon::prelude::*;
 
-/// Fewer items than this run on the calling thread. Planning or emitting one
-/// image is about half a millisecond; starting rayon's pool costs about as
-/// much as one image (docs/performance.md).
+/// Fewer items than this run on the calling thread: planning or emitting a
+/// few images takes a few milliseconds, and a recipe of one or two (the
+/// usual) should not start threads at all (docs/performance.md).
 pub const MIN_ITEMS: usize = 16;
 
 /// `f` over contiguous chunks of `items`, the results in the chunks' order.
 /// A chunk is at least `MIN_ITEMS / 2` items, and there are a few chunks per
 /// core so that a slow chunk does not keep the others waiting. With fewer
-/// than [`MIN_ITEMS`] items, or one core, `f` runs once over all of them on
-/// the calling thread.
+/// than [`MIN_ITEMS`] items, or without workers ([`pool`]), `f` runs once
+/// over all of them on the calling thread.
 pub fn chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if items.len() < MIN_ITEMS || cores < 2 {
+    let pool = if items.len() < MIN_ITEMS { None } else { pool() };
+    let Some(pool) = pool else {
         return vec![f(items)];
-    }
-    let size = items.len().div_ceil(cores * 4).max(MIN_ITEMS / 2);
-    items.par_chunks(size).map(&f).collect()
+    };
+    let size = items.len().div_ceil(cores() * 4).max(MIN_ITEMS / 2);
+    pool.install(|| items.par_chunks(size).map(&f).collect())
+}
+
+/// `f` over each of `items`, the results in order: on every core when
+/// there are several items and cores (the caller made each item worth a
+/// thread), else on the calling thread.
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let pool = if items.len() < 2 { None } else { pool() };
+    let Some(pool) = pool else {
+        return items.iter().map(f).collect();
+    };
+    pool.install(|| items.par_iter().map(&f).collect())
+}
+
+/// Stack of each worker. The CLI runs the compiler on a thread with a large
+/// stack (cli/mod.rs); the work here recurses far less (parsing is bounded
+/// by the depth pre-scan, planning and emitting loop), but a worker should
+/// not be the one place a deep recipe runs out of stack.
+const STACK: usize = 64 * 1024 * 1024;
+
+/// The workers, one per core, started on first use; `None` with one core,
+/// or when threads cannot be started (a process limit): then the work runs
+/// on the calling thread, the same work in the same order.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        if cores() < 2 {
+            return None;
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores())
+            .stack_size(STACK)
+            .thread_name(|i| format!("aidc-worker-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// The cores this process may use (its CPU affinity and cgroup quota),
+/// asked once: the answer reads files under `/sys` and `/proc`.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[cfg(test)]
@@ -34,5 +78,6 @@ mod tests {
         assert_eq!(sums.concat(), items);
         let few: Vec<usize> = (0..3).collect();
         assert_eq!(chunks(&few, |c| c.len()), vec![3]);
+        assert_eq!(map(&items, |i| i * 2), items.iter().map(|i| i * 2).collect::<Vec<_>>());
     }
 }

@@ -3,6 +3,8 @@
 //! the manifest with the digest of every input, layer and output. Templates
 //! only render; every decision was made by the planner.
 
+mod containerfile;
+
 use std::collections::BTreeMap;
 
 use minijinja::syntax::SyntaxConfig;
@@ -33,6 +35,21 @@ fn environment() -> Environment<'static> {
         env.add_template(name, source).expect("embedded templates parse");
     }
     env
+}
+
+/// The Containerfile of `image` as the template renders it: what
+/// `containerfile::render` writes (debug builds compare every one).
+fn template_render(recipe: &str, containerfile: &str, image: &crate::plan::ImagePlan) -> String {
+    let env = environment();
+    let template = env.get_template("Containerfile.j2").expect("embedded template");
+    template
+        .render(context! {
+            recipe => recipe,
+            containerfile => containerfile,
+            targets => Serde(&image.targets),
+            stages => Serde(&image.stages),
+        })
+        .unwrap_or_else(|e| format!("# aidc: internal error rendering the Containerfile: {e}\n"))
 }
 
 #[derive(Serialize)]
@@ -73,21 +90,17 @@ pub fn emit(
     recipe: &str,
     modules: &BTreeMap<String, String>,
 ) -> crate::diag::Outcome<Files> {
-    let env = environment();
-    let template = env.get_template("Containerfile.j2").expect("embedded template");
     // Many images render on every core (`crate::par`), each Containerfile
     // digested where it was rendered.
     let rendered = crate::par::chunks(&plan.images, |images| {
         let render = |image: &crate::plan::ImagePlan| {
             let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);
-            let text = template
-                .render(context! {
-                    recipe => recipe,
-                    containerfile => containerfile_path,
-                    targets => Serde(&image.targets),
-                    stages => Serde(&image.stages),
-                })
-                .unwrap_or_else(|e| format!("# aidc: internal error rendering the Containerfile: {e}\n"));
+            let text = containerfile::render(recipe, &containerfile_path, image);
+            debug_assert_eq!(
+                text,
+                template_render(recipe, &containerfile_path, image),
+                "the Containerfile writer disagrees with templates/Containerfile.j2"
+            );
             let digest = crate::hash::digest(text.as_bytes());
             (image.containerfile.clone(), text, digest)
         };
