@@ -189,9 +189,13 @@ impl Walk<'_> {
             let s = current.expect("a stage is open");
             // A step that branches on the architecture reads `TARGETARCH`,
             // which a stage sees once it declares it.
-            let declared = self.stages[s].instructions.iter().any(|i| *i == super::arch::targetarch_arg());
-            if self.nodes[n].layer.per_arch && !declared {
-                self.stages[s].instructions.push(super::arch::targetarch_arg());
+            // Only such a step looks: scanning the stage for every layer was
+            // quadratic in the layers of one stage (tests/hostile/scaled.json).
+            if self.nodes[n].layer.per_arch {
+                let arg = super::arch::targetarch_arg();
+                if !self.stages[s].instructions.contains(&arg) {
+                    self.stages[s].instructions.push(arg);
+                }
             }
             self.stages[s].instructions.extend(instructions);
             self.stages[s].layers.push(self.nodes[n].layer.key.clone());
