@@ -94,6 +94,14 @@ fn instruction(out: &mut String, ins: &Instruction) {
             out.push('=');
             out.push_str(value);
         }
+        InstructionKind::Copy { src, dest, mode } => {
+            out.push_str("\nCOPY --chmod=");
+            out.push_str(mode);
+            out.push(' ');
+            out.push_str(src);
+            out.push(' ');
+            out.push_str(dest);
+        }
         InstructionKind::Arg { name, default } => {
             out.push_str("\nARG ");
             out.push_str(name);
@@ -157,6 +165,14 @@ mod tests {
                         ins(Some("tab\there"), InstructionKind::Label { key: "\"k\"".into(), value: "\"v\"".into() }),
                         ins(None, InstructionKind::Arg { name: "TARGETARCH".into(), default: String::new() }),
                         ins(None, InstructionKind::Arg { name: "S".into(), default: "signed".into() }),
+                        ins(
+                            Some("kept"),
+                            InstructionKind::Copy {
+                                src: "out/x/repos/a.repo".into(),
+                                dest: "/etc/yum.repos.d/a.repo".into(),
+                                mode: "0644".into(),
+                            },
+                        ),
                     ],
                 ),
                 stage("b", &[], Vec::new()),

@@ -249,12 +249,17 @@ fn replace_path(text: &str, from: &str, to: &str) -> String {
 }
 
 /// In a dnf `--setopt=reposdir=` list, `own` after `dir`, or instead of it
-/// when `dir` has no `shared` files.
+/// when `dir` has no `shared` files. The list may sit inside a quoted word
+/// (`export DNF5_OPTS='--setopt=reposdir=... --enablerepo=x'`, or unquoted
+/// before `;`): it ends at the word's end, its closing quote or a `;`.
 fn repo_dirs(command: &str, dir: &str, own: &str, shared: bool) -> String {
+    const SETOPT: &str = "--setopt=reposdir=";
     command
         .split(' ')
-        .map(|word| match word.strip_prefix("--setopt=reposdir=") {
-            Some(list) => {
+        .map(|word| match word.find(SETOPT) {
+            Some(at) => {
+                let (head, rest) = word.split_at(at + SETOPT.len());
+                let (list, tail) = rest.split_at(rest.find(['\'', ';']).unwrap_or(rest.len()));
                 let dirs: Vec<&str> = list
                     .split(',')
                     .flat_map(|d| match d == dir {
@@ -263,7 +268,7 @@ fn repo_dirs(command: &str, dir: &str, own: &str, shared: bool) -> String {
                         false => vec![d],
                     })
                     .collect();
-                format!("--setopt=reposdir={}", dirs.join(","))
+                format!("{head}{}{tail}", dirs.join(","))
             }
             None => word.to_string(),
         })
@@ -295,6 +300,21 @@ mod tests {
         assert_eq!(
             repo_dirs(dnf, "/run/aid/repos", "/run/aid/arm64/repos", false),
             "dnf5 -y install --setopt=reposdir=/etc/yum.repos.d,/run/aid/arm64/repos x"
+        );
+        // Inside the quoted options a hermetic step or a script reads.
+        let opts = "else export DNF5_OPTS='--setopt=reposdir=/etc/yum.repos.d,/run/aid/repos --enablerepo=x'; fi";
+        assert_eq!(
+            repo_dirs(opts, "/run/aid/repos", "/run/aid/arm64/repos", false),
+            "else export DNF5_OPTS='--setopt=reposdir=/etc/yum.repos.d,/run/aid/arm64/repos --enablerepo=x'; fi"
+        );
+        assert_eq!(
+            repo_dirs(
+                "else export DNF5_OPTS=--setopt=reposdir=/run/aid/repos; fi",
+                "/run/aid/repos",
+                "/run/aid/arm64/repos",
+                true
+            ),
+            "else export DNF5_OPTS=--setopt=reposdir=/run/aid/repos,/run/aid/arm64/repos; fi"
         );
     }
 }

@@ -10,6 +10,12 @@
 //! docs/fedora.md) add layers of their own: the kernel signature (signed in
 //! a builder stage), each kmod's builder stage, and the finishing step every
 //! variant ends with (initramfs, `/usr/local`, `/boot` and `/var`).
+//!
+//! In a hermetic build a step's dnf reads only the prefetched repositories
+//! when Konflux's prefetch is mounted ([`RepoSetup::choose`]), and a kept
+//! repository file is `COPY`d: the build task mounts the prefetched
+//! repositories over /etc/yum.repos.d for every `RUN` (docs/konflux.md,
+//! "Hermetic builds").
 
 use super::support::{Files, SupportFile, slug};
 use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
@@ -25,11 +31,31 @@ const TMP: &str = "type=tmpfs,target=/run/aid/tmp";
 /// Makes sure GNU tar can unpack a .tar.bz2, as one shell group so that it
 /// can sit anywhere in a `&&` chain.
 const ENSURE_BZIP2: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install bzip2; }";
+/// [`ENSURE_BZIP2`] in a hermetic build, with the step's dnf options
+/// ([`RepoSetup::choose`]).
+const ENSURE_BZIP2_HERMETIC: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install $DNF5_OPTS bzip2; }";
 /// dnf5's default repository directories. `--setopt=reposdir=` replaces the
 /// list, so aidc's own directory is added to all three: Fedora 45 moves the
 /// distribution's files to `/usr/share/dnf5/repos.d` (Fedora Change
 /// RelocateRpmRepoConfigsToUsr; dnf5 `reposdir` default, dnf5#2758).
 const REPO_DIRS: &str = "/etc/yum.repos.d,/etc/distro.repos.d,/usr/share/dnf5/repos.d";
+/// Where a hermetic build finds Hermeto's RPM repositories when Konflux
+/// prefetched them (`deps/rpm/<arch>/<repoid>/` of Hermeto's output:
+/// hermetoproject/hermeto `docs/rpm.md`), which the buildah task mounts at
+/// `/cachi2/output` (konflux-ci/container-build-catalog
+/// `task/buildah-oci-ta/buildah-oci-ta.yaml`: `--prefetch-output-mount
+/// /cachi2/output`). Its presence is how a step knows it runs on Konflux.
+const PREFETCHED_RPMS: &str = "/cachi2/output/deps/rpm";
+/// dnf's one repository directory on Konflux: the task mounts the
+/// prefetched repository files (Hermeto's `hermeto.repo`) over
+/// `/etc/yum.repos.d` for every `RUN` (konflux-ci/konflux-build-cli
+/// `pkg/commands/build.go`, `prepareYumReposMount`: a `--volume` of the
+/// merged directory), and dnf must read nothing else: a network repository
+/// (Fedora 45's in /usr/share/dnf5/repos.d) fails offline.
+const PREFETCHED_REPOS: &str = "--setopt=reposdir=/etc/yum.repos.d";
+/// Where a hermetic step sees the base's repository file that defines a
+/// repository it keeps enabled, for `dnf5 config-manager setopt`.
+const BASE_REPOS: &str = "/run/aid/base-repos";
 /// Where a builder stage sees the kernel stage's `/usr/lib/modules`.
 const KERNEL_MODULES: &str = "/run/aid/kernel";
 /// Where a builder stage sees the recipe's certificate (DER).
@@ -178,8 +204,48 @@ impl Run {
 
 /// How dnf sees a component's repositories.
 struct RepoSetup {
-    /// `--setopt=reposdir=...` and `--enablerepo=...` options.
+    /// `--setopt=reposdir=...` and `--enablerepo=...` options (in a
+    /// hermetic build, those of a build without Konflux's prefetch).
     options: Vec<String>,
+    /// A hermetic build: dnf reads its options from `$DNF5_OPTS`, which
+    /// [`RepoSetup::choose`] sets in the same `RUN`.
+    hermetic: bool,
+    /// The kept repository files a hermetic build ships: `COPY`, which the
+    /// task's mount over /etc/yum.repos.d does not affect (it applies to
+    /// `RUN` only: podman/buildah build `--volume`, "when executing RUN
+    /// instructions"), where an `install` in a `RUN` would write into the
+    /// mount and not into the image.
+    copies: Vec<Instruction>,
+}
+
+impl RepoSetup {
+    /// A hermetic build's setup without repositories of its own.
+    fn hermetic() -> RepoSetup {
+        RepoSetup { options: Vec::new(), hermetic: true, copies: Vec::new() }
+    }
+
+    /// The command that sets `DNF5_OPTS` for a hermetic `RUN`'s dnf
+    /// commands and aidc's scripts: on Konflux (the prefetch is mounted)
+    /// only the prefetched repositories, dnf's own in /etc/yum.repos.d;
+    /// elsewhere (a local build, with network) the options of a build that
+    /// is not hermetic.
+    fn choose(&self) -> String {
+        format!(
+            "if [ -d {PREFETCHED_RPMS} ]; then export DNF5_OPTS={PREFETCHED_REPOS}; else export DNF5_OPTS={}; fi",
+            quote(&self.options.join(" "))
+        )
+    }
+}
+
+/// How a `keep` repository's file reaches the image.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    /// Installed into /etc/yum.repos.d by the `RUN` (a build that is not hermetic).
+    Install,
+    /// `COPY`d to /etc/yum.repos.d before the `RUN` (a hermetic build).
+    Copy,
+    /// Not kept, or kept in a hermetic builder stage, which is thrown away.
+    No,
 }
 
 /// Makes the repositories `repos` (indexes into the variant's) available to
@@ -187,16 +253,41 @@ struct RepoSetup {
 /// (or downloaded and checked against its SHA-256 in that `RUN`) and
 /// bind-mounted, existing repositories are enabled by id; only for this
 /// `RUN`, unless the repository is marked `keep`.
-fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, files: &mut Files) -> RepoSetup {
+///
+/// In a hermetic build (`hermetic`), the options are those of a build
+/// without Konflux's prefetch ([`RepoSetup::choose`]), a kept repository
+/// file is shipped with `COPY`, and a kept repository the base has is
+/// switched on against the base's own repository file; `ship` is false in
+/// a builder stage, which then keeps nothing.
+fn repositories(
+    run: &mut Run,
+    repos: &[usize],
+    variant: &Variant,
+    image: &str,
+    files: &mut Files,
+    hermetic: bool,
+    ship: bool,
+) -> RepoSetup {
     let mut options = Vec::new();
     let mut dirs: Vec<&str> = Vec::new();
+    let mut copies = Vec::new();
     for r in repos.iter().map(|i| &variant.repos[*i]) {
         let file_name = super::repo_file("", &r.id).trim_start_matches("/repos/").to_string();
+        // A build that is not hermetic keeps what it did before, builder stages included.
+        let keep = match (r.keep, hermetic, ship) {
+            (false, _, _) => Keep::No,
+            (true, false, _) => Keep::Install,
+            (true, true, true) => Keep::Copy,
+            (true, true, false) => Keep::No,
+        };
         match &r.source {
             RepoSource::Copr { .. } | RepoSource::BaseUrl { .. } | RepoSource::File { content: Some(_), .. } => {
                 let text = super::repofile::text(r).unwrap_or_default();
                 let file = files.add(&format!("{image}/repos/{file_name}"), text);
-                install_repo(run, &file, &file_name, r.keep, &mut dirs);
+                install_repo(run, &file, &file_name, keep, &mut dirs, &mut copies);
+                if let Some(Instruction { comment: c @ None, .. }) = copies.last_mut() {
+                    *c = Some(format!("the repository file of {}, kept in the image", r.name));
+                }
             }
             RepoSource::File { url, sha256, .. } => {
                 // Validation requires a checksum for a downloaded file.
@@ -214,13 +305,34 @@ fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, 
                     }
                 }
             }
-            RepoSource::Existing => {
-                if r.keep {
-                    run.commands.push(format!("dnf5 config-manager setopt {}", quote(&format!("{}.enabled=1", r.id))));
-                } else {
-                    options.push(format!("--enablerepo={}", quote(&r.id)));
+            RepoSource::Existing => match keep {
+                Keep::Install => {
+                    run.commands.push(format!("dnf5 config-manager setopt {}", quote(&format!("{}.enabled=1", r.id))))
                 }
-            }
+                // `config-manager setopt` refuses an id no repository file
+                // in `reposdir` defines ("No matching repository to modify":
+                // rpm-software-management/dnf5
+                // dnf5-plugins/config-manager_plugin/setopt.cpp), and on
+                // Konflux the base's files are hidden under the mount: it
+                // reads the base's own file, and writes the override to
+                // /etc/dnf/repos.override.d, which ships.
+                Keep::Copy => match base_repo_file(variant, &r.id) {
+                    Some((name, text)) => {
+                        let file = files.add(&format!("{image}/base-repos/{name}"), text);
+                        run.mount(format!("type=bind,source={},target={BASE_REPOS}/{name}", file.context_path));
+                        run.input(&file.context_path, &file.digest);
+                        run.commands.push(format!(
+                            "dnf5 --setopt=reposdir={BASE_REPOS} config-manager setopt {}",
+                            quote(&format!("{}.enabled=1", r.id))
+                        ));
+                    }
+                    // No file of the base defines it: aid::plan::hermetic_repo.
+                    None => run
+                        .commands
+                        .push(format!("dnf5 config-manager setopt {}", quote(&format!("{}.enabled=1", r.id)))),
+                },
+                Keep::No => options.push(format!("--enablerepo={}", quote(&r.id))),
+            },
             RepoSource::Flatpak { .. } => {}
         }
     }
@@ -229,13 +341,41 @@ fn repositories(run: &mut Run, repos: &[usize], variant: &Variant, image: &str, 
         all.extend(dirs);
         options.insert(0, format!("--setopt=reposdir={}", all.join(",")));
     }
-    RepoSetup { options }
+    RepoSetup { options, hermetic, copies }
 }
 
-fn install_repo(run: &mut Run, file: &SupportFile, file_name: &str, keep: bool, dirs: &mut Vec<&str>) {
-    if keep {
+/// The base's repository file (name, text) that defines the repository `id`.
+fn base_repo_file(variant: &Variant, id: &str) -> Option<(String, String)> {
+    super::hermetic::base_repofiles(variant)?.into_iter().find_map(|(name, text)| {
+        let sections = crate::validate::repo_file(text).ok()?;
+        sections.iter().any(|s| s.id == id).then(|| (name.to_string(), text.to_string()))
+    })
+}
+
+fn install_repo(
+    run: &mut Run,
+    file: &SupportFile,
+    file_name: &str,
+    keep: Keep,
+    dirs: &mut Vec<&str>,
+    copies: &mut Vec<Instruction>,
+) {
+    if keep == Keep::Install {
         let at = run.support(file);
         run.commands.push(format!("install -D -m 0644 {at} {}", quote(&format!("/etc/yum.repos.d/{file_name}"))));
+    } else if keep == Keep::Copy {
+        // Before the `RUN`, so a local build's dnf reads it from
+        // /etc/yum.repos.d as the `install` would have; its digest is in the
+        // `RUN`'s line too, the step that reads it.
+        copies.push(Instruction {
+            comment: None,
+            kind: InstructionKind::Copy {
+                src: file.context_path.clone(),
+                dest: format!("/etc/yum.repos.d/{file_name}"),
+                mode: "0644".to_string(),
+            },
+        });
+        run.input(&file.context_path, &file.digest);
     } else {
         let target = format!("/run/aid/repos/{file_name}");
         run.mount(format!("type=bind,source={},target={target}", file.context_path));
@@ -250,6 +390,11 @@ fn dnf(action: &str, setup: &RepoSetup, names: &[String]) -> String {
     let mut words = vec!["dnf5".to_string(), "-y".to_string(), action.to_string()];
     if action == "install" {
         words.push("--allowerasing".to_string());
+    }
+    if setup.hermetic {
+        // Split on purpose: one or more options, set by `RepoSetup::choose`.
+        words.push("$DNF5_OPTS".to_string());
+    } else if action == "install" {
         words.extend(setup.options.iter().cloned());
     }
     words.extend(names.iter().map(|n| quote(n)));
@@ -298,7 +443,7 @@ pub fn layers(
             out.push(layer);
         }
         if c.kind == ComponentKind::Kernel
-            && let Some(layer) = kernel_signature(image, variant, c, inputs, files, diagnostics)
+            && let Some(layer) = kernel_signature(image, variant, c, inputs, hermetic, files, diagnostics)
         {
             out.push(layer);
         }
@@ -409,6 +554,7 @@ fn kernel_signature(
     variant: &Variant,
     kernel: &Component,
     inputs: &Inputs,
+    hermetic: bool,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
@@ -426,6 +572,10 @@ fn kernel_signature(
     let at = b.script(&script);
     b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));
     signing_mounts(&mut b, variant, inputs, diagnostics)?;
+    if hermetic {
+        // The signer installs sbsigntools and openssl with dnf.
+        b.commands.push(RepoSetup::hermetic().choose());
+    }
     b.commands.push(format!(
         "sh {at} sign {KERNEL_MODULES} {CERT} {KEY} /out {}",
         if keep { "keep-signatures" } else { "replace-signatures" }
@@ -535,7 +685,14 @@ fn component(
         run.mount(DNF_CACHE.to_string());
         run.mount(VAR_LOG.to_string());
     }
-    let setup = repositories(&mut run, &c.repos, variant, image_name, files);
+    let setup = repositories(&mut run, &c.repos, variant, image_name, files, hermetic, true);
+    // A hermetic step's dnf options: every dnf command of the `RUN` reads them,
+    // the bzip2 guard of a `.tar.bz2` fetch included.
+    let bzip2 =
+        c.steps.iter().any(|s| matches!(&s.kind, StepKind::Fetch { url, extract: Some(_), .. } if is_bzip2(url)));
+    if hermetic && (needs_dnf || bzip2) {
+        run.commands.push(setup.choose());
+    }
 
     // Phase 1: the kernel or kmod procedure, when the component is one.
     match c.kind {
@@ -578,7 +735,7 @@ fn component(
         diagnostics.push(line_break(c, "this component"));
         return None;
     }
-    let mut instructions = Vec::new();
+    let mut instructions = setup.copies;
     if let Some(i) = run.into_instruction(describe(c)) {
         instructions.push(i);
     }
@@ -615,8 +772,9 @@ fn kernel_procedure(run: &mut Run, c: &Component, setup: &RepoSetup, files: &mut
     let at = run.script(&script);
     let mut words = vec!["sh".to_string(), at, quote(&name)];
     words.extend(packages.iter().map(|p| quote(p)));
-    if !setup.options.is_empty() {
-        // The script runs dnf itself; pass the repository options through the environment.
+    if !setup.options.is_empty() && !setup.hermetic {
+        // The script runs dnf itself; pass the repository options through the
+        // environment (a hermetic step's `RepoSetup::choose` has).
         run.commands.push(format!("export DNF5_OPTS={}", quote(&setup.options.join(" "))));
     }
     run.commands.push(words.join(" "));
@@ -787,14 +945,19 @@ fn fetch(
     // block/goose build-cli.yml); not every base has it. The `||` is grouped:
     // in `sha256sum -c … && command -v bzip2 || dnf5 … && tar …` a failed
     // checksum would run dnf5, whose success carries the chain on to `tar`.
-    if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
+    if is_bzip2(url) {
         run.mount(DNF_CACHE.to_string());
         run.mount(VAR_LOG.to_string());
-        run.commands.push(ENSURE_BZIP2.to_string());
+        run.commands.push(if hermetic { ENSURE_BZIP2_HERMETIC } else { ENSURE_BZIP2 }.to_string());
     }
     run.commands.push(format!("mkdir -p {dir}"));
     run.commands.push(format!("tar -xf {download} -C {dir} {}", quote(member)));
     run.commands.push(format!("install -D -m {mode} {} {}", quote(&format!("{dir}/{member}")), quote(to)));
+}
+
+/// A download GNU tar unpacks with `bzip2`.
+fn is_bzip2(url: &str) -> bool {
+    url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz")
 }
 
 /// Every package a component's `packages` statements name, in order (the
@@ -863,7 +1026,7 @@ fn kmod(
             repos.push(*r);
         }
     }
-    let b_setup = repositories(&mut b, &repos, variant, &image.name, files);
+    let b_setup = repositories(&mut b, &repos, variant, &image.name, files, setup.hermetic, false);
     let script = files.script("aid-kmod-build.sh");
     let at = b.script(&script);
     b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));
@@ -874,7 +1037,9 @@ fn kmod(
         // the key here, readable by that group, on a tmpfs so it is in no layer.
         b.mount("type=tmpfs,target=/etc/pki/akmods/private".to_string());
     }
-    if !b_setup.options.is_empty() {
+    if b_setup.hermetic {
+        b.commands.push(b_setup.choose());
+    } else if !b_setup.options.is_empty() {
         b.commands.push(format!("export DNF5_OPTS={}", quote(&b_setup.options.join(" "))));
     }
     let (cert, key) = if signed { (CERT, KEY) } else { ("-", "-") };
@@ -918,7 +1083,7 @@ fn kmod(
     let at = r.script(&script);
     r.mount(format!("type=bind,from={BUILDER},source=/out,target=/run/aid/kmods"));
     r.input(&format!("stage:{BUILDER}"), &builder_key);
-    if !setup.options.is_empty() {
+    if !setup.options.is_empty() && !setup.hermetic {
         r.commands.push(format!("export DNF5_OPTS={}", quote(&setup.options.join(" "))));
     }
     let mut words = vec![

@@ -216,6 +216,10 @@ pub enum InstructionKind {
     Env { name: String, value: String },
     /// `LABEL "key"="value"` (both already quoted).
     Label { key: String, value: String },
+    /// `COPY --chmod=MODE SRC DEST`: a support file shipped where a `RUN`
+    /// cannot write it (a hermetic build's kept repository file, under the
+    /// build task's mount over /etc/yum.repos.d: plan/layer.rs).
+    Copy { src: String, dest: String, mode: String },
     /// `ARG NAME=default`: a build argument the following instructions
     /// read; `ARG NAME` when `default` is empty (`TARGETARCH`, which buildah sets).
     Arg { name: String, default: String },

@@ -118,6 +118,27 @@ pub fn containerfile_problems(text: &str) -> Vec<String> {
             // The one label whose value is a build argument, on purpose: the
             // signing mode the build ran with (plan/layer.rs).
             "LABEL" if line == "LABEL \"dev.aidc.kmod-signing\"=\"${AID_KMOD_SIGNING}\"" => i += 1,
+            // A hermetic build's kept repository file (compiler/plan/layer.rs,
+            // `Keep::Copy`): `COPY --chmod=0644 <support file> /etc/yum.repos.d/<name>.repo`.
+            "COPY" => {
+                let parts: Vec<&str> = line.split(' ').collect();
+                let plain = |p: &str| {
+                    !p.is_empty()
+                        && !p.starts_with('-')
+                        && !p.split('/').any(|s| s == "..")
+                        && p.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c))
+                };
+                let ok = parts.len() == 4
+                    && parts[1] == "--chmod=0644"
+                    && plain(parts[2])
+                    && plain(parts[3])
+                    && parts[3].starts_with("/etc/yum.repos.d/")
+                    && parts[3].ends_with(".repo");
+                if !ok {
+                    problems.push(format!("line {}: malformed COPY: {line:?}", i + 1));
+                }
+                i += 1;
+            }
             "ENV" | "LABEL" => {
                 if let Some(p) = quoted_instruction_problem(line, word == "LABEL") {
                     problems.push(format!("line {}: {p}: {line:?}", i + 1));
@@ -149,7 +170,7 @@ pub fn containerfile_problems(text: &str) -> Vec<String> {
                     }
                     shell.push_str(p);
                 }
-                if let Some(p) = shell_problem(&without_arch_case(&shell)) {
+                if let Some(p) = shell_problem(&without_hermetic(&without_arch_case(&shell))) {
                     problems.push(format!("RUN shell text: {p}: {shell:?}"));
                 }
             }
@@ -226,10 +247,68 @@ fn without_arch_case(shell: &str) -> String {
     s
 }
 
+/// The shell text with a hermetic build's fixed shapes (compiler/plan/layer.rs)
+/// rewritten to plain commands, exactly as aidc writes them, so what is left
+/// is checked like any other text: the dnf options chosen by whether
+/// Konflux's prefetch is mounted (`RepoSetup::choose`), `$DNF5_OPTS` in a
+/// dnf command, the hermetic bzip2 guard, and a `fetch` that takes the
+/// prefetched file when it is there (`Run::download_prefetched`). A shape
+/// that differs in any way is left alone, and so reported.
+fn without_hermetic(shell: &str) -> String {
+    const CHOOSE: &str = "if [ -d /cachi2/output/deps/rpm ]; then export DNF5_OPTS=--setopt=reposdir=/etc/yum.repos.d; else export DNF5_OPTS=";
+    const FETCHED: &str = "if [ -f /cachi2/output/deps/generic/";
+    let mut s = shell.replace(ENSURE_BZIP2_HERMETIC, "Q").replace(" $DNF5_OPTS ", " Q ");
+    // `CHOOSE<word>; fi` -> `export DNF5_OPTS=<word>`, the word plain or one single-quoted string.
+    let mut out = String::new();
+    let mut rest = s.as_str();
+    while let Some(at) = rest.find(CHOOSE) {
+        let after = &rest[at + CHOOSE.len()..];
+        let Some(end) = after.find("; fi") else { break };
+        let word = &after[..end];
+        let quoted = word.len() >= 2 && word.starts_with('\'') && word.ends_with('\'') && !word[1..word.len() - 1].contains('\'');
+        let plain = word.chars().all(|c| c.is_ascii_alphanumeric() || "/._=:,-".contains(c));
+        out.push_str(&rest[..at]);
+        if quoted || plain {
+            out.push_str("export DNF5_OPTS=");
+            out.push_str(word);
+        } else {
+            out.push_str(&rest[at..at + CHOOSE.len() + end + 4]);
+        }
+        rest = &after[end + 4..];
+    }
+    out.push_str(rest);
+    s = out;
+    // `if [ -f P ]; then cp P T; else curl -fsSL --retry 3 -o T URL; fi` -> the curl.
+    let mut out = String::new();
+    let mut rest = s.as_str();
+    while let Some(at) = rest.find(FETCHED) {
+        let after = &rest[at + FETCHED.len()..];
+        let hex: String = after.chars().take_while(char::is_ascii_hexdigit).collect();
+        let path = format!("/cachi2/output/deps/generic/{hex}");
+        let head = format!(" ]; then cp {path} ");
+        let tail = &after[hex.len()..];
+        let Some(tail) = tail.strip_prefix(head.as_str()) else { break };
+        let target: String = tail.chars().take_while(|c| c.is_ascii_alphanumeric() || "/._-".contains(*c)).collect();
+        let curl = format!("; else curl -fsSL --retry 3 -o {target} ");
+        let Some(tail) = tail[target.len()..].strip_prefix(curl.as_str()) else { break };
+        let Some(end) = tail.find("; fi") else { break };
+        if hex.len() != 64 || !target.starts_with("/run/aid/tmp/") {
+            break;
+        }
+        out.push_str(&rest[..at]);
+        out.push_str(&format!("curl -fsSL --retry 3 -o {target} {}", &tail[..end]));
+        rest = &tail[end + 4..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What aidc's own shell text may contain outside quotes, besides words:
 /// the `&&` between commands and the checksum file's redirection.
 /// The bzip2 guard of a `.tar.bz2` fetch, as compiler/plan/layer.rs emits it.
 const ENSURE_BZIP2: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install bzip2; }";
+/// The same in a hermetic build, with the step's dnf options.
+const ENSURE_BZIP2_HERMETIC: &str = "{ command -v bzip2 >/dev/null || dnf5 -y install $DNF5_OPTS bzip2; }";
 
 fn shell_problem(shell: &str) -> Option<String> {
     let mut unquoted = String::new();

@@ -12,14 +12,14 @@ use std::process::{Command, Output};
 
 use crate::support::{aidc, root};
 
-struct Buildah {
+pub(crate) struct Buildah {
     root: PathBuf,
     runroot: PathBuf,
-    tmp: PathBuf,
+    pub(crate) tmp: PathBuf,
 }
 
 impl Buildah {
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut c = Command::new("buildah");
         c.arg("--root").arg(&self.root).arg("--runroot").arg(&self.runroot).arg("--storage-driver").arg("vfs");
         // Cache mounts live under TMPDIR; keep them private to this test.
@@ -77,7 +77,7 @@ impl Buildah {
     }
 }
 
-fn available() -> bool {
+pub(crate) fn available() -> bool {
     let required = std::env::var_os("AID_REQUIRE_BUILDAH").is_some_and(|v| v == "1");
     let buildah = Command::new("buildah").arg("--version").output().is_ok_and(|o| o.status.success());
     let root_user =
@@ -92,7 +92,7 @@ fn available() -> bool {
     buildah && root_user
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read_dir").flatten() {
         let p = e.path();
@@ -221,15 +221,15 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
 // /run/aid-fixture/net. build.sh caches it by a hash of its inputs.
 
 /// The fixture loaded into a private store.
-struct Fedora {
-    b: Buildah,
-    net: PathBuf,
+pub(crate) struct Fedora {
+    pub(crate) b: Buildah,
+    pub(crate) net: PathBuf,
     _tmp: tempfile::TempDir,
 }
 
 impl Fedora {
     /// Builds (or reuses) the fixture and loads both base images.
-    fn load() -> Fedora {
+    pub(crate) fn load() -> Fedora {
         let started = std::time::Instant::now();
         let built =
             Command::new("bash").arg(root().join("tests/fixtures/fedora/build.sh")).output().expect("build.sh runs");
@@ -346,26 +346,26 @@ const MIRRORED_CHECKSUMS: &[(&str, &str)] = &[(
 )];
 
 /// A built image, mounted read-only for inspection; unmounted on drop.
-struct Mounted<'a> {
+pub(crate) struct Mounted<'a> {
     b: &'a Buildah,
     ctr: String,
     dir: PathBuf,
 }
 
 impl<'a> Mounted<'a> {
-    fn new(b: &'a Buildah, image: &str) -> Mounted<'a> {
+    pub(crate) fn new(b: &'a Buildah, image: &str) -> Mounted<'a> {
         let ctr =
             String::from_utf8_lossy(&b.run(&["from", "--pull=never", image], Path::new("/")).stdout).trim().to_string();
         let dir = PathBuf::from(String::from_utf8_lossy(&b.run(&["mount", &ctr], Path::new("/")).stdout).trim());
         Mounted { b, ctr, dir }
     }
 
-    fn path(&self, p: &str) -> PathBuf {
+    pub(crate) fn path(&self, p: &str) -> PathBuf {
         self.dir.join(p.trim_start_matches('/'))
     }
 
     /// Runs `sh -c SCRIPT` inside the image; its stdout, or an error with both streams.
-    fn sh(&self, script: &str) -> Result<String, String> {
+    pub(crate) fn sh(&self, script: &str) -> Result<String, String> {
         let out = self
             .b
             .command()

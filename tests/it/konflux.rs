@@ -149,7 +149,7 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
 
     // The Containerfile takes the prefetched file when it is there.
     let tmp = tempfile::tempdir().expect("tempdir");
-    let src = root().join("tests/golden-konflux/hermetic");
+    let src = root().join("tests/golden/hermetic");
     std::fs::create_dir(tmp.path().join(".git")).expect("git dir");
     std::fs::create_dir(tmp.path().join("keys")).expect("keys");
     std::fs::copy(src.join("image.aid"), tmp.path().join("image.aid")).expect("recipe");

@@ -11,6 +11,7 @@ mod examples;
 mod fedora_rules;
 mod fmt;
 mod golden;
+mod hermetic_build;
 mod hostile;
 #[allow(dead_code)] // shared with tests/cases
 mod hostile_case;
