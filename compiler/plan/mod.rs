@@ -226,11 +226,15 @@ pub enum InstructionKind {
 }
 
 /// The build-context paths the model reads (copied files, scripts,
-/// certificates), for the CLI to hash before planning.
+/// certificates), for the CLI to hash before planning: each once, where it
+/// is first named (a set, not a scan of those so far: a project of many
+/// images each copying its own file would be quadratic).
 pub fn input_uses(model: &Model) -> Vec<InputUse> {
     let mut out: Vec<InputUse> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut push = |path: &str, span: Span| {
-        if !out.iter().any(|u| u.path == path) {
+        if !seen.contains(path) {
+            seen.insert(path.to_string());
             out.push(InputUse { path: path.to_string(), span });
         }
     };
