@@ -65,7 +65,7 @@ pub fn check_repos(variant: &Variant, diagnostics: &mut Diagnostics) {
         let base = &variant.components[*component];
         if files.is_empty() && installs {
             let mut d = Diagnostic::error(
-                    Code::HermeticRepo,
+                Code::HermeticRepo,
                 format!("the base `{}` names no repository files, so a hermetic build cannot resolve its packages", base.name),
             )
             .label(base.span, "this base has no `repofiles`")
