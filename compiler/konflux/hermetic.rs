@@ -48,7 +48,7 @@ fn inputs(variant: &model::Variant) -> Inputs {
                         out.artifacts.insert(sum.to_string(), url.clone());
                         // GNU tar runs bzip2 for a .tar.bz2, which the step
                         // installs when the base lacks it (plan/layer.rs `fetch`).
-                        if url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz") {
+                        if crate::plan::is_bzip2(url) {
                             out.packages.insert("bzip2".to_string());
                         }
                     }

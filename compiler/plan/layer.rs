@@ -955,8 +955,9 @@ fn fetch(
     run.commands.push(format!("install -D -m {mode} {} {}", quote(&format!("{dir}/{member}")), quote(to)));
 }
 
-/// A download GNU tar unpacks with `bzip2`.
-fn is_bzip2(url: &str) -> bool {
+/// A download GNU tar unpacks with `bzip2`, which its step installs when
+/// the base lacks it (and a hermetic build's prefetch lists).
+pub fn is_bzip2(url: &str) -> bool {
     url.ends_with(".bz2") || url.ends_with(".tbz2") || url.ends_with(".tbz")
 }
 

@@ -6,6 +6,7 @@
 mod arch;
 pub mod hermetic;
 mod layer;
+pub use layer::is_bzip2;
 mod order;
 pub mod repofile;
 mod secrets;
