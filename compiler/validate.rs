@@ -458,24 +458,45 @@ pub fn repo_file_name(name: &str) -> Result<(), String> {
 
 /// The repositories of a dnf `.repo` file (an INI file: `[id]` sections of
 /// `key=value` lines, `#` and `;` comments; dnf.conf(5) "REPO OPTIONS"), in
-/// order, each enabled unless its section says `enabled=0` (dnf's default
-/// is enabled). Refuses what is not that shape, a repository id outside
-/// letters, digits, `-`, `_`, `.` and `:`, an id given twice, and a file
-/// without repositories.
+/// order, each enabled unless its section turns `enabled` off (dnf's default
+/// is enabled).
+///
+/// Read the way libdnf5 reads it (rpm-software-management/dnf5,
+/// `libdnf5/utils/iniparser.cpp` and `libdnf5/conf/option_bool.cpp`), and
+/// stricter wherever another reader could see other repositories than dnf:
+/// * a control character (tab aside), a lone carriage return, U+2028 or
+///   U+2029 is refused on every line, comments included: Python's universal
+///   newlines and many viewers break lines there, so a "comment" could hide
+///   a section dnf or rpm-lockfile-prototype would read;
+/// * an indented line is refused: libdnf5 reads it as a continuation of the
+///   previous value, or as a section when it starts with `[`, where a
+///   trimming reader sees an option;
+/// * `enabled` takes libdnf5's booleans, in any case, quoted or not (`1`,
+///   `yes`, `true`, `on`; `0`, `no`, `false`, `off`); anything else is
+///   refused, as dnf refuses it.
+///
+/// Also refuses a repository id outside letters, digits, `-`, `_`, `.` and
+/// `:`, an id given twice, and a file without repositories.
 pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
     let mut out: Vec<RepoSection> = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(c) = line.chars().find(|c| c.is_control() && *c != '\t') {
+        if let Some(c) = line.chars().find(|c| (c.is_control() && *c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
             return Err(format!(
-                "line {}: the control character `{}` cannot appear in a repository file",
+                "line {}: the character `{}` cannot appear in a repository file",
                 n + 1,
                 shown(c)
             ));
         }
+        if line.trim().is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            return Err(format!(
+                "line {}: an indented line (dnf reads it as part of the line before, or as a section)",
+                n + 1
+            ));
+        }
+        let line = line.trim_end();
         if let Some(id) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')) {
                 return Err(format!("line {}: `[{id}]` is not a repository id", n + 1));
@@ -493,13 +514,29 @@ pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
             return Err(format!("line {}: an option before the first `[id]`", n + 1));
         };
         if key.trim() == "enabled" {
-            section.enabled = !matches!(value.trim(), "0" | "false" | "False" | "no");
+            section.enabled = dnf_bool(value.trim())
+                .ok_or_else(|| format!("line {}: `enabled={}` is not a boolean dnf reads", n + 1, value.trim()))?;
         }
     }
     if out.is_empty() {
         return Err("no `[id]` section: the file defines no repository".into());
     }
     Ok(out)
+}
+
+/// A boolean option's value as libdnf5 reads it: quotes around the value
+/// dropped (`IniParser::trim_value`), then `1`/`yes`/`true`/`on` or
+/// `0`/`no`/`false`/`off` in any case (`OptionBool::from_string`).
+fn dnf_bool(value: &str) -> Option<bool> {
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)).filter(|_| value.len() > 1))
+        .unwrap_or(value);
+    match unquoted.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 /// Whether a context file looks like a private key by its name.
@@ -524,6 +561,30 @@ mod tests {
         assert_eq!(ids, [("fedora".into(), true), ("fedora-source".into(), false), ("x".into(), true)]);
         for bad in ["", "name=x\n", "[a b]\n", "[a]\n[a]\n", "[a]\njunk\n", "[a]\nx=\u{1b}\n"] {
             assert!(repo_file(bad).is_err(), "{bad:?}");
+        }
+        // What another reader could see differently from dnf is refused:
+        // control characters in comments (a lone CR breaks the line for
+        // Python), U+2028, indented lines, booleans dnf does not read.
+        for bad in [
+            "# c\r[hidden]\renabled=1\n[a]\n",
+            "#\u{1b}\n[a]\n",
+            "# \u{2028}[b]\n[a]\n",
+            "[a]\nname=x\n  [b]\n",
+            "[a]\nname=x\n  enabled=0\n",
+            "[a]\nenabled=maybe\n",
+        ] {
+            assert!(repo_file(bad).is_err(), "{bad:?}");
+        }
+        // dnf's booleans, in any case and quoted, and a CRLF file.
+        for (text, enabled) in [
+            ("[a]\nenabled=off\n", false),
+            ("[a]\nenabled=OFF\n", false),
+            ("[a]\nenabled=No\n", false),
+            ("[a]\nenabled=\"0\"\n", false),
+            ("[a]\nenabled = On\n", true),
+            ("[a]\r\nenabled=1\r\n", true),
+        ] {
+            assert_eq!(repo_file(text).unwrap()[0].enabled, enabled, "{text:?}");
         }
         assert!(repo_file_name("fedora-updates.repo").is_ok());
         for bad in ["fedora", ".repo", "../x.repo", "a/b.repo", ".x.repo", "a b.repo"] {
