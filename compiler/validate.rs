@@ -481,11 +481,7 @@ pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
     let mut out: Vec<RepoSection> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if let Some(c) = line.chars().find(|c| (c.is_control() && *c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
-            return Err(format!(
-                "line {}: the character `{}` cannot appear in a repository file",
-                n + 1,
-                shown(c)
-            ));
+            return Err(format!("line {}: the character `{}` cannot appear in a repository file", n + 1, shown(c)));
         }
         if line.trim().is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;

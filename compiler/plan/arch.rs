@@ -237,9 +237,13 @@ fn merge_run(runs: &[ArchRun<'_>]) -> InstructionKind {
 fn replace_path(text: &str, from: &str, to: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    let name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     while let Some(at) = rest.find(from) {
         let after = &rest[at + from.len()..];
-        let whole = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        // Whole at both ends: not inside a longer path (`/opt/run/aid/…`)
+        // nor a prefix of a longer name.
+        let before = out.chars().last().filter(|_| at == 0).or_else(|| rest[..at].chars().last());
+        let whole = !after.starts_with(name) && !before.is_some_and(|c| name(c) || c == '/');
         out.push_str(&rest[..at]);
         out.push_str(if whole { to } else { from });
         rest = after;
@@ -252,25 +256,43 @@ fn replace_path(text: &str, from: &str, to: &str) -> String {
 /// when `dir` has no `shared` files. The list may sit inside a quoted word
 /// (`export DNF5_OPTS='--setopt=reposdir=... --enablerepo=x'`, or unquoted
 /// before `;`): it ends at the word's end, its closing quote or a `;`.
+///
+/// Only the options aidc writes are rewritten: those of a command it builds
+/// for dnf (`dnf5 …`, `export DNF5_OPTS=…`, [`RepoSetup::choose`]'s
+/// `if [ -d … ]`), in a word that starts with the option or with
+/// `DNF5_OPTS=`. A recipe's own text that merely contains the option (a
+/// quoted destination, say) is left as the recipe wrote it.
+///
+/// [`RepoSetup::choose`]: super::layer
 fn repo_dirs(command: &str, dir: &str, own: &str, shared: bool) -> String {
     const SETOPT: &str = "--setopt=reposdir=";
+    if !["dnf5 ", "export DNF5_OPTS=", "if [ -d "].iter().any(|p| command.starts_with(p)) {
+        return command.to_string();
+    }
     command
         .split(' ')
-        .map(|word| match word.find(SETOPT) {
-            Some(at) => {
-                let (head, rest) = word.split_at(at + SETOPT.len());
-                let (list, tail) = rest.split_at(rest.find(['\'', ';']).unwrap_or(rest.len()));
-                let dirs: Vec<&str> = list
-                    .split(',')
-                    .flat_map(|d| match d == dir {
-                        true if shared => vec![d, own],
-                        true => vec![own],
-                        false => vec![d],
-                    })
-                    .collect();
-                format!("{head}{}{tail}", dirs.join(","))
+        .map(|word| {
+            // A bare option word with a quote in it is the end of a quoted
+            // string that began before it: a recipe's text, not aidc's.
+            let lead = ["", "DNF5_OPTS=", "DNF5_OPTS='"].iter().rev().find(|p| {
+                word.strip_prefix(**p).is_some_and(|w| w.starts_with(SETOPT)) && !(p.is_empty() && word.contains('\''))
+            });
+            match lead {
+                Some(lead) => {
+                    let (head, rest) = word.split_at(lead.len() + SETOPT.len());
+                    let (list, tail) = rest.split_at(rest.find(['\'', ';']).unwrap_or(rest.len()));
+                    let dirs: Vec<&str> = list
+                        .split(',')
+                        .flat_map(|d| match d == dir {
+                            true if shared => vec![d, own],
+                            true => vec![own],
+                            false => vec![d],
+                        })
+                        .collect();
+                    format!("{head}{}{tail}", dirs.join(","))
+                }
+                None => word.to_string(),
             }
-            None => word.to_string(),
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -288,6 +310,8 @@ mod tests {
         );
         assert_eq!(replace_path("cp /run/aid/in/1-ab /x", "/run/aid/in/1-a", "/y"), "cp /run/aid/in/1-ab /x");
         assert_eq!(replace_path("ls /run/aid/in/1-a/f", "/run/aid/in/1-a", "/y"), "ls /y/f");
+        assert_eq!(replace_path("cp /x '/opt/run/aid/in/1-a'", "/run/aid/in/1-a", "/y"), "cp /x '/opt/run/aid/in/1-a'");
+        assert_eq!(replace_path("a/run/aid/in/1-a", "/run/aid/in/1-a", "/y"), "a/run/aid/in/1-a");
     }
 
     #[test]
@@ -302,19 +326,38 @@ mod tests {
             "dnf5 -y install --setopt=reposdir=/etc/yum.repos.d,/run/aid/arm64/repos x"
         );
         // Inside the quoted options a hermetic step or a script reads.
-        let opts = "else export DNF5_OPTS='--setopt=reposdir=/etc/yum.repos.d,/run/aid/repos --enablerepo=x'; fi";
+        let choose = "if [ -d /cachi2/output/deps/rpm ]; then export DNF5_OPTS=--setopt=reposdir=/etc/yum.repos.d; ";
+        let opts = format!(
+            "{choose}else export DNF5_OPTS='--setopt=reposdir=/etc/yum.repos.d,/run/aid/repos --enablerepo=x'; fi"
+        );
         assert_eq!(
-            repo_dirs(opts, "/run/aid/repos", "/run/aid/arm64/repos", false),
-            "else export DNF5_OPTS='--setopt=reposdir=/etc/yum.repos.d,/run/aid/arm64/repos --enablerepo=x'; fi"
+            repo_dirs(&opts, "/run/aid/repos", "/run/aid/arm64/repos", false),
+            format!(
+                "{choose}else export DNF5_OPTS='--setopt=reposdir=/etc/yum.repos.d,/run/aid/arm64/repos --enablerepo=x'; fi"
+            )
         );
         assert_eq!(
             repo_dirs(
-                "else export DNF5_OPTS=--setopt=reposdir=/run/aid/repos; fi",
+                &format!("{choose}else export DNF5_OPTS=--setopt=reposdir=/run/aid/repos; fi"),
                 "/run/aid/repos",
                 "/run/aid/arm64/repos",
                 true
             ),
-            "else export DNF5_OPTS=--setopt=reposdir=/run/aid/repos,/run/aid/arm64/repos; fi"
+            format!("{choose}else export DNF5_OPTS=--setopt=reposdir=/run/aid/repos,/run/aid/arm64/repos; fi")
         );
+        // A recipe's text that merely contains the option is left alone,
+        // in another command or in a quoted word of a dnf one.
+        for text in [
+            "install -D -m 0644 /run/aid/in/1-x '/usr/share/a b--setopt=reposdir=/run/aid/repos'",
+            "install -D -m 0644 /run/aid/in/1-x '/usr/share/a --setopt=reposdir=/run/aid/repos'",
+            "dnf5 -y install --setopt=reposdir=/run/aid/repos 'x --setopt=reposdir=/run/aid/repos'",
+        ] {
+            let rewritten = repo_dirs(text, "/run/aid/repos", "/run/aid/arm64/repos", false);
+            assert_eq!(
+                rewritten.matches("/run/aid/arm64/repos").count(),
+                usize::from(text.starts_with("dnf5")),
+                "{text}"
+            );
+        }
     }
 }
