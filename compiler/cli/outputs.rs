@@ -43,12 +43,19 @@ impl OutputDir {
                     return true;
                 }
                 // An orphan only when its recipe is a plain path inside the
-                // repository that is gone (a header may name anything).
+                // repository that is gone (a header may name anything), and
+                // the header names it as written: a path whose characters
+                // the header had to escape (U+2028, say) cannot be looked up
+                // again, so its files are kept, never taken for orphans.
                 match crate::konflux::generated_from(&line) {
                     Some(recipe) => {
                         let plain =
                             Path::new(&recipe).components().all(|c| matches!(c, std::path::Component::Normal(_)));
-                        !recipe.is_empty() && plain && std::fs::symlink_metadata(root.join(recipe)).is_err()
+                        let as_written = !recipe.contains("\\u{");
+                        !recipe.is_empty()
+                            && plain
+                            && as_written
+                            && std::fs::symlink_metadata(root.join(recipe)).is_err()
                     }
                     None => false,
                 }
