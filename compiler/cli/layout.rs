@@ -50,6 +50,20 @@ impl Layout {
             );
         }
         let out_in_context = rel.to_string_lossy().replace('\\', "/");
+        // The Containerfile names files under it in `--mount=…,source=PATH`
+        // and `COPY SRC DEST`, where white space, `,`, `=` and quotes would
+        // split or end the word: only a plain path is taken.
+        if let Some(c) = out_in_context
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | '@')))
+        {
+            return Err(format!(
+                "the output directory `{}` holds `{}`, which the Containerfile cannot name in a mount or a COPY; \
+                 use letters, digits and `/._-+@`",
+                fs::shown(Path::new(&out_in_context)),
+                c.escape_default()
+            ));
+        }
         // From the real path: a recipe reached through a linked directory
         // is placed the same (docs/hardening.md).
         let repo_root = fs::repository_root(&context);
