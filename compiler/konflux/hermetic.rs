@@ -206,6 +206,21 @@ struct PrefetchInput {
     #[serde(rename = "type")]
     kind: &'static str,
     path: String,
+    /// Hermeto's per-repository dnf options for the `hermeto.repo` it
+    /// writes (hermetoproject/hermeto `docs/rpm.md`, "DNF repository
+    /// configuration"; `rpm/main.py` `_generate_repofiles`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<RpmOptions>,
+}
+
+/// `options` of an `rpm` input: `gpgcheck: "0"` for each repository whose
+/// own file turns signature checks off. Hermeto's file sets `gpgcheck=1`
+/// for every repository, so without it dnf would refuse the repository's
+/// unsigned packages on Konflux, where a build that is not hermetic
+/// installs them (plan/hermetic.rs, [`crate::plan::hermetic::Keys`]).
+#[derive(Serialize)]
+struct RpmOptions {
+    dnf: BTreeMap<String, BTreeMap<&'static str, &'static str>>,
 }
 
 #[derive(Serialize)]
@@ -263,7 +278,12 @@ pub fn files(
                 format!("{dir}/rpms.in.yaml"),
                 format!("{}{comment}{}", super::header(layout), yaml::document(&doc)),
             );
-            input.push(PrefetchInput { kind: "rpm", path: dir.clone() });
+            let unchecked: BTreeSet<String> =
+                variant.per_arch().flat_map(|v| crate::plan::hermetic::keys(v, p).0.unchecked).collect();
+            let options = (!unchecked.is_empty()).then(|| RpmOptions {
+                dnf: unchecked.into_iter().map(|id| (id, BTreeMap::from([("gpgcheck", "0")]))).collect(),
+            });
+            input.push(PrefetchInput { kind: "rpm", path: dir.clone(), options });
         }
         if !found.artifacts.is_empty() {
             let doc = ArtifactsLock {
@@ -282,7 +302,7 @@ pub fn files(
                 format!("{dir}/artifacts.lock.yaml"),
                 format!("{}{}", super::header(layout), yaml::document(&doc)),
             );
-            input.push(PrefetchInput { kind: "generic", path: dir.clone() });
+            input.push(PrefetchInput { kind: "generic", path: dir.clone(), options: None });
         }
         // Plain structs, so the JSON's key order never depends on serde_json's features.
         prefetch.insert(c.name.clone(), serde_json::to_string(&input).unwrap_or_default());

@@ -153,7 +153,10 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
     std::fs::create_dir(tmp.path().join(".git")).expect("git dir");
     std::fs::create_dir(tmp.path().join("keys")).expect("keys");
     std::fs::copy(src.join("image.aid"), tmp.path().join("image.aid")).expect("recipe");
-    std::fs::copy(src.join("keys/test.der"), tmp.path().join("keys/test.der")).expect("cert");
+    // The certificate and the repositories' signing keys.
+    for key in std::fs::read_dir(src.join("keys")).expect("keys").flatten() {
+        std::fs::copy(key.path(), tmp.path().join("keys").join(key.file_name())).expect("key");
+    }
     let out = crate::support::aidc(tmp.path(), &["compile", "image.aid"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let containerfile =
