@@ -430,7 +430,7 @@ fn dnf(action: &str, setup: &RepoSetup, names: &[String]) -> String {
 /// `quay.io/fedora/fedora:<release>`: Containerfile.in,
 /// build_files/prep/build-prep.sh); for a base that names none, the base
 /// image itself.
-fn builder_image(variant: &Variant) -> String {
+pub fn builder_image(variant: &Variant) -> String {
     let builder = match &variant.from {
         model::From::Base { component, .. } => {
             variant.components[*component].properties.get("builder").and_then(|p| p.as_str()).map(str::to_string)

@@ -52,6 +52,7 @@ pub fn kmod_cert_path(image: &str) -> String {
     format!("/etc/pki/akmods/certs/{}.der", support::slug(image))
 }
 
+pub use layer::builder_image;
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
