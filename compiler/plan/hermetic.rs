@@ -13,7 +13,11 @@
 //! repository enabled by id that no repository file of the base defines,
 //! a Fedora base without `repofiles`, and a repository whose file differs
 //! between the platforms other than by the architecture's name (one id
-//! cannot stand for both in one resolution) are `aid::plan::hermetic_repo`.
+//! cannot stand for both in one resolution) are `aid::plan::hermetic_repo`;
+//! a base that is an image reference or another image of the project, whose
+//! repository files aidc does not know, is `aid::plan::hermetic_base_repos`
+//! (a warning). And the signing keys each dnf step imports on Konflux
+//! ([`Keys`]), `aid::plan::hermetic_key` when one is missing.
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, RepoSource, Variant};
@@ -53,15 +57,41 @@ pub fn base_repofiles(variant: &Variant) -> Option<Vec<(&str, &str)>> {
     })
 }
 
+/// `aid::plan::hermetic_base_repos` (a warning) when `variant` installs
+/// packages on a base that is not a `base` definition (an image reference,
+/// another image of the project): aidc does not know the repository files
+/// that image ships, so the prefetch lists only the recipe's repositories,
+/// and the keys of the image's own are not imported (docs/konflux.md,
+/// "Hermetic builds").
+fn check_base_repos(variant: &Variant, installs: bool, diagnostics: &mut Diagnostics) {
+    let (what, reference, span) = match &variant.from {
+        model::From::Reference { reference, span } => ("the image", reference, *span),
+        model::From::Project { reference, span, .. } => ("the project's image", reference, *span),
+        model::From::Base { .. } => return,
+    };
+    if !installs {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::warning(
+            Code::HermeticBaseRepos,
+            format!("a hermetic build does not list the repository files of {what} `{reference}`: only the recipe's repositories are prefetched"),
+        )
+        .label(span, "aidc does not know which repositories this image has")
+        .help("the variant's packages resolve only from the recipe's own repositories; to have the image's listed (and their keys imported), build from a `base` definition for it with `repofiles` (file name = the text of each `.repo` file the image ships in /etc/yum.repos.d), as std/fedora's bases do"),
+    );
+}
+
 /// `aid::plan::hermetic_repo` for each repository of `variant` that the
 /// prefetch of a hermetic build cannot list.
 pub fn check_repos(variant: &Variant, diagnostics: &mut Diagnostics) {
+    let installs = variant.per_arch().flat_map(|v| v.components.iter()).any(|c| {
+        c.kind != model::ComponentKind::Base
+            && (matches!(c.kind, model::ComponentKind::Kernel | model::ComponentKind::Kmod)
+                || c.steps.iter().any(|s| matches!(s.kind, model::StepKind::Packages { .. })))
+    });
+    check_base_repos(variant, installs, diagnostics);
     if let (Some(files), model::From::Base { component, .. }) = (base_repofiles(variant), &variant.from) {
-        let installs = variant.per_arch().flat_map(|v| v.components.iter()).any(|c| {
-            c.kind != model::ComponentKind::Base
-                && (matches!(c.kind, model::ComponentKind::Kernel | model::ComponentKind::Kmod)
-                    || c.steps.iter().any(|s| matches!(s.kind, model::StepKind::Packages { .. })))
-        });
         let base = &variant.components[*component];
         if files.is_empty() && installs {
             let mut d = Diagnostic::error(
