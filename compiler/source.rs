@@ -101,10 +101,11 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: String, origin: Origin, text: Arc<str>) -> SourceFile {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        // memchr: a byte-at-a-time scan was 3% of the flagship's `compile`.
         let bytes = text.as_bytes();
-        let lone_cr = bytes.iter().enumerate().any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i as u32 + 1));
+        let lone_cr = memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'));
         SourceFile { name, origin, text, line_starts, lone_cr }
     }
 

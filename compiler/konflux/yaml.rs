@@ -11,22 +11,30 @@
 //! Tekton scripts) as literal blocks; every other single-line string is
 //! styled by `yaml_serde` itself, once per distinct string in a process; a
 //! document holding anything else (other multi-line strings, floats, enums
-//! with data) is written by `yaml_serde` whole. Debug builds compare every document with
-//! `yaml_serde`'s, so the whole test suite is the oracle.
+//! with data) is written by `yaml_serde` whole. The text is written while
+//! the value is serialized, with no tree in between (building and dropping
+//! one was a third of the Konflux stage). Debug builds compare every
+//! document with `yaml_serde`'s, so the whole test suite is the oracle.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
 /// One YAML document.
 pub fn document<T: Serialize>(value: &T) -> String {
-    let text = match value.serialize(Tree) {
-        // A literal block at the top is indented unlike one in a collection.
-        Ok(Node::Text(_)) | Err(Unsupported) => reference(value),
-        Ok(node) => Writer::default().document(&node),
+    let mut out = String::with_capacity(8192);
+    let text = match value.serialize(Emit { out: &mut out, at: At::Top }) {
+        Ok(()) => {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out
+        }
+        // What the emitter does not take: `yaml_serde` writes the whole document.
+        Err(Unsupported) => reference(value),
     };
     debug_assert_eq!(text, reference(value), "the YAML emitter disagrees with yaml_serde");
     text
@@ -37,31 +45,10 @@ pub fn documents(docs: &[String]) -> String {
     docs.join("---\n")
 }
 
-/// `yaml_serde`'s text: the reference, and the way for what `Tree` does not take.
+/// `yaml_serde`'s text: the reference, and the way for what `Emit` does not take.
 fn reference<T: Serialize + ?Sized>(value: &T) -> String {
     // Serializing plain structs of strings, lists and maps cannot fail.
     yaml_serde::to_string(value).expect("Konflux structures serialize to YAML")
-}
-
-/// A value as the emitter sees it.
-enum Node {
-    Null,
-    Bool(bool),
-    Int(String),
-    /// A string on one line; struct field names are borrowed, not copied
-    /// (half the strings of a PipelineRun).
-    Str(Cow<'static, str>),
-    /// A string of several lines that is [`plainly_literal`].
-    Text(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
-}
-
-/// Writes block-style YAML as libyaml does (indent 2, sequences in a
-/// mapping not indented, `[]`/`{}` for empty collections).
-#[derive(Default)]
-struct Writer {
-    out: String,
 }
 
 thread_local! {
@@ -70,113 +57,199 @@ thread_local! {
     static STYLED: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
-impl Writer {
-    fn document(mut self, node: &Node) -> String {
-        self.node(node, 0, false);
-        if !self.out.ends_with('\n') {
-            self.out.push('\n');
-        }
-        self.out
-    }
+/// Where a value is written, as libyaml lays out block style (indent 2,
+/// sequences in a mapping not indented, `[]`/`{}` for empty collections).
+#[derive(Clone, Copy)]
+enum At {
+    /// The document start. A literal block here is indented unlike one in
+    /// a collection, so it goes to `yaml_serde`.
+    Top,
+    /// After `- `, in a sequence whose items sit at `indent` less 2; the
+    /// lines that follow the first sit at `indent`.
+    Item { indent: usize },
+    /// After `key:`, in a mapping whose keys sit at `indent`.
+    Value { indent: usize },
+}
 
-    /// Writes `node` whose first line is already started (after `- ` or at
-    /// the document start) at `indent`; `in_map_value` says it follows `key:`.
-    fn node(&mut self, node: &Node, indent: usize, in_map_value: bool) {
-        match node {
-            Node::Seq(items) if !items.is_empty() => {
-                if in_map_value {
-                    self.out.push('\n');
-                    self.pad(indent);
-                }
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.pad(indent);
-                    }
-                    self.out.push_str("- ");
-                    self.node(item, indent + 2, false);
-                }
-            }
-            Node::Map(entries) if !entries.is_empty() => {
-                if in_map_value {
-                    self.out.push('\n');
-                    self.pad(indent);
-                }
-                for (i, (key, value)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        self.pad(indent);
-                    }
-                    self.scalar(key);
-                    self.out.push(':');
-                    match value {
-                        // A sequence in a mapping sits at the key's indent.
-                        Node::Seq(items) if !items.is_empty() => self.node(value, indent, true),
-                        Node::Map(entries) if !entries.is_empty() => self.node(value, indent + 2, true),
-                        Node::Text(text) => {
-                            self.out.push(' ');
-                            self.literal(text, indent + 2);
-                        }
-                        _ => {
-                            self.out.push(' ');
-                            self.scalar(value);
-                            self.out.push('\n');
-                        }
-                    }
-                }
-            }
-            // A sequence item (`document` keeps a top-level one from here).
-            Node::Text(text) => self.literal(text, indent),
-            _ => {
-                if in_map_value {
-                    self.out.push(' ');
-                }
-                self.scalar(node);
-                self.out.push('\n');
-            }
-        }
-    }
-
-    /// A literal block (`|`, or `|-` without a final line break) whose
-    /// lines sit at `indent`; empty lines stay empty.
-    fn literal(&mut self, text: &str, indent: usize) {
-        let body = text.strip_suffix('\n');
-        self.out.push_str(if body.is_some() { "|\n" } else { "|-\n" });
-        for line in body.unwrap_or(text).split('\n') {
-            if !line.is_empty() {
-                self.pad(indent);
-                self.out.push_str(line);
-            }
-            self.out.push('\n');
-        }
-    }
-
-    fn pad(&mut self, indent: usize) {
-        self.out.extend(std::iter::repeat_n(' ', indent));
-    }
-
-    fn scalar(&mut self, node: &Node) {
-        match node {
-            Node::Null => self.out.push_str("null"),
-            Node::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Node::Int(i) => self.out.push_str(i),
-            Node::Str(s) if plainly_plain(s) => self.out.push_str(s),
-            Node::Str(s) => STYLED.with_borrow_mut(|styled| {
-                if let Some(text) = styled.get(s.as_ref()) {
-                    self.out.push_str(text);
-                } else {
-                    let mut text = reference(s.as_ref());
-                    text.truncate(text.trim_end_matches('\n').len());
-                    self.out.push_str(&text);
-                    styled.insert(s.to_string(), text);
-                }
-            }),
-            // Keys are never `Text` (`MapTree` refuses them) and values are
-            // written by `node`.
-            Node::Text(text) => self.literal(text, 0),
-            Node::Seq(_) => self.out.push_str("[]"),
-            Node::Map(_) => self.out.push_str("{}"),
+impl At {
+    /// The indent of the entries of a collection written here and whether
+    /// its first entry goes on a line of its own; a sequence in a mapping
+    /// sits at the key's indent, a mapping two further.
+    fn entries(self, is_map: bool) -> (usize, bool) {
+        match self {
+            At::Top => (0, false),
+            At::Item { indent } => (indent, false),
+            At::Value { indent } => (indent + if is_map { 2 } else { 0 }, true),
         }
     }
 }
+
+/// Serializes a value as YAML text onto `out`, at `at`.
+struct Emit<'a> {
+    out: &'a mut String,
+    at: At,
+}
+
+impl<'a> Emit<'a> {
+    /// A scalar written by `write`, then the end of its line.
+    fn leaf(self, write: impl FnOnce(&mut String)) -> Result<(), Unsupported> {
+        if let At::Value { .. } = self.at {
+            self.out.push(' ');
+        }
+        write(self.out);
+        self.out.push('\n');
+        Ok(())
+    }
+
+    /// A collection's writer: nothing is written until its first entry, so
+    /// an empty one can still be `[]` or `{}`.
+    fn collection(self, is_map: bool) -> Collection<'a> {
+        let (indent, lead) = self.at.entries(is_map);
+        Collection { out: self.out, at: self.at, indent, lead, first: true, is_map }
+    }
+}
+
+/// A sequence or mapping being written.
+struct Collection<'a> {
+    out: &'a mut String,
+    /// Where the collection itself is written.
+    at: At,
+    /// The indent of its entries.
+    indent: usize,
+    /// Whether the first entry starts a new line (a collection after `key:`).
+    lead: bool,
+    first: bool,
+    is_map: bool,
+}
+
+impl Collection<'_> {
+    /// Starts an entry's line.
+    fn entry(&mut self) {
+        if self.first {
+            self.first = false;
+            if self.lead {
+                self.out.push('\n');
+                pad(self.out, self.indent);
+            }
+        } else {
+            pad(self.out, self.indent);
+        }
+    }
+
+    /// A sequence item.
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        self.entry();
+        self.out.push_str("- ");
+        value.serialize(Emit { out: &mut *self.out, at: At::Item { indent: self.indent + 2 } })
+    }
+
+    /// A mapping entry's key, up to its `:`.
+    fn key(&mut self, key: &str) {
+        self.entry();
+        string(self.out, key);
+        self.out.push(':');
+    }
+
+    /// A mapping entry's value, after its key.
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+        value.serialize(Emit { out: &mut *self.out, at: At::Value { indent: self.indent } })
+    }
+
+    fn end(self) -> Result<(), Unsupported> {
+        if self.first {
+            let empty = if self.is_map { "{}" } else { "[]" };
+            Emit { out: self.out, at: self.at }.leaf(|out| out.push_str(empty))?;
+        }
+        Ok(())
+    }
+}
+
+/// Spaces for [`pad`] to copy from.
+const SPACES: &str = "                                                                ";
+
+fn pad(out: &mut String, indent: usize) {
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
+}
+
+/// A single-line string: as it is when plainly plain, else as `yaml_serde`
+/// writes it (remembered per string).
+fn string(out: &mut String, s: &str) {
+    if plainly_plain(s) {
+        out.push_str(s);
+    } else {
+        styled(out, s);
+    }
+}
+
+/// A single-line string as `yaml_serde` writes it, remembered per string.
+fn styled(out: &mut String, s: &str) {
+    STYLED.with_borrow_mut(|styled| {
+        if let Some(text) = styled.get(s) {
+            out.push_str(text);
+        } else {
+            let mut text = reference(s);
+            text.truncate(text.trim_end_matches('\n').len());
+            out.push_str(&text);
+            styled.insert(s.to_owned(), text);
+        }
+    });
+}
+
+/// A literal block (`|`, or `|-` without a final line break) whose lines
+/// sit at `indent`; empty lines stay empty.
+fn literal(out: &mut String, text: &str, indent: usize) {
+    let body = text.strip_suffix('\n');
+    out.push_str(if body.is_some() { "|\n" } else { "|-\n" });
+    for line in body.unwrap_or(text).split('\n') {
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+}
+
+/// What a byte is to [`plainly_plain`].
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    /// Never in a plainly plain string.
+    No,
+    /// Anywhere.
+    Yes,
+    /// A space: not after another one.
+    Space,
+    /// A `:`: not before a space or at the end.
+    Colon,
+    /// A `#`: not after a space.
+    Hash,
+}
+
+/// [`Class`] by byte.
+static CLASS: [Class; 256] = {
+    let mut class = [Class::No; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => Class::Yes,
+            b'/' | b'.' | b'_' | b'-' | b'$' | b'(' | b')' | b'{' | b'}' | b'=' | b'@' | b'+' | b',' | b'%' => {
+                Class::Yes
+            }
+            b'~' | b'*' | b'&' | b'!' | b'<' | b'>' => Class::Yes,
+            b' ' => Class::Space,
+            b':' => Class::Colon,
+            b'#' => Class::Hash,
+            _ => Class::No,
+        };
+        b += 1;
+    }
+    class
+};
 
 /// Whether libyaml writes `s` plain and `yaml_serde` lets it: it starts
 /// with a letter, `/` or `$` (no indicator, no number), holds only
@@ -192,23 +265,22 @@ fn plainly_plain(s: &str) -> bool {
     }
     let mut previous = b' ';
     for (i, &b) in bytes.iter().enumerate() {
-        let ok = match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
-            b'/' | b'.' | b'_' | b'-' | b'$' | b'(' | b')' | b'{' | b'}' | b'=' | b'@' | b'+' | b',' | b'%' => true,
-            b'~' | b'*' | b'&' | b'!' | b'<' | b'>' => true,
-            b' ' => previous != b' ',
-            b':' => bytes.get(i + 1).is_some_and(|n| *n != b' '),
-            b'#' => previous != b' ',
-            _ => false,
+        let ok = match CLASS[usize::from(b)] {
+            Class::Yes => true,
+            Class::Space | Class::Hash => previous != b' ',
+            Class::Colon => bytes.get(i + 1).is_some_and(|n| *n != b' '),
+            Class::No => false,
         };
         if !ok {
             return false;
         }
         previous = b;
     }
-    !["null", "true", "false", "inf", "infinity", "nan", "y", "n", "yes", "no", "on", "off"]
-        .iter()
-        .any(|word| s.eq_ignore_ascii_case(word))
+    // The words are at most 8 bytes long.
+    bytes.len() > 8
+        || !["null", "true", "false", "inf", "infinity", "nan", "y", "n", "yes", "no", "on", "off"]
+            .iter()
+            .any(|word| s.eq_ignore_ascii_case(word))
 }
 
 /// Whether libyaml writes the multi-line `s` as `yaml_serde` asks, a literal
@@ -231,7 +303,7 @@ fn plainly_literal(s: &str) -> bool {
         && !s.contains(" \n")
 }
 
-/// What `Tree` does not take: `document` falls back to `yaml_serde`.
+/// What `Emit` does not take: `document` falls back to `yaml_serde`.
 #[derive(Debug)]
 struct Unsupported;
 
@@ -249,113 +321,113 @@ impl ser::Error for Unsupported {
     }
 }
 
-/// Serializes a value into a `Node`.
-struct Tree;
+type Done = Result<(), Unsupported>;
 
-/// A sequence or tuple being collected.
-struct SeqTree(Vec<Node>);
-
-/// A map or struct being collected.
-struct MapTree {
-    entries: Vec<(Node, Node)>,
-    key: Option<Node>,
-}
-
-type Built = Result<Node, Unsupported>;
-
-impl ser::Serializer for Tree {
-    type Ok = Node;
+impl<'a> ser::Serializer for Emit<'a> {
+    type Ok = ();
     type Error = Unsupported;
-    type SerializeSeq = SeqTree;
-    type SerializeTuple = SeqTree;
-    type SerializeTupleStruct = SeqTree;
-    type SerializeTupleVariant = Impossible<Node, Unsupported>;
-    type SerializeMap = MapTree;
-    type SerializeStruct = MapTree;
-    type SerializeStructVariant = Impossible<Node, Unsupported>;
+    type SerializeSeq = Collection<'a>;
+    type SerializeTuple = Collection<'a>;
+    type SerializeTupleStruct = Collection<'a>;
+    type SerializeTupleVariant = Impossible<(), Unsupported>;
+    type SerializeMap = Collection<'a>;
+    type SerializeStruct = Collection<'a>;
+    type SerializeStructVariant = Impossible<(), Unsupported>;
 
-    fn serialize_bool(self, v: bool) -> Built {
-        Ok(Node::Bool(v))
+    fn serialize_bool(self, v: bool) -> Done {
+        self.leaf(|out| out.push_str(if v { "true" } else { "false" }))
     }
-    fn serialize_i8(self, v: i8) -> Built {
+    fn serialize_i8(self, v: i8) -> Done {
         self.serialize_i64(v.into())
     }
-    fn serialize_i16(self, v: i16) -> Built {
+    fn serialize_i16(self, v: i16) -> Done {
         self.serialize_i64(v.into())
     }
-    fn serialize_i32(self, v: i32) -> Built {
+    fn serialize_i32(self, v: i32) -> Done {
         self.serialize_i64(v.into())
     }
-    fn serialize_i64(self, v: i64) -> Built {
-        Ok(Node::Int(v.to_string()))
+    fn serialize_i64(self, v: i64) -> Done {
+        // Writing into a String cannot fail.
+        self.leaf(|out| {
+            let _ = write!(out, "{v}");
+        })
     }
-    fn serialize_u8(self, v: u8) -> Built {
+    fn serialize_u8(self, v: u8) -> Done {
         self.serialize_u64(v.into())
     }
-    fn serialize_u16(self, v: u16) -> Built {
+    fn serialize_u16(self, v: u16) -> Done {
         self.serialize_u64(v.into())
     }
-    fn serialize_u32(self, v: u32) -> Built {
+    fn serialize_u32(self, v: u32) -> Done {
         self.serialize_u64(v.into())
     }
-    fn serialize_u64(self, v: u64) -> Built {
-        Ok(Node::Int(v.to_string()))
+    fn serialize_u64(self, v: u64) -> Done {
+        self.leaf(|out| {
+            let _ = write!(out, "{v}");
+        })
     }
-    fn serialize_f32(self, _: f32) -> Built {
+    fn serialize_f32(self, _: f32) -> Done {
         Err(Unsupported)
     }
-    fn serialize_f64(self, _: f64) -> Built {
+    fn serialize_f64(self, _: f64) -> Done {
         Err(Unsupported)
     }
-    fn serialize_char(self, v: char) -> Built {
+    fn serialize_char(self, v: char) -> Done {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
-    fn serialize_str(self, v: &str) -> Built {
-        if !v.contains(['\n', '\r']) {
-            Ok(Node::Str(Cow::Owned(v.to_owned())))
-        } else if v.contains('\n') && plainly_literal(v) {
-            Ok(Node::Text(v.to_owned()))
+    fn serialize_str(self, v: &str) -> Done {
+        if plainly_plain(v) {
+            self.leaf(|out| out.push_str(v))
+        } else if memchr::memchr2(b'\n', b'\r', v.as_bytes()).is_none() {
+            self.leaf(|out| styled(out, v))
+        } else if memchr::memchr(b'\n', v.as_bytes()).is_some() && plainly_literal(v) {
+            match self.at {
+                At::Top => Err(Unsupported),
+                At::Item { indent } => {
+                    literal(self.out, v, indent);
+                    Ok(())
+                }
+                At::Value { indent } => {
+                    self.out.push(' ');
+                    literal(self.out, v, indent + 2);
+                    Ok(())
+                }
+            }
         } else {
             Err(Unsupported)
         }
     }
-    fn serialize_bytes(self, _: &[u8]) -> Built {
+    fn serialize_bytes(self, _: &[u8]) -> Done {
         Err(Unsupported)
     }
-    fn serialize_none(self) -> Built {
-        Ok(Node::Null)
+    fn serialize_none(self) -> Done {
+        self.serialize_unit()
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Built {
-        value.serialize(Tree)
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Done {
+        value.serialize(self)
     }
-    fn serialize_unit(self) -> Built {
-        Ok(Node::Null)
+    fn serialize_unit(self) -> Done {
+        self.leaf(|out| out.push_str("null"))
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Built {
-        Ok(Node::Null)
+    fn serialize_unit_struct(self, _: &'static str) -> Done {
+        self.serialize_unit()
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Built {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
         self.serialize_str(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Built {
-        value.serialize(Tree)
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
+        value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Built {
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, _: &'static str, _: &T) -> Done {
         Err(Unsupported)
     }
-    fn serialize_seq(self, len: Option<usize>) -> Result<SeqTree, Unsupported> {
-        Ok(SeqTree(Vec::with_capacity(len.unwrap_or(0))))
+    fn serialize_seq(self, _: Option<usize>) -> Result<Collection<'a>, Unsupported> {
+        Ok(self.collection(false))
     }
-    fn serialize_tuple(self, len: usize) -> Result<SeqTree, Unsupported> {
+    fn serialize_tuple(self, len: usize) -> Result<Collection<'a>, Unsupported> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqTree, Unsupported> {
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Collection<'a>, Unsupported> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -367,11 +439,11 @@ impl ser::Serializer for Tree {
     ) -> Result<Self::SerializeTupleVariant, Unsupported> {
         Err(Unsupported)
     }
-    fn serialize_map(self, len: Option<usize>) -> Result<MapTree, Unsupported> {
-        Ok(MapTree { entries: Vec::with_capacity(len.unwrap_or(0)), key: None })
+    fn serialize_map(self, _: Option<usize>) -> Result<Collection<'a>, Unsupported> {
+        Ok(self.collection(true))
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<MapTree, Unsupported> {
-        self.serialize_map(Some(len))
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Collection<'a>, Unsupported> {
+        Ok(self.collection(true))
     }
     fn serialize_struct_variant(
         self,
@@ -384,70 +456,185 @@ impl ser::Serializer for Tree {
     }
 }
 
-impl ser::SerializeSeq for SeqTree {
-    type Ok = Node;
+impl ser::SerializeSeq for Collection<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.0.push(value.serialize(Tree)?);
-        Ok(())
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.item(value)
     }
-    fn end(self) -> Built {
-        Ok(Node::Seq(self.0))
+    fn end(self) -> Done {
+        Collection::end(self)
     }
 }
 
-impl ser::SerializeTuple for SeqTree {
-    type Ok = Node;
+impl ser::SerializeTuple for Collection<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        ser::SerializeSeq::serialize_element(self, value)
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.item(value)
     }
-    fn end(self) -> Built {
-        ser::SerializeSeq::end(self)
+    fn end(self) -> Done {
+        Collection::end(self)
     }
 }
 
-impl ser::SerializeTupleStruct for SeqTree {
-    type Ok = Node;
+impl ser::SerializeTupleStruct for Collection<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        ser::SerializeSeq::serialize_element(self, value)
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.item(value)
     }
-    fn end(self) -> Built {
-        ser::SerializeSeq::end(self)
+    fn end(self) -> Done {
+        Collection::end(self)
     }
 }
 
-impl ser::SerializeMap for MapTree {
-    type Ok = Node;
+impl ser::SerializeMap for Collection<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Unsupported> {
-        // Keys are strings in Konflux files; anything else is yaml_serde's.
-        match key.serialize(Tree)? {
-            key @ Node::Str(_) => self.key = Some(key),
-            _ => return Err(Unsupported),
-        }
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Done {
+        // Keys are strings on one line in Konflux files; anything else is yaml_serde's.
+        let key = key.serialize(Key)?;
+        self.key(&key);
         Ok(())
     }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        let key = self.key.take().ok_or(Unsupported)?;
-        self.entries.push((key, value.serialize(Tree)?));
-        Ok(())
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.value(value)
     }
-    fn end(self) -> Built {
-        Ok(Node::Map(self.entries))
+    fn end(self) -> Done {
+        Collection::end(self)
     }
 }
 
-impl ser::SerializeStruct for MapTree {
-    type Ok = Node;
+impl ser::SerializeStruct for Collection<'_> {
+    type Ok = ();
     type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Unsupported> {
-        self.entries.push((Node::Str(Cow::Borrowed(key)), value.serialize(Tree)?));
-        Ok(())
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
+        self.key(key);
+        self.value(value)
     }
-    fn end(self) -> Built {
-        Ok(Node::Map(self.entries))
+    fn end(self) -> Done {
+        Collection::end(self)
+    }
+}
+
+/// A mapping key: a string on one line (or what serializes as one).
+struct Key;
+
+type KeyText = Result<String, Unsupported>;
+
+impl ser::Serializer for Key {
+    type Ok = String;
+    type Error = Unsupported;
+    type SerializeSeq = Impossible<String, Unsupported>;
+    type SerializeTuple = Impossible<String, Unsupported>;
+    type SerializeTupleStruct = Impossible<String, Unsupported>;
+    type SerializeTupleVariant = Impossible<String, Unsupported>;
+    type SerializeMap = Impossible<String, Unsupported>;
+    type SerializeStruct = Impossible<String, Unsupported>;
+    type SerializeStructVariant = Impossible<String, Unsupported>;
+
+    fn serialize_bool(self, _: bool) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_i8(self, _: i8) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_i16(self, _: i16) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_i32(self, _: i32) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_i64(self, _: i64) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_u8(self, _: u8) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_u16(self, _: u16) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_u32(self, _: u32) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_u64(self, _: u64) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_f32(self, _: f32) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_f64(self, _: f64) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_char(self, v: char) -> KeyText {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> KeyText {
+        if v.contains(['\n', '\r']) { Err(Unsupported) } else { Ok(v.to_owned()) }
+    }
+    fn serialize_bytes(self, _: &[u8]) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_none(self) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> KeyText {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> KeyText {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> KeyText {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> KeyText {
+        Err(Unsupported)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Unsupported> {
+        Err(Unsupported)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+        Err(Unsupported)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+        Err(Unsupported)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Unsupported> {
+        Err(Unsupported)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Unsupported> {
+        Err(Unsupported)
     }
 }
 

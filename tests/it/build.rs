@@ -1,49 +1,22 @@
 //! `aidc build` end to end with real buildah on the fixture base
 //! (tests/fixtures/base): it compiles, builds the target with the secret
 //! from a file, and tags it `localhost/<image>-<variant>:latest`. The store
-//! is private to the test, given to buildah through CONTAINERS_STORAGE_CONF.
+//! is private to the test (tests/it/store.rs), given to buildah through
+//! CONTAINERS_STORAGE_CONF.
 //! Needs root and buildah, like `e2e.rs`.
 
 use std::process::{Command, Output};
 
 use crate::support::{all_files, root};
 
-fn available() -> bool {
-    let required = std::env::var_os("AID_REQUIRE_BUILDAH").is_some_and(|v| v == "1");
-    let buildah = Command::new("buildah").arg("--version").output().is_ok_and(|o| o.status.success());
-    let root_user =
-        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if required {
-        assert!(buildah && root_user, "aidc build's end-to-end test needs root and buildah");
-    }
-    buildah && root_user
-}
-
 #[test]
 fn aidc_build_compiles_and_builds_a_target_with_buildah() {
-    if !available() {
-        eprintln!("SKIPPED: aidc build's end-to-end test needs root and buildah");
+    if !crate::store::available("aidc build's end-to-end test") {
         return;
     }
+    let b = crate::store::Buildah::with_fixture();
+    let (conf, scratch) = (b.storage_conf(), b.tmp.clone());
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (store, run, scratch) = (tmp.path().join("root"), tmp.path().join("runroot"), tmp.path().join("tmp"));
-    std::fs::create_dir_all(&scratch).expect("mkdir");
-    let conf = tmp.path().join("storage.conf");
-    std::fs::write(
-        &conf,
-        format!("[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n", store.display(), run.display()),
-    )
-    .expect("storage.conf");
-    let fixture = Command::new("bash")
-        .arg(root().join("tests/fixtures/base/build.sh"))
-        .arg("localhost/aid-fixture-base:44")
-        .env("AID_BUILDAH_ROOT", &store)
-        .env("AID_BUILDAH_RUNROOT", &run)
-        .env("TMPDIR", &scratch)
-        .output()
-        .expect("build.sh runs");
-    assert!(fixture.status.success(), "fixture base:\n{}", String::from_utf8_lossy(&fixture.stderr));
-
     // The e2e recipe, with a signing secret the build must pass on.
     let ctx = tmp.path().join("ctx");
     let source = root().join("tests/golden/fixture-e2e");

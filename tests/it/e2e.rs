@@ -8,88 +8,40 @@
 //! `AID_REQUIRE_BUILDAH=1` (set by `tests/run`), which makes it fail instead.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use crate::store::Buildah;
 use crate::support::{aidc, root};
 
-pub(crate) struct Buildah {
-    root: PathBuf,
-    runroot: PathBuf,
-    pub(crate) tmp: PathBuf,
+/// Builds `target` of `out/e2e/Containerfile`; the image id and buildah's output.
+fn build_e2e(b: &Buildah, context: &Path, target: &str) -> (String, String) {
+    let iid = b.tmp.join(format!("{target}.iid"));
+    let out = b.run(
+        &[
+            "build",
+            "--isolation",
+            "chroot",
+            "--layers",
+            "--pull=never",
+            "--target",
+            target,
+            "--iidfile",
+            &iid.to_string_lossy(),
+            "-t",
+            &format!("localhost/aid-e2e:{target}"),
+            "-f",
+            "out/e2e/Containerfile",
+            ".",
+        ],
+        context,
+    );
+    let id = std::fs::read_to_string(&iid).expect("iidfile").trim().to_string();
+    (id, format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
-impl Buildah {
-    pub(crate) fn command(&self) -> Command {
-        let mut c = Command::new("buildah");
-        c.arg("--root").arg(&self.root).arg("--runroot").arg(&self.runroot).arg("--storage-driver").arg("vfs");
-        // Cache mounts live under TMPDIR; keep them private to this test.
-        c.env("TMPDIR", &self.tmp).env("BUILDAH_ISOLATION", "chroot");
-        c
-    }
-
-    fn run(&self, args: &[&str], dir: &Path) -> Output {
-        let out = self.command().args(args).current_dir(dir).output().expect("buildah runs");
-        assert!(
-            out.status.success(),
-            "buildah {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// Builds `target`; returns the image id and buildah's output.
-    fn build(&self, context: &Path, target: &str) -> (String, String) {
-        let iid = self.tmp.join(format!("{target}.iid"));
-        let out = self.run(
-            &[
-                "build",
-                "--isolation",
-                "chroot",
-                "--layers",
-                "--pull=never",
-                "--target",
-                target,
-                "--iidfile",
-                &iid.to_string_lossy(),
-                "-t",
-                &format!("localhost/aid-e2e:{target}"),
-                "-f",
-                "out/e2e/Containerfile",
-                ".",
-            ],
-            context,
-        );
-        let id = std::fs::read_to_string(&iid).expect("iidfile").trim().to_string();
-        (id, format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-    }
-
-    /// The content of `path` in `image`.
-    fn read(&self, image: &str, path: &str) -> String {
-        let dir = Path::new("/");
-        let c = String::from_utf8_lossy(&self.run(&["from", "--pull=never", image], dir).stdout).trim().to_string();
-        let mnt = String::from_utf8_lossy(&self.run(&["mount", &c], dir).stdout).trim().to_string();
-        let text = std::fs::read_to_string(Path::new(&mnt).join(path.trim_start_matches('/')))
-            .unwrap_or_else(|e| format!("<{e}>"));
-        self.run(&["umount", &c], dir);
-        self.run(&["rm", &c], dir);
-        text
-    }
-}
-
+/// Whether the buildah end-to-end tests can run here (root and buildah).
 pub(crate) fn available() -> bool {
-    let required = std::env::var_os("AID_REQUIRE_BUILDAH").is_some_and(|v| v == "1");
-    let buildah = Command::new("buildah").arg("--version").output().is_ok_and(|o| o.status.success());
-    let root_user =
-        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if required {
-        assert!(buildah, "buildah is required (AID_REQUIRE_BUILDAH=1) but not installed");
-        assert!(root_user, "the buildah end-to-end test needs root");
-    }
-    if !(buildah && root_user) {
-        eprintln!("SKIPPED: the buildah end-to-end test needs root and buildah; `tests/run` installs buildah");
-    }
-    buildah && root_user
+    crate::store::available("the buildah end-to-end test")
 }
 
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
@@ -111,20 +63,8 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
     if !available() {
         return;
     }
+    let b = Buildah::with_fixture();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let b = Buildah { root: tmp.path().join("root"), runroot: tmp.path().join("runroot"), tmp: tmp.path().join("tmp") };
-    std::fs::create_dir_all(&b.tmp).expect("mkdir");
-
-    // The fixture base, in the private store.
-    let fixture = Command::new("bash")
-        .arg(root().join("tests/fixtures/base/build.sh"))
-        .arg("localhost/aid-fixture-base:44")
-        .env("AID_BUILDAH_ROOT", &b.root)
-        .env("AID_BUILDAH_RUNROOT", &b.runroot)
-        .env("TMPDIR", &b.tmp)
-        .output()
-        .expect("build.sh runs");
-    assert!(fixture.status.success(), "fixture base:\n{}", String::from_utf8_lossy(&fixture.stderr));
 
     let ctx = tmp.path().join("ctx");
     copy_dir(&root().join("tests/golden/fixture-e2e"), &ctx);
@@ -132,8 +72,8 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
     assert_eq!(compiled.status.code(), Some(0), "{}", String::from_utf8_lossy(&compiled.stderr));
 
     // Both targets build; their contents are what the recipe says.
-    let (minimal, _) = b.build(&ctx, "minimal");
-    let (full, _) = b.build(&ctx, "full");
+    let (minimal, _) = build_e2e(&b, &ctx, "minimal");
+    let (full, _) = build_e2e(&b, &ctx, "full");
     assert_ne!(minimal, full);
     assert_eq!(b.read(&minimal, "/usr/share/e2e/motd"), "Welcome to the aidc e2e fixture.\n");
     assert_eq!(b.read(&minimal, "/usr/share/e2e/setup"), "setup v1\n");
@@ -163,7 +103,7 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
     assert!(b.read(&full, "/var/cache/libdnf5/x").starts_with('<'));
 
     // An unchanged rebuild is fully cached: the same image.
-    let (again, log) = b.build(&ctx, "full");
+    let (again, log) = build_e2e(&b, &ctx, "full");
     assert_eq!(again, full, "unchanged rebuild produced a new image:\n{log}");
 
     // A changed script and a changed copied file reach the rebuilt image.
@@ -174,7 +114,7 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
     .expect("edit");
     std::fs::write(ctx.join("files/motd"), "Changed message.\n").expect("edit");
     assert_eq!(aidc(&ctx, &["compile", "image.aid"]).status.code(), Some(0));
-    let (rebuilt, log) = b.build(&ctx, "minimal");
+    let (rebuilt, log) = build_e2e(&b, &ctx, "minimal");
     assert_ne!(rebuilt, minimal, "{log}");
     assert_eq!(b.read(&rebuilt, "/usr/share/e2e/setup"), "setup v2\n", "{log}");
     assert_eq!(b.read(&rebuilt, "/usr/share/e2e/motd"), "Changed message.\n", "{log}");
@@ -224,7 +164,6 @@ fn buildah_builds_both_targets_and_rebuilds_exactly_what_changed() {
 pub(crate) struct Fedora {
     pub(crate) b: Buildah,
     pub(crate) net: PathBuf,
-    _tmp: tempfile::TempDir,
 }
 
 impl Fedora {
@@ -241,14 +180,11 @@ impl Fedora {
         );
         let dir = PathBuf::from(String::from_utf8_lossy(&built.stdout).trim().lines().last().unwrap_or_default());
         eprintln!("fedora fixture: {} ({:.1} s)", dir.display(), started.elapsed().as_secs_f64());
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let b =
-            Buildah { root: tmp.path().join("root"), runroot: tmp.path().join("runroot"), tmp: tmp.path().join("tmp") };
-        std::fs::create_dir_all(&b.tmp).expect("mkdir");
+        let b = Buildah::empty();
         for archive in ["fedora.tar", "silverblue.tar"] {
             b.run(&["pull", "--quiet", &format!("oci-archive:{}", dir.join(archive).display())], Path::new("/"));
         }
-        Fedora { b, net: dir.join("net"), _tmp: tmp }
+        Fedora { b, net: dir.join("net") }
     }
 
     /// `buildah build` with the mirror mounted and the `akmods-key` secret;
@@ -420,7 +356,6 @@ fn check_flagship_image(
     cert_pem: &Path,
     cn: &str,
     driver: &str,
-    needles: &[Vec<u8>],
 ) -> Vec<String> {
     let mut bad = Vec::new();
     let cuda = target != "clean";
@@ -543,14 +478,6 @@ fn check_flagship_image(
     if signing != "signed" {
         bad.push(format!("label dev.aidc.kmod-signing = {signing:?}, want \"signed\""));
     }
-    // No byte of the private key in any layer.
-    let dir = fx.b.tmp.join(format!("layers-{target}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    fx.b.run(&["push", "--quiet", "--disable-compression", image, &format!("dir:{}", dir.display())], Path::new("/"));
-    for hit in crate::secrets::scan(&dir, needles) {
-        bad.push(format!("{target}: bytes of the private key in a layer: {hit}"));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
     bad
 }
 
@@ -615,7 +542,7 @@ fn flagship_builds_on_the_fedora_stand_in() {
         eprintln!("flagship {target}: {:.1} s", started.elapsed().as_secs_f64());
         match built {
             Ok(id) => {
-                for problem in check_flagship_image(&fx, &id, target, &cert, &cert_pem, cn, driver, &needles) {
+                for problem in check_flagship_image(&fx, &id, target, &cert, &cert_pem, cn, driver) {
                     failures.push(format!("{target}: {problem}"));
                 }
             }
@@ -626,6 +553,16 @@ fn flagship_builds_on_the_fedora_stand_in() {
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 ));
             }
+        }
+    }
+    // No byte of the private key anywhere in the store: every layer of every
+    // image (the targets, the kmod builder, each step `--layers` keeps), the
+    // run root and the cache mounts. The store's own layer directories are
+    // read, rather than a pushed, uncompressed copy of each image, so the
+    // test needs no disk beyond the store.
+    for dir in [&fx.b.root, &fx.b.runroot, &fx.b.tmp] {
+        for hit in crate::secrets::scan(dir, &needles) {
+            failures.push(format!("bytes of the private key in the store: {hit}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -1482,10 +1482,10 @@ fn pwned(mnt: &Path) -> Vec<String> {
 
 #[test]
 fn buildah_builds_hostile_values_verbatim_and_runs_no_injected_command() {
-    if !crate::secrets::available("the buildah injection test") {
+    if !crate::store::available("the buildah injection test") {
         return;
     }
-    let b = crate::secrets::Buildah::with_fixture();
+    let b = crate::store::Buildah::with_fixture();
     let ctx = b.dir.path().join("ctx");
     std::fs::create_dir_all(ctx.join("files")).expect("mkdir");
     std::fs::write(ctx.join("files/motd"), "motd $(touch /usr/share/PWNED-14)\n").expect("write");
@@ -1555,10 +1555,10 @@ fn buildah_builds_hostile_values_verbatim_and_runs_no_injected_command() {
 /// which buildah 1.28 read as a backslash and a `t`; fixed in 53c42c0.
 #[test]
 fn buildah_keeps_a_tab_in_a_label() {
-    if !crate::secrets::available("the buildah injection test") {
+    if !crate::store::available("the buildah injection test") {
         return;
     }
-    let b = crate::secrets::Buildah::with_fixture();
+    let b = crate::store::Buildah::with_fixture();
     let ctx = b.dir.path().join("ctx");
     std::fs::create_dir_all(&ctx).expect("mkdir");
     std::fs::write(

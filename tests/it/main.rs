@@ -24,6 +24,7 @@ mod plans;
 mod repos;
 mod secrets;
 mod stdlib;
+mod store;
 #[allow(dead_code)] // shared with tests/cases
 mod support;
 mod ui;
