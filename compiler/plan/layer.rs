@@ -488,12 +488,10 @@ fn describe(c: &Component) -> String {
 }
 
 fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builder>, is_kernel: bool) -> Layer {
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    parts.push(serde_json::to_vec(&instructions).unwrap_or_default());
-    if let Some(b) = &builder {
-        parts.push(b.key.as_bytes().to_vec());
-    }
-    let key = crate::hash::digest_parts(parts.iter().map(Vec::as_slice));
+    let key = match &builder {
+        Some(b) => crate::hash::digest_json_parts(&instructions, &[b.key.as_bytes()]),
+        None => crate::hash::digest_json_parts(&instructions, &[]),
+    };
     let secrets = if builder.as_ref().is_some_and(|b| b.instructions.iter().any(uses_secret)) {
         builder_secret(&builder)
     } else {
@@ -607,7 +605,7 @@ fn kernel_signature(
         if keep { "keep-signatures" } else { "replace-signatures" }
     ));
     let sign = b.into_instruction(format!("sign the kernel of {} with the recipe's key", describe(kernel)))?;
-    let builder_key = crate::hash::digest(&serde_json::to_vec(&sign).unwrap_or_default());
+    let builder_key = crate::hash::digest_json(&sign);
     let builder = Builder {
         module: "kernel".to_string(),
         role: "sign",
@@ -1095,7 +1093,7 @@ fn kmod(
     }
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
-    let builder_key = crate::hash::digest(&serde_json::to_vec(&builder_instruction).unwrap_or_default());
+    let builder_key = crate::hash::digest_json(&builder_instruction);
     let mut instructions = vec![builder_instruction];
     if signed {
         instructions.insert(0, signing_arg());
