@@ -393,6 +393,17 @@ pub struct Pipeline {
     pub resources_span: Option<Span>,
     /// Builds without network: downloads come from Konflux's prefetch.
     pub hermetic: bool,
+    /// The signing keys of repositories a hermetic build imports, by
+    /// repository id (`keys`): committed files of the build context.
+    pub keys: BTreeMap<String, KeyFile>,
+    pub span: Span,
+}
+
+/// A repository's signing key (an OpenPGP public key file) in the build
+/// context, and where the recipe names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyFile {
+    pub path: String,
     pub span: Span,
 }
 

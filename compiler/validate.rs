@@ -439,6 +439,11 @@ pub fn one_line(text: &str) -> Result<(), String> {
 pub struct RepoSection {
     pub id: String,
     pub enabled: bool,
+    /// `gpgcheck=`, when the section sets it.
+    pub gpgcheck: Option<bool>,
+    /// The URLs of `gpgkey=` (dnf.conf(5): a list, separated by spaces or
+    /// commas), as written (dnf's `$releasever`/`$basearch` unexpanded).
+    pub gpgkeys: Vec<String>,
 }
 
 /// A dnf `.repo` file's name: one path segment ending in `.repo`, made of
@@ -500,7 +505,7 @@ pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
             if out.iter().any(|s| s.id == id) {
                 return Err(format!("line {}: the repository `{id}` is defined twice", n + 1));
             }
-            out.push(RepoSection { id: id.to_string(), enabled: true });
+            out.push(RepoSection { id: id.to_string(), enabled: true, gpgcheck: None, gpgkeys: Vec::new() });
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
@@ -509,9 +514,17 @@ pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
         let Some(section) = out.last_mut() else {
             return Err(format!("line {}: an option before the first `[id]`", n + 1));
         };
-        if key.trim() == "enabled" {
-            section.enabled = dnf_bool(value.trim())
-                .ok_or_else(|| format!("line {}: `enabled={}` is not a boolean dnf reads", n + 1, value.trim()))?;
+        let flag = |value: &str| {
+            dnf_bool(value.trim())
+                .ok_or_else(|| format!("line {}: `{}={}` is not a boolean dnf reads", n + 1, key.trim(), value.trim()))
+        };
+        match key.trim() {
+            "enabled" => section.enabled = flag(value)?,
+            "gpgcheck" => section.gpgcheck = Some(flag(value)?),
+            "gpgkey" => {
+                section.gpgkeys = value.split([' ', ',', '\t']).filter(|k| !k.is_empty()).map(str::to_string).collect()
+            }
+            _ => {}
         }
     }
     if out.is_empty() {

@@ -104,6 +104,8 @@ codes! {
     // plan
     PlatformsDiffer = "aid::plan::platforms_differ", "a component differs between platforms in a way one Containerfile cannot branch on (an `ENV`, a `LABEL`, a builder stage)";
     HermeticRepo = "aid::plan::hermetic_repo", "a hermetic build's prefetch cannot list a repository: enabled by id but not in the base's repository files, a base without `repofiles`, or one id with a different file per platform";
+    HermeticBaseRepos = "aid::plan::hermetic_base_repos", "a hermetic build's base is an image reference or another image of the project, whose repository files aidc does not know: they are not prefetched (warning)";
+    HermeticKey = "aid::plan::hermetic_key", "a hermetic build cannot verify a repository's packages: its signing key is not in the image and the pipeline's `keys` has none for it (or `keys` names a repository no image uses)";
     HermeticFetch = "aid::plan::hermetic_fetch", "a hermetic build would download a repository file or Flatpak remote at build time (named by `url` or `flatpakrepo` without `file`)";
     DependencyCycle = "aid::plan::cycle", "components of a variant depend on each other in a cycle";
     MissingInput = "aid::plan::missing_input", "a file the recipe copies, runs or ships does not exist in the build context";

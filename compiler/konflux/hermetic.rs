@@ -32,10 +32,24 @@ struct Inputs {
     /// sha256 -> url.
     artifacts: BTreeMap<String, String>,
     base: Option<String>,
+    /// What the builder stages (kmod builds, the kernel signer) install,
+    /// and the image they start from: a resolution of its own
+    /// ([`BUILDER_DIR`]).
+    builder: Option<(BTreeSet<String>, String)>,
 }
+
+/// The builder stages' prefetch directory inside a component's: the kmod
+/// builders and the kernel signer start from Fedora's plain container image
+/// (the base's `builder`), whose installed packages are not the bootc
+/// image's, so their packages are resolved against it, in a lock of their
+/// own (Hermeto takes several `rpm` inputs and merges their repositories:
+/// hermetoproject/hermeto `hermeto/core/package_managers/rpm/main.py`
+/// `fetch_rpm_source`, one `_resolve_rpm_project` per input path).
+const BUILDER_DIR: &str = "builder";
 
 fn inputs(variant: &model::Variant) -> Inputs {
     let mut out = Inputs::default();
+    let mut builder = BTreeSet::new();
     // Every architecture's downloads and packages (each platform fetches its own).
     for v in variant.per_arch() {
         for c in &v.components {
@@ -55,12 +69,15 @@ fn inputs(variant: &model::Variant) -> Inputs {
                     _ => {}
                 }
             }
-            // A kmod's builder stage installs these too.
+            // A kmod's builder stage installs these.
             if let Some(model::Property::List(items)) = c.properties.get("build-packages") {
-                out.packages.extend(items.iter().filter_map(|p| p.as_str().map(str::to_string)));
+                builder.extend(items.iter().filter_map(|p| p.as_str().map(str::to_string)));
             }
         }
-        out.packages.extend(script_packages(v));
+        builder.extend(script_packages(v));
+    }
+    if !builder.is_empty() {
+        out.builder = Some((builder, crate::plan::builder_image(variant)));
     }
     // The base's own repositories: the files that enable one, with the
     // repositories the recipe enables by id switched on.
@@ -206,6 +223,21 @@ struct PrefetchInput {
     #[serde(rename = "type")]
     kind: &'static str,
     path: String,
+    /// Hermeto's per-repository dnf options for the `hermeto.repo` it
+    /// writes (hermetoproject/hermeto `docs/rpm.md`, "DNF repository
+    /// configuration"; `rpm/main.py` `_generate_repofiles`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<RpmOptions>,
+}
+
+/// `options` of an `rpm` input: `gpgcheck: "0"` for each repository whose
+/// own file turns signature checks off. Hermeto's file sets `gpgcheck=1`
+/// for every repository, so without it dnf would refuse the repository's
+/// unsigned packages on Konflux, where a build that is not hermetic
+/// installs them (plan/hermetic.rs, [`crate::plan::hermetic::Keys`]).
+#[derive(Serialize)]
+struct RpmOptions {
+    dnf: BTreeMap<String, BTreeMap<&'static str, &'static str>>,
 }
 
 #[derive(Serialize)]
@@ -245,10 +277,31 @@ pub fn files(
         let found = inputs(variant);
         let dir = layout.in_repo(&dir(&c.name));
         let mut input = Vec::new();
-        if !found.packages.is_empty() {
+        if !found.packages.is_empty() || found.builder.is_some() {
             for (path, text) in &found.repofiles {
                 let header = super::header(layout);
                 files.insert(format!("{dir}/{path}"), format!("{header}{text}"));
+            }
+            let comment = "# rpm-lockfile-prototype's input: run `rpm-lockfile-prototype rpms.in.yaml` here and\n\
+                           # commit its rpms.lock.yaml, which Konflux's prefetch reads (docs/konflux.md).\n";
+            // The builder stages' lock first: Hermeto keeps the `options`
+            // of the last `rpm` input only (`fetch_rpm_source`).
+            if let Some((packages, image)) = &found.builder {
+                // Paths relative to the input file's directory
+                // (rpm-lockfile-prototype `content_origin/repofiles.py`, `config_dir`).
+                let repofiles =
+                    found.repofiles.keys().map(|p| format!("../{p}")).chain(found.repo_urls.iter().cloned()).collect();
+                let doc = RpmsIn {
+                    content_origin: ContentOrigin { repofiles },
+                    packages: packages.iter().cloned().collect(),
+                    arches: arches(&p.platforms),
+                    context: Some(RpmContext { image: image.clone() }),
+                };
+                files.insert(
+                    format!("{dir}/{BUILDER_DIR}/rpms.in.yaml"),
+                    format!("{}{comment}{}", super::header(layout), yaml::document(&doc)),
+                );
+                input.push(PrefetchInput { kind: "rpm", path: format!("{dir}/{BUILDER_DIR}"), options: None });
             }
             let repofiles = found.repofiles.keys().cloned().chain(found.repo_urls.iter().cloned()).collect();
             let doc = RpmsIn {
@@ -257,13 +310,16 @@ pub fn files(
                 arches: arches(&p.platforms),
                 context: found.base.clone().map(|image| RpmContext { image }),
             };
-            let comment = "# rpm-lockfile-prototype's input: run `rpm-lockfile-prototype rpms.in.yaml` here and\n\
-                           # commit its rpms.lock.yaml, which Konflux's prefetch reads (docs/konflux.md).\n";
             files.insert(
                 format!("{dir}/rpms.in.yaml"),
                 format!("{}{comment}{}", super::header(layout), yaml::document(&doc)),
             );
-            input.push(PrefetchInput { kind: "rpm", path: dir.clone() });
+            let unchecked: BTreeSet<String> =
+                variant.per_arch().flat_map(|v| crate::plan::hermetic::keys(v, p).0.unchecked).collect();
+            let options = (!unchecked.is_empty()).then(|| RpmOptions {
+                dnf: unchecked.into_iter().map(|id| (id, BTreeMap::from([("gpgcheck", "0")]))).collect(),
+            });
+            input.push(PrefetchInput { kind: "rpm", path: dir.clone(), options });
         }
         if !found.artifacts.is_empty() {
             let doc = ArtifactsLock {
@@ -282,7 +338,7 @@ pub fn files(
                 format!("{dir}/artifacts.lock.yaml"),
                 format!("{}{}", super::header(layout), yaml::document(&doc)),
             );
-            input.push(PrefetchInput { kind: "generic", path: dir.clone() });
+            input.push(PrefetchInput { kind: "generic", path: dir.clone(), options: None });
         }
         // Plain structs, so the JSON's key order never depends on serde_json's features.
         prefetch.insert(c.name.clone(), serde_json::to_string(&input).unwrap_or_default());

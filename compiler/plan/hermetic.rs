@@ -13,7 +13,11 @@
 //! repository enabled by id that no repository file of the base defines,
 //! a Fedora base without `repofiles`, and a repository whose file differs
 //! between the platforms other than by the architecture's name (one id
-//! cannot stand for both in one resolution) are `aid::plan::hermetic_repo`.
+//! cannot stand for both in one resolution) are `aid::plan::hermetic_repo`;
+//! a base that is an image reference or another image of the project, whose
+//! repository files aidc does not know, is `aid::plan::hermetic_base_repos`
+//! (a warning). And the signing keys each dnf step imports on Konflux
+//! ([`Keys`]), `aid::plan::hermetic_key` when one is missing.
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{self, RepoSource, Variant};
@@ -53,15 +57,41 @@ pub fn base_repofiles(variant: &Variant) -> Option<Vec<(&str, &str)>> {
     })
 }
 
+/// `aid::plan::hermetic_base_repos` (a warning) when `variant` installs
+/// packages on a base that is not a `base` definition (an image reference,
+/// another image of the project): aidc does not know the repository files
+/// that image ships, so the prefetch lists only the recipe's repositories,
+/// and the keys of the image's own are not imported (docs/konflux.md,
+/// "Hermetic builds").
+fn check_base_repos(variant: &Variant, installs: bool, diagnostics: &mut Diagnostics) {
+    let (what, reference, span) = match &variant.from {
+        model::From::Reference { reference, span } => ("the image", reference, *span),
+        model::From::Project { reference, span, .. } => ("the project's image", reference, *span),
+        model::From::Base { .. } => return,
+    };
+    if !installs {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::warning(
+            Code::HermeticBaseRepos,
+            format!("a hermetic build does not list the repository files of {what} `{reference}`: only the recipe's repositories are prefetched"),
+        )
+        .label(span, "aidc does not know which repositories this image has")
+        .help("the variant's packages resolve only from the recipe's own repositories; to have the image's listed (and their keys imported), build from a `base` definition for it with `repofiles` (file name = the text of each `.repo` file the image ships in /etc/yum.repos.d), as std/fedora's bases do"),
+    );
+}
+
 /// `aid::plan::hermetic_repo` for each repository of `variant` that the
 /// prefetch of a hermetic build cannot list.
 pub fn check_repos(variant: &Variant, diagnostics: &mut Diagnostics) {
+    let installs = variant.per_arch().flat_map(|v| v.components.iter()).any(|c| {
+        c.kind != model::ComponentKind::Base
+            && (matches!(c.kind, model::ComponentKind::Kernel | model::ComponentKind::Kmod)
+                || c.steps.iter().any(|s| matches!(s.kind, model::StepKind::Packages { .. })))
+    });
+    check_base_repos(variant, installs, diagnostics);
     if let (Some(files), model::From::Base { component, .. }) = (base_repofiles(variant), &variant.from) {
-        let installs = variant.per_arch().flat_map(|v| v.components.iter()).any(|c| {
-            c.kind != model::ComponentKind::Base
-                && (matches!(c.kind, model::ComponentKind::Kernel | model::ComponentKind::Kmod)
-                    || c.steps.iter().any(|s| matches!(s.kind, model::StepKind::Packages { .. })))
-        });
         let base = &variant.components[*component];
         if files.is_empty() && installs {
             let mut d = Diagnostic::error(
@@ -124,6 +154,159 @@ pub fn check_repos(variant: &Variant, diagnostics: &mut Diagnostics) {
                 .label(r.span, "used here")
                 .label(r.def_span, "defined here")
                 .help("a hermetic build resolves every platform's packages from one set of repository files: give each architecture's repository its own id (as std/cuda does), or make the file differ only by the architecture's name"),
+            );
+        }
+    }
+}
+
+/// The signing keys a hermetic step imports before its dnf runs, for one
+/// architecture of a variant.
+///
+/// Hermeto's `hermeto.repo`, the only repository file dnf reads on
+/// Konflux, sets `gpgcheck=1` and no `gpgkey` for every repository of the
+/// lock (hermetoproject/hermeto `hermeto/core/package_managers/rpm/main.py`,
+/// `_generate_repofiles`: `_Repofile(defaults={"gpgcheck": "1"})`), so dnf
+/// can only verify a package whose key is already in the image's rpm
+/// database, and a bootc base has not imported its repositories' keys
+/// (openshift-eng/ocp-build-data PR 10219; konflux-ci/docs PR 429: "It
+/// expects any required key to already be trusted by the system"). The
+/// step therefore runs `rpm --import` on each key first.
+#[derive(Clone, Debug, Default)]
+pub struct Keys {
+    /// Keys the image has, by absolute path (a repository file's
+    /// `gpgkey=file:///...`, dnf's variables expanded).
+    pub paths: Vec<String>,
+    /// Keys committed in the build context (the pipeline's `keys`): the
+    /// repository id and the context path.
+    pub files: Vec<(String, String)>,
+    /// Repository ids whose file turns signature checks off
+    /// (`gpgcheck=0`): the prefetch input turns them off in
+    /// `hermeto.repo` too.
+    pub unchecked: Vec<String>,
+}
+
+/// A repository whose packages a hermetic build cannot verify: its file
+/// names a key that is not in the image (a URL) or none, and the pipeline's
+/// `keys` has none for it.
+pub struct MissingKey {
+    pub id: String,
+    pub urls: Vec<String>,
+    pub span: crate::source::Span,
+    pub def_span: Option<crate::source::Span>,
+}
+
+/// Every repository section the step's dnf may read in `variant` (one
+/// architecture): the base's enabled ones and those the recipe enables by
+/// id, and every section of the recipe's own repository files; each once,
+/// with where the recipe names it.
+fn sections(
+    variant: &Variant,
+) -> Vec<(crate::validate::RepoSection, crate::source::Span, Option<crate::source::Span>)> {
+    let mut out: Vec<(crate::validate::RepoSection, crate::source::Span, Option<crate::source::Span>)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let by_id: Vec<&model::Repo> = variant.repos.iter().filter(|r| matches!(r.source, RepoSource::Existing)).collect();
+    if let (Some(files), model::From::Base { component, .. }) = (base_repofiles(variant), &variant.from) {
+        let base = &variant.components[*component];
+        for s in files.iter().filter_map(|(_, text)| crate::validate::repo_file(text).ok()).flatten() {
+            let named = by_id.iter().find(|r| r.id == s.id);
+            if (s.enabled || named.is_some()) && seen.insert(s.id.clone()) {
+                let (span, def) = named.map_or((base.span, base.def_span), |r| (r.span, Some(r.def_span)));
+                out.push((s, span, def));
+            }
+        }
+    }
+    for r in &variant.repos {
+        if matches!(r.source, RepoSource::Existing | RepoSource::Flatpak { .. }) {
+            continue;
+        }
+        let Some(text) = super::repofile::text(r) else { continue };
+        for s in crate::validate::repo_file(&text).into_iter().flatten() {
+            if seen.insert(s.id.clone()) {
+                out.push((s, r.span, Some(r.def_span)));
+            }
+        }
+    }
+    out
+}
+
+/// The keys one architecture of `variant` imports in a hermetic build, and
+/// the repositories it has no key for.
+pub fn keys(variant: &Variant, pipeline: &model::Pipeline) -> (Keys, Vec<MissingKey>) {
+    let release = match variant.facts.get("release").map(|f| &f.value) {
+        Some(model::Property::Int(n)) => n.to_string(),
+        Some(model::Property::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let mut keys = Keys::default();
+    let mut missing = Vec::new();
+    for (s, span, def_span) in sections(variant) {
+        if let Some(file) = pipeline.keys.get(&s.id) {
+            keys.files.push((s.id.clone(), file.path.clone()));
+        } else if s.gpgcheck == Some(false) {
+            keys.unchecked.push(s.id.clone());
+        } else if !s.gpgkeys.is_empty() && s.gpgkeys.iter().all(|k| k.starts_with("file:///")) {
+            for k in &s.gpgkeys {
+                let path = k
+                    .trim_start_matches("file://")
+                    .replace("$releasever", &release)
+                    .replace("$basearch", &variant.arch);
+                if !keys.paths.contains(&path) {
+                    keys.paths.push(path);
+                }
+            }
+        } else {
+            missing.push(MissingKey { id: s.id.clone(), urls: s.gpgkeys.clone(), span, def_span });
+        }
+    }
+    (keys, missing)
+}
+
+/// `aid::plan::hermetic_key` for each repository of `variant` (every
+/// architecture's, each id once) whose packages a hermetic build cannot
+/// verify, and for each id of the pipeline's `keys` that no repository of
+/// any variant has (a typo would leave the repository it meant unverified).
+pub fn check_keys(variant: &Variant, pipeline: &model::Pipeline, diagnostics: &mut Diagnostics) {
+    let mut seen = std::collections::BTreeSet::new();
+    for v in variant.per_arch() {
+        for m in keys(v, pipeline).1 {
+            if !seen.insert(m.id.clone()) {
+                continue;
+            }
+            let from = if m.urls.is_empty() {
+                "its repository file names no `gpgkey`".to_string()
+            } else {
+                format!("its key is downloaded from {}", m.urls.join(", "))
+            };
+            let mut d = Diagnostic::error(
+                Code::HermeticKey,
+                format!("a hermetic build cannot verify the packages of the repository `{}`: {from}", m.id),
+            )
+            .label(m.span, "this repository's packages are installed here")
+            .help(format!(
+                "Konflux's prefetched repositories check signatures but name no key, and the build has no network: download the key{}, check its fingerprint, commit it, and name it in the pipeline block: `keys = {{ \"{}\" = file(\"keys/{}.asc\") }}`",
+                if m.urls.is_empty() { "" } else { " from the URL above" },
+                m.id,
+                super::support::slug(&m.id)
+            ));
+            if let Some(def) = m.def_span {
+                d = d.label(def, "defined here");
+            }
+            diagnostics.push(d);
+        }
+    }
+}
+
+/// `aid::plan::hermetic_key` for each id of the pipeline's `keys` that no
+/// repository of the model has: a misspelt id would leave the repository it
+/// meant unverified.
+pub fn check_unused_keys(model: &model::Model, pipeline: &model::Pipeline, diagnostics: &mut Diagnostics) {
+    let variants = || model.images.iter().flat_map(|i| i.variants.iter()).flat_map(|v| v.per_arch());
+    for (id, file) in &pipeline.keys {
+        if !variants().any(|v| sections(v).iter().any(|(s, _, _)| &s.id == id)) {
+            diagnostics.push(
+                Diagnostic::error(Code::HermeticKey, format!("`keys` names the repository `{id}`, which no image uses"))
+                    .label(file.span, "a key for no repository")
+                    .help("the ids are those of the repositories' `[id]` sections (`aidc graph` and the prefetch's `repos/` files show them); fix the id or remove the entry"),
             );
         }
     }

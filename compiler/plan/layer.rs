@@ -17,6 +17,7 @@
 //! repositories over /etc/yum.repos.d for every `RUN` (docs/konflux.md,
 //! "Hermetic builds").
 
+use super::hermetic::Keys;
 use super::support::{Files, SupportFile, slug};
 use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -56,6 +57,9 @@ const PREFETCHED_REPOS: &str = "--setopt=reposdir=/etc/yum.repos.d";
 /// Where a hermetic step sees the base's repository file that defines a
 /// repository it keeps enabled, for `dnf5 config-manager setopt`.
 const BASE_REPOS: &str = "/run/aid/base-repos";
+/// Where a hermetic step sees the repositories' signing keys committed in
+/// the build context (the pipeline's `keys`).
+const KEYS: &str = "/run/aid/keys";
 /// Where a builder stage sees the kernel stage's `/usr/lib/modules`.
 const KERNEL_MODULES: &str = "/run/aid/kernel";
 /// Where a builder stage sees the recipe's certificate (DER).
@@ -210,6 +214,8 @@ struct RepoSetup {
     /// A hermetic build: dnf reads its options from `$DNF5_OPTS`, which
     /// [`RepoSetup::choose`] sets in the same `RUN`.
     hermetic: bool,
+    /// The signing keys a hermetic step imports on Konflux.
+    keys: Keys,
     /// The kept repository files a hermetic build ships: `COPY`, which the
     /// task's mount over /etc/yum.repos.d does not affect (it applies to
     /// `RUN` only: podman/buildah build `--volume`, "when executing RUN
@@ -220,8 +226,8 @@ struct RepoSetup {
 
 impl RepoSetup {
     /// A hermetic build's setup without repositories of its own.
-    fn hermetic() -> RepoSetup {
-        RepoSetup { options: Vec::new(), hermetic: true, copies: Vec::new() }
+    fn hermetic(keys: &Keys) -> RepoSetup {
+        RepoSetup { options: Vec::new(), hermetic: true, keys: keys.clone(), copies: Vec::new() }
     }
 
     /// The command that sets `DNF5_OPTS` for a hermetic `RUN`'s dnf
@@ -229,9 +235,24 @@ impl RepoSetup {
     /// only the prefetched repositories, dnf's own in /etc/yum.repos.d;
     /// elsewhere (a local build, with network) the options of a build that
     /// is not hermetic.
-    fn choose(&self) -> String {
+    ///
+    /// On Konflux it first imports the repositories' signing keys
+    /// ([`Keys`]): Hermeto's repository file checks signatures but names no
+    /// key. The keys committed in the build context are bind-mounted at
+    /// [`KEYS`], their digests in the `RUN` line.
+    fn choose(&self, run: &mut Run, inputs: &Inputs) -> String {
+        let mut import: Vec<String> = self.keys.paths.iter().map(|p| quote(p)).collect();
+        for (id, path) in &self.keys.files {
+            let target = format!("{KEYS}/{}.asc", slug(id));
+            run.mount(format!("type=bind,source={path},target={target}"));
+            if let Some(input) = inputs.entries.get(path) {
+                run.input(path, &input.digest);
+            }
+            import.push(target);
+        }
+        let import = if import.is_empty() { String::new() } else { format!("rpm --import {} && ", import.join(" ")) };
         format!(
-            "if [ -d {PREFETCHED_RPMS} ]; then export DNF5_OPTS={PREFETCHED_REPOS}; else export DNF5_OPTS={}; fi",
+            "if [ -d {PREFETCHED_RPMS} ]; then {import}export DNF5_OPTS={PREFETCHED_REPOS}; else export DNF5_OPTS={}; fi",
             quote(&self.options.join(" "))
         )
     }
@@ -265,9 +286,11 @@ fn repositories(
     variant: &Variant,
     image: &str,
     files: &mut Files,
-    hermetic: bool,
+    hermetic: Option<&Keys>,
     ship: bool,
 ) -> RepoSetup {
+    let keys = hermetic.cloned().unwrap_or_default();
+    let hermetic = hermetic.is_some();
     let mut options = Vec::new();
     let mut dirs: Vec<&str> = Vec::new();
     let mut copies = Vec::new();
@@ -341,7 +364,7 @@ fn repositories(
         all.extend(dirs);
         options.insert(0, format!("--setopt=reposdir={}", all.join(",")));
     }
-    RepoSetup { options, hermetic, copies }
+    RepoSetup { options, hermetic, keys, copies }
 }
 
 /// The base's repository file (name, text) that defines the repository `id`.
@@ -407,7 +430,7 @@ fn dnf(action: &str, setup: &RepoSetup, names: &[String]) -> String {
 /// `quay.io/fedora/fedora:<release>`: Containerfile.in,
 /// build_files/prep/build-prep.sh); for a base that names none, the base
 /// image itself.
-fn builder_image(variant: &Variant) -> String {
+pub fn builder_image(variant: &Variant) -> String {
     let builder = match &variant.from {
         model::From::Base { component, .. } => {
             variant.components[*component].properties.get("builder").and_then(|p| p.as_str()).map(str::to_string)
@@ -427,10 +450,12 @@ pub fn layers(
     variant: &Variant,
     order: &[usize],
     inputs: &Inputs,
-    hermetic: bool,
+    hermetic: Option<&model::Pipeline>,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Vec<Layer> {
+    let keys = hermetic.map(|p| super::hermetic::keys(variant, p).0);
+    let hermetic = keys.as_ref();
     let mut out = Vec::new();
     for &index in order {
         let c = &variant.components[index];
@@ -552,7 +577,7 @@ fn kernel_signature(
     variant: &Variant,
     kernel: &Component,
     inputs: &Inputs,
-    hermetic: bool,
+    hermetic: Option<&Keys>,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
@@ -570,9 +595,10 @@ fn kernel_signature(
     let at = b.script(&script);
     b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));
     signing_mounts(&mut b, variant, inputs, diagnostics)?;
-    if hermetic {
+    if let Some(keys) = hermetic {
         // The signer installs sbsigntools and openssl with dnf.
-        b.commands.push(RepoSetup::hermetic().choose());
+        let choose = RepoSetup::hermetic(keys).choose(&mut b, inputs);
+        b.commands.push(choose);
     }
     b.commands.push(format!(
         "sh {at} sign {KERNEL_MODULES} {CERT} {KEY} /out {}",
@@ -670,7 +696,7 @@ fn component(
     variant: &Variant,
     c: &Component,
     inputs: &Inputs,
-    hermetic: bool,
+    hermetic: Option<&Keys>,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
@@ -688,9 +714,11 @@ fn component(
     // the bzip2 guard of a `.tar.bz2` fetch included.
     let bzip2 =
         c.steps.iter().any(|s| matches!(&s.kind, StepKind::Fetch { url, extract: Some(_), .. } if is_bzip2(url)));
-    if hermetic && (needs_dnf || bzip2) {
-        run.commands.push(setup.choose());
+    if setup.hermetic && (needs_dnf || bzip2) {
+        let choose = setup.choose(&mut run, inputs);
+        run.commands.push(choose);
     }
+    let hermetic = setup.hermetic;
 
     // Phase 1: the kernel or kmod procedure, when the component is one.
     match c.kind {
@@ -1025,7 +1053,8 @@ fn kmod(
             repos.push(*r);
         }
     }
-    let b_setup = repositories(&mut b, &repos, variant, &image.name, files, setup.hermetic, false);
+    let b_setup =
+        repositories(&mut b, &repos, variant, &image.name, files, setup.hermetic.then_some(&setup.keys), false);
     let script = files.script("aid-kmod-build.sh");
     let at = b.script(&script);
     b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));
@@ -1037,7 +1066,8 @@ fn kmod(
         b.mount("type=tmpfs,target=/etc/pki/akmods/private".to_string());
     }
     if b_setup.hermetic {
-        b.commands.push(b_setup.choose());
+        let choose = b_setup.choose(&mut b, inputs);
+        b.commands.push(choose);
     } else if !b_setup.options.is_empty() {
         b.commands.push(format!("export DNF5_OPTS={}", quote(&b_setup.options.join(" "))));
     }

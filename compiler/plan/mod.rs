@@ -52,6 +52,7 @@ pub fn kmod_cert_path(image: &str) -> String {
     format!("/etc/pki/akmods/certs/{}.der", support::slug(image))
 }
 
+pub use layer::builder_image;
 pub use shell::{containerfile_string, quote, toml_string};
 pub use support::SCRIPTS;
 
@@ -255,6 +256,9 @@ pub fn input_uses(model: &Model) -> Vec<InputUse> {
             }
         }
     }
+    for key in model.pipeline.iter().filter(|p| p.hermetic).flat_map(|p| p.keys.values()) {
+        push(&key.path, key.span);
+    }
     out
 }
 
@@ -270,16 +274,16 @@ pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> 
     let chunks = crate::par::chunks(&model.images, |images| plan_images(model, images, inputs, options));
     let mut chunks = chunks.into_iter();
     let Some(mut whole) = chunks.next() else {
-        return plan_images(model, &[], inputs, options).into_outcome(options);
+        return plan_images(model, &[], inputs, options).into_outcome(model, options);
     };
     for chunk in chunks {
         if !whole.files.merge(chunk.files) {
-            return plan_images(model, &model.images, inputs, options).into_outcome(options);
+            return plan_images(model, &model.images, inputs, options).into_outcome(model, options);
         }
         whole.images.extend(chunk.images);
         whole.diagnostics.extend(chunk.diagnostics);
     }
-    whole.into_outcome(options)
+    whole.into_outcome(model, options)
 }
 
 /// The plans of some images, their support files and their diagnostics.
@@ -290,7 +294,11 @@ struct Planned {
 }
 
 impl Planned {
-    fn into_outcome(self, options: &Options) -> Outcome<Plan> {
+    fn into_outcome(mut self, model: &Model, options: &Options) -> Outcome<Plan> {
+        // Once for the model, after every image's own diagnostics.
+        if let Some(pipeline) = model.pipeline.as_ref().filter(|p| p.hermetic) {
+            hermetic::check_unused_keys(model, pipeline, &mut self.diagnostics);
+        }
         let plan = Plan { out_dir: options.out_dir.clone(), images: self.images, files: self.files.into_map() };
         Outcome::unless_errors(plan, self.diagnostics)
     }
@@ -305,10 +313,11 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
     for image in images {
         let mut sequences = Vec::new();
         for variant in &image.variants {
-            let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
-            if hermetic {
+            let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
+            if let Some(pipeline) = hermetic {
                 hermetic::check(variant, &mut diagnostics);
                 hermetic::check_repos(variant, &mut diagnostics);
+                hermetic::check_keys(variant, pipeline, &mut diagnostics);
             }
             let Some(layers) = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics) else {
                 continue;
@@ -330,7 +339,7 @@ fn variant_layers(
     image: &crate::model::Image,
     variant: &crate::model::Variant,
     inputs: &Inputs,
-    hermetic: bool,
+    hermetic: Option<&crate::model::Pipeline>,
     files: &mut support::Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Vec<layer::Layer>> {
@@ -350,7 +359,7 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     let mut diagnostics = Diagnostics::default();
     for image in &model.images {
         for variant in &image.variants {
-            let hermetic = model.pipeline.as_ref().is_some_and(|p| p.hermetic);
+            let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
             let layers = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics);
             for layer in layers.unwrap_or_default() {
                 if let Some(b) = &layer.builder {
@@ -402,7 +411,8 @@ mod tests {
         let options = Options { out_dir: "out".into(), ..Default::default() };
         let json = |p: Outcome<Plan>| serde_json::to_string(&p.value.expect("a plan")).expect("json");
         let chunked = json(plan(&model, &Inputs::default(), &options));
-        let in_a_row = json(plan_images(&model, &model.images, &Inputs::default(), &options).into_outcome(&options));
+        let in_a_row =
+            json(plan_images(&model, &model.images, &Inputs::default(), &options).into_outcome(&model, &options));
         assert_eq!(chunked, in_a_row);
         assert!(chunked.contains("scripts/aid-kernel.sh") && chunked.contains(&format!("gen-{}/", images - 1)));
     }

@@ -251,13 +251,36 @@ fn without_arch_case(shell: &str) -> String {
 /// rewritten to plain commands, exactly as aidc writes them, so what is left
 /// is checked like any other text: the dnf options chosen by whether
 /// Konflux's prefetch is mounted (`RepoSetup::choose`), `$DNF5_OPTS` in a
-/// dnf command, the hermetic bzip2 guard, and a `fetch` that takes the
+/// dnf command, the signing keys it imports first on Konflux, the hermetic
+/// bzip2 guard, and a `fetch` that takes the
 /// prefetched file when it is there (`Run::download_prefetched`). A shape
 /// that differs in any way is left alone, and so reported.
 fn without_hermetic(shell: &str) -> String {
     const CHOOSE: &str = "if [ -d /cachi2/output/deps/rpm ]; then export DNF5_OPTS=--setopt=reposdir=/etc/yum.repos.d; else export DNF5_OPTS=";
     const FETCHED: &str = "if [ -f /cachi2/output/deps/generic/";
+    const IMPORT: &str = "if [ -d /cachi2/output/deps/rpm ]; then rpm --import ";
     let mut s = shell.replace(ENSURE_BZIP2_HERMETIC, "Q").replace(" $DNF5_OPTS ", " Q ");
+    // The keys imported on Konflux (`RepoSetup::choose`): `IMPORT<paths> && export`
+    // -> `CHOOSE`, when every path is a plain absolute path.
+    let mut out = String::new();
+    let mut rest = s.as_str();
+    while let Some(at) = rest.find(IMPORT) {
+        let after = &rest[at + IMPORT.len()..];
+        let Some(end) = after.find(" && export DNF5_OPTS=") else { break };
+        let paths = &after[..end];
+        let plain = paths.split(' ').all(|p| {
+            p.starts_with('/') && p.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        });
+        out.push_str(&rest[..at]);
+        if plain {
+            out.push_str("if [ -d /cachi2/output/deps/rpm ]; then ");
+        } else {
+            out.push_str(&rest[at..at + IMPORT.len() + end + 4]);
+        }
+        rest = &after[end + 4..];
+    }
+    out.push_str(rest);
+    s = out;
     // `CHOOSE<word>; fi` -> `export DNF5_OPTS=<word>`, the word plain or one single-quoted string.
     let mut out = String::new();
     let mut rest = s.as_str();

@@ -19,6 +19,10 @@
 //!   mount during every `RUN` (and the mount's `hermeto.repo` is not);
 //! * it fails when a network repository is in the mounted directory, as dnf
 //!   does offline (`skip_if_unavailable=False`);
+//! * it fails without the signing keys each step imports on Konflux
+//!   (docs/konflux.md, "Signing keys"): the fixture's third-party
+//!   repositories are signed with a key the base has not imported, and
+//!   `hermeto.repo` checks signatures (`gpgcheck=1`) and names no key;
 //! * the same recipe compiled without `hermetic`, whose steps read dnf's
 //!   default directories and aidc's own network repository files (as a
 //!   hermetic recipe's did before), fails the same way.
@@ -36,6 +40,9 @@ use crate::support::{aidc, root};
 /// tests/golden/hermetic-e2e/image.aid).
 const TOOL: &str = "hermetic tool\n";
 const TOOL_SHA256: &str = "db6e75ea1a8aec990daa09f23bf71ebaa5b430d8863c42fd4db985f14a473e30";
+/// Where the fixture mirror serves the toolkit repository's signing key
+/// (its `gpgkey` URL, tests/golden/hermetic-e2e/image.aid).
+const TOOLKIT_KEY: &str = "nvidia.github.io/libnvidia-container/gpgkey";
 
 /// Hermeto's output for the recipe, as the prefetch task leaves it: each
 /// repository under `deps/rpm/x86_64/<repoid>/` (the fixture mirror's
@@ -108,6 +115,9 @@ fn compile(fx: &Fedora, name: &str, hermetic: bool) -> std::path::PathBuf {
     let ctx = fx.b.tmp.join(name);
     copy_dir(&root().join("tests/golden/hermetic-e2e"), &ctx);
     std::fs::create_dir_all(ctx.join(".git")).expect("a repository");
+    // The toolkit repository's key, as the recipe's author commits it: the
+    // one the fixture mirror serves at the repository's `gpgkey` URL.
+    std::fs::copy(fx.net.join(TOOLKIT_KEY), ctx.join("keys/nvidia-container-toolkit.asc")).expect("the key");
     if !hermetic {
         let recipe = std::fs::read_to_string(ctx.join("image.aid")).expect("recipe");
         assert!(recipe.contains("  hermetic    = true\n"), "{recipe}");
@@ -162,6 +172,19 @@ fn a_hermetic_containerfile_builds_offline_under_the_tasks_mounts_and_fails_wher
     match hermetic_build(&fx, &ctx, file, &leaky, &output, &distro) {
         Err(log) => assert!(log.contains("Curl error (6)"), "failed, but not for the network:\n{log}"),
         Ok(_) => panic!("built offline with a network repository visible"),
+    }
+
+    // Without the key imports (what aidc wrote before), dnf refuses the
+    // toolkit's packages: Hermeto's file checks signatures and names no key,
+    // and the base has not imported the third-party key.
+    let text = std::fs::read_to_string(ctx.join(file)).expect("Containerfile");
+    let import =
+        "rpm --import /etc/pki/rpm-gpg/RPM-GPG-KEY-fedora-44-x86_64 /run/aid/keys/nvidia-container-toolkit.asc && ";
+    assert!(text.contains(import), "{text}");
+    std::fs::write(ctx.join("Containerfile.no-keys"), text.replace(import, "")).expect("write");
+    match hermetic_build(&fx, &ctx, "Containerfile.no-keys", &reposd, &output, &distro) {
+        Err(log) => assert!(log.contains("GPG check FAILED"), "failed, but not for the signature:\n{log}"),
+        Ok(_) => panic!("built with the toolkit's key not imported"),
     }
 
     // The steps of a build that is not hermetic (dnf's default directories,

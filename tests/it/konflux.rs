@@ -123,20 +123,35 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
         cuda.contains("- cuda-libraries-13-0\n") && cuda.contains("  image: quay.io/fedora/fedora-bootc:44\n"),
         "{cuda}"
     );
-    // The base's own repositories are in the resolution, and every package
-    // aidc's scripts install (the kmod builder's, the kernel signer's).
+    // The base's own repositories are in the resolution.
     for line in [
         "  - repos/base/fedora.repo\n",
         "  - repos/base/fedora-updates.repo\n",
         "  - repos/cuda-fedora44-x86_64.repo\n",
-        "- akmods\n",
-        "- kernel-longterm-devel-matched\n",
-        "- akmod-nvidia-580.95.05\n",
-        "- sbsigntools\n",
     ] {
         assert!(cuda.contains(line), "{line:?} not in:\n{cuda}");
     }
     assert!(!cuda.contains("fedora-updates-testing"), "{cuda}");
+    // What the builder stages install (the kmod builder's, the kernel
+    // signer's) is resolved against the image they start from, in a lock of
+    // its own that the prefetch input lists first.
+    let builder = &files[&format!("{dir}/ai-hermetic-cuda/builder/rpms.in.yaml")];
+    for line in [
+        "  - ../repos/base/fedora.repo\n",
+        "- akmods\n",
+        "- kernel-longterm-devel-matched\n",
+        "- akmod-nvidia-580.95.05\n",
+        "- sbsigntools\n",
+        "  image: quay.io/fedora/fedora:44\n",
+    ] {
+        assert!(builder.contains(line), "{line:?} not in:\n{builder}");
+        assert!(!line.starts_with('-') || !cuda.contains(line), "{line:?} in the image's own lock:\n{cuda}");
+    }
+    let run = &files[".tekton/ai-hermetic-cuda-push.yaml"];
+    assert!(
+        run.contains(r#"value: '[{"type":"rpm","path":"konflux/prefetch/ai-hermetic-cuda/builder"},{"type":"rpm","path":"konflux/prefetch/ai-hermetic-cuda"},"#),
+        "{run}"
+    );
     let goose = "6b7f583fa74560ee7d76745295a260fd03e9fbfc7d6c15cfd36f28a1a3e917cc";
     let lock = &files[&format!("{dir}/ai-hermetic-clean/artifacts.lock.yaml")];
     assert!(lock.contains(&format!("  checksum: sha256:{goose}\n  filename: {goose}\n")), "{lock}");
@@ -153,7 +168,10 @@ fn a_hermetic_recipe_prefetches_per_variant_and_its_fetches_read_the_prefetch() 
     std::fs::create_dir(tmp.path().join(".git")).expect("git dir");
     std::fs::create_dir(tmp.path().join("keys")).expect("keys");
     std::fs::copy(src.join("image.aid"), tmp.path().join("image.aid")).expect("recipe");
-    std::fs::copy(src.join("keys/test.der"), tmp.path().join("keys/test.der")).expect("cert");
+    // The certificate and the repositories' signing keys.
+    for key in std::fs::read_dir(src.join("keys")).expect("keys").flatten() {
+        std::fs::copy(key.path(), tmp.path().join("keys").join(key.file_name())).expect("key");
+    }
     let out = crate::support::aidc(tmp.path(), &["compile", "image.aid"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let containerfile =

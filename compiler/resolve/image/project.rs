@@ -167,6 +167,7 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
         resources: Default::default(),
         resources_span: None,
         hermetic: false,
+        keys: Default::default(),
         span: p.kind.span,
     };
     let mut application = None;
@@ -305,6 +306,27 @@ pub fn pipeline(ev: &mut Evaluator<'_>, module: ModuleId) -> Option<model::Pipel
             }
             ("hermetic", Value::Bool(b)) => out.hermetic = *b,
             ("hermetic", v) => bad(ev, "`true` or `false`", v),
+            ("keys", Value::Map(entries)) => {
+                for (id, v) in entries {
+                    match v {
+                        Value::File(path) => {
+                            out.keys.insert(id.clone(), model::KeyFile { path: path.clone(), span: value.span });
+                        }
+                        other => {
+                            ev.error(
+                                Diagnostic::error(
+                                    Code::TypeMismatch,
+                                    format!("the key of `{}` must be a file, found {}", id.escape_debug(), other.describe()),
+                                )
+                                .label(value.span, "not `file(...)`")
+                                .help("write `keys = { \"REPOSITORY-ID\" = file(\"keys/NAME.asc\") }`: the repository's OpenPGP public key, committed"),
+                            );
+                            failed = true;
+                        }
+                    }
+                }
+            }
+            ("keys", v) => bad(ev, "a map of repository ids to `file(...)`", v),
             ("resources", v) => bad(ev, "a map of components to `{ cpu = ..., memory = ... }`", v),
             ("application" | "registry" | "branch" | "namespace" | "repository", v) => bad(ev, "a string", v),
             ("platforms", v) => bad(ev, "a list of strings", v),

@@ -135,6 +135,7 @@ pub fn properties(kind: BodyKind) -> Vec<(&'static str, PropType)> {
             ("repository", PropType::Str),
             ("resources", PropType::Map),
             ("hermetic", PropType::Bool),
+            ("keys", PropType::Map),
         ],
     };
     let mut all: Vec<(&str, PropType)> = own.to_vec();

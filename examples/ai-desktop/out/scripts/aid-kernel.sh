@@ -54,8 +54,13 @@ for hook in $saved; do
   mv "$hooks/$hook.aid-saved" "$hooks/$hook"
 done
 
-# 3. Later package steps must not move the kernel.
-dnf5 versionlock add "$@"
+# 3. Later package steps must not move the kernel. `versionlock add` loads
+#    the enabled repositories (dnf5 dnf5/commands/versionlock/versionlock_add.cpp:
+#    set_load_available_repos(ENABLED)), so it gets the step's options too:
+#    in a hermetic build only the prefetched ones (Fedora 45's distribution
+#    files in /usr/share/dnf5/repos.d would fail offline).
+# shellcheck disable=SC2086 # DNF5_OPTS holds several options
+dnf5 ${DNF5_OPTS:-} versionlock add "$@"
 
 # 4. The image's kernel (from the package, not the build host's `uname -r`),
 #    and only it: bootc's `kernel` lint allows one directory.
