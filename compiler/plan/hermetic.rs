@@ -131,6 +131,28 @@ pub fn check_repos(variant: &Variant, diagnostics: &mut Diagnostics) {
             }
         }
     }
+    // The prefetch names a recipe's repository file by its id's slug
+    // (`plan::repo_file`): two ids with one slug (`a:b`, `a-b`) would be one
+    // file there, and the lock would miss one repository.
+    let mut files: Vec<(&str, String)> = Vec::new();
+    for r in variant.per_arch().flat_map(|v| v.repos.iter()) {
+        if matches!(r.source, RepoSource::Existing) || files.iter().any(|(id, _)| *id == r.id) {
+            continue;
+        }
+        let file = super::repo_file("", &r.id);
+        if let Some((other, _)) = files.iter().find(|(_, f)| *f == file) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::HermeticRepo,
+                    format!("the repositories `{other}` and `{}` would share the prefetch's file `{}`", r.id, file.trim_start_matches('/')),
+                )
+                .label(r.span, "used here")
+                .label(r.def_span, "defined here")
+                .help("a hermetic build lists each repository's file by a name made from its id, where `:` and other characters become `-`; give one of them an id that differs in letters or digits"),
+            );
+        }
+        files.push((&r.id, file));
+    }
     // One id for every platform: the same file, or the same once each
     // names its own architecture as `$basearch`.
     let mut seen: Vec<&str> = Vec::new();
