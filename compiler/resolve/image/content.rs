@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
+use super::memo::Lookup;
 use super::rules::{BodyKind, PropType};
 use super::site::Site;
 use super::validate;
@@ -175,7 +176,50 @@ pub(super) fn check(
 /// Evaluates a component's properties and metadata.
 pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts: &Facts<'p>) -> Meta {
     let c = &asm.components[index];
-    let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: None };
+    let Some(instance) = &c.instance else {
+        // A body of the recipe: evaluated once anyway.
+        return evaluate_metadata(ev, asm, index, facts, &RefCell::new(Vec::new()), &mut true);
+    };
+    let slot = match ev.metas.lookup(instance, c.kind, ev.budget.depth) {
+        Lookup::Known(meta, cost) if !ev.budget.exhausted && ev.budget.left() >= cost => {
+            // Exactly the work the evaluation would spend, which is there.
+            let spent = ev.budget.spend(cost);
+            debug_assert!(spent);
+            return meta;
+        }
+        Lookup::Known(..) => None,
+        Lookup::Evaluate(slot) => slot,
+    };
+    let Some(slot) = slot else {
+        return evaluate_metadata(ev, asm, index, facts, &RefCell::new(Vec::new()), &mut true);
+    };
+    let (reports, left) = (ev.reports, ev.budget.left());
+    let reads = RefCell::new(Vec::new());
+    let mut clean = true;
+    let meta = evaluate_metadata(ev, asm, index, facts, &reads, &mut clean);
+    let info = &ev.program.defs[instance.def.0];
+    let clean = clean
+        && ev.reports == reports
+        && !ev.budget.exhausted
+        && reads.borrow().is_empty()
+        && super::memo::license_is_own(&meta.license, info.def.name.span, info.def.body.span);
+    let cost = left - ev.budget.left();
+    ev.metas.record(slot, &meta, clean, cost);
+    meta
+}
+
+/// Evaluates the metadata of a component; `clean` turns false when an
+/// evaluation fails (some fail without a new report: a repeat).
+fn evaluate_metadata<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    index: usize,
+    facts: &Facts<'p>,
+    reads: &RefCell<Vec<String>>,
+    clean: &mut bool,
+) -> Meta {
+    let c = &asm.components[index];
+    let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: Some(reads) };
     let mut meta = Meta {
         license: None,
         telemetry: false,
@@ -191,6 +235,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             continue;
         };
         let Ok(v) = ev.eval(value, &env) else {
+            *clean = false;
             continue;
         };
         let ok = match (ty, &v) {
@@ -205,6 +250,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
             _ => false,
         };
         if !ok {
+            *clean = false;
             let want = match ty {
                 PropType::Str => "a string",
                 PropType::Bool => "`true` or `false`",
@@ -282,6 +328,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
                 bad |= check(ev, rule(t), Code::InvalidValue, what, t, site).is_err();
             }
             if bad {
+                *clean = false;
                 // Kept, so that the property is not also reported missing.
                 if let Some(p) = to_property(&v) {
                     meta.properties.insert(name.name.clone(), p);

@@ -756,6 +756,7 @@ fn kmod_needs_kernel(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, facts: &Facts<'
 }
 
 /// The metadata properties of a component, evaluated.
+#[derive(Clone)]
 pub struct Meta {
     pub license: Option<(Value, Span)>,
     pub telemetry: bool,

@@ -65,6 +65,11 @@ impl Budget {
         Budget { left: total, total, depth: 0, exhausted: false }
     }
 
+    /// The work not spent yet.
+    pub fn left(&self) -> u64 {
+        self.left
+    }
+
     /// The whole budget, for messages.
     pub fn total(&self) -> u64 {
         self.total

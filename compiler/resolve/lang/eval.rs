@@ -74,6 +74,11 @@ pub struct Evaluator<'p> {
     /// (component, architecture) pairs already reported as having nothing
     /// for the platform: one error each, however many lookups fail.
     no_platform_seen: std::collections::HashSet<(String, &'static str)>,
+    /// How many errors were reported (repeats included, which the sink
+    /// drops): whether an evaluation reported anything.
+    pub reports: u64,
+    /// Components' metadata kept across variants (the image layer's).
+    pub metas: crate::resolve::image::memo::Metas,
 }
 
 /// What a name or path stands for before it is used.
@@ -99,6 +104,8 @@ impl<'p> Evaluator<'p> {
             component: None,
             component_use: None,
             no_platform_seen: std::collections::HashSet::new(),
+            reports: 0,
+            metas: Default::default(),
         }
     }
 
@@ -126,6 +133,7 @@ impl<'p> Evaluator<'p> {
             let user = d.labels.remove(pos);
             d.labels.insert(0, user);
         }
+        self.reports += 1;
         self.diags.push(d);
         Reported
     }
