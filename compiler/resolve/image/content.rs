@@ -180,12 +180,15 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
         // A body of the recipe: evaluated once anyway.
         return evaluate_metadata(ev, asm, index, facts, &RefCell::new(Vec::new()), &mut true);
     };
-    let slot = match ev.metas.lookup(instance, c.kind, ev.budget.depth) {
-        Lookup::Known(meta, cost) if !ev.budget.exhausted && ev.budget.left() >= cost => {
-            // Exactly the work the evaluation would spend, which is there.
-            let spent = ev.budget.spend(cost);
-            debug_assert!(spent);
-            return meta;
+    let slot = match ev.memo.lookup(instance, c.kind, ev.budget.depth) {
+        Lookup::Known(kept, cost) if !ev.budget.exhausted && ev.budget.left() >= cost => {
+            if let Some(meta) = kept.downcast_ref::<Meta>() {
+                // Exactly the work the evaluation would spend, which is there.
+                let spent = ev.budget.spend(cost);
+                debug_assert!(spent);
+                return meta.clone();
+            }
+            None
         }
         Lookup::Known(..) => None,
         Lookup::Evaluate(slot) => slot,
@@ -204,7 +207,7 @@ pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, fa
         && reads.borrow().is_empty()
         && super::memo::license_is_own(&meta.license, info.def.name.span, info.def.body.span);
     let cost = left - ev.budget.left();
-    ev.metas.record(slot, &meta, clean, cost);
+    ev.memo.record(slot, clean, cost, || std::rc::Rc::new(meta.clone()));
     meta
 }
 

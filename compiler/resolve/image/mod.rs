@@ -4,7 +4,6 @@
 //! built from images, `pipeline`). It builds on [`super::lang`].
 
 pub mod content;
-pub mod memo;
 pub mod policy;
 pub mod project;
 pub mod steps;
@@ -13,5 +12,5 @@ pub mod way_out;
 
 // The language layer's modules this layer uses, under the names they use.
 use super::chains;
-use super::lang::{budget, eval, facts, rules, site, value, version};
+use super::lang::{budget, eval, facts, memo, rules, site, value, version};
 use crate::validate;

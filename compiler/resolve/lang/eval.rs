@@ -77,8 +77,8 @@ pub struct Evaluator<'p> {
     /// How many errors were reported (repeats included, which the sink
     /// drops): whether an evaluation reported anything.
     pub reports: u64,
-    /// Components' metadata kept across variants (the image layer's).
-    pub metas: crate::resolve::image::memo::Metas,
+    /// Results kept across variants, for the image layer.
+    pub memo: super::memo::Memo,
 }
 
 /// What a name or path stands for before it is used.
@@ -105,7 +105,7 @@ impl<'p> Evaluator<'p> {
             component_use: None,
             no_platform_seen: std::collections::HashSet::new(),
             reports: 0,
-            metas: Default::default(),
+            memo: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod eval;
 pub mod facts;
+pub mod memo;
 pub mod names;
 pub mod rules;
 pub mod scope;

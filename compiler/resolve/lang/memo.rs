@@ -1,6 +1,8 @@
-//! Components' metadata evaluated once per (definition, arguments), not once
-//! per variant: 100 images using `cuda.runtime("13.0")` evaluate its
-//! properties once (docs/performance.md, stop 20).
+//! Results of evaluating a definition's instance kept per (definition,
+//! arguments), not evaluated again for every variant: 100 images using
+//! `cuda.runtime("13.0")` evaluate its metadata once (docs/performance.md,
+//! stop 20). The image layer decides what it keeps (any type) and when; the
+//! rules it follows, for the metadata (`image/content.rs`):
 //!
 //! A result is kept only when it cannot depend on where or when it was
 //! evaluated, and a reuse costs what an evaluation would have cost:
@@ -19,11 +21,11 @@
 //! * only instances small to compare are kept (comparing equal instances
 //!   built apart costs their unfolded size), at most a few per fingerprint.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::value::{DefId, Instance, Value};
-use super::variant::Meta;
 use crate::model::ComponentKind;
 use crate::source::Span;
 
@@ -41,21 +43,21 @@ type Key = (DefId, u64, ComponentKind, usize);
 enum State {
     /// Evaluated once: the `let`s it read were cached by that evaluation.
     Seen,
-    /// The metadata and the work its evaluation spent.
-    Known(Meta, u64),
+    /// The result and the work its evaluation spent.
+    Known(Rc<dyn Any>, u64),
 }
 
-/// The kept metadata.
+/// The kept results.
 #[derive(Default)]
-pub struct Metas {
+pub struct Memo {
     entries: HashMap<Key, Vec<(Rc<Instance>, State)>>,
 }
 
 /// What a lookup found.
 pub enum Lookup {
-    /// Kept metadata and the work to spend for it.
-    Known(Meta, u64),
-    /// Not kept: evaluate, then [`Metas::record`] with this.
+    /// A kept result and the work to spend for it.
+    Known(Rc<dyn Any>, u64),
+    /// Not kept: evaluate, then [`Memo::record`] with this.
     Evaluate(Option<Slot>),
 }
 
@@ -66,8 +68,8 @@ pub struct Slot {
     keep: bool,
 }
 
-impl Metas {
-    /// The kept metadata of `instance` evaluated as a `kind` at `depth`.
+impl Memo {
+    /// The kept result of `instance` evaluated as a `kind` at `depth`.
     pub fn lookup(&self, instance: &Rc<Instance>, kind: ComponentKind, depth: usize) -> Lookup {
         if instance.unfolded() > MAX_UNFOLDED {
             return Lookup::Evaluate(None);
@@ -75,20 +77,21 @@ impl Metas {
         let key = (instance.def, instance.fingerprint(), kind, depth);
         let found = self.entries.get(&key).and_then(|list| list.iter().find(|(i, _)| i.same_as(instance)));
         match found {
-            Some((_, State::Known(meta, cost))) => Lookup::Known(meta.clone(), *cost),
+            Some((_, State::Known(kept, cost))) => Lookup::Known(kept.clone(), *cost),
             Some((_, State::Seen)) => Lookup::Evaluate(Some(Slot { key, instance: instance.clone(), keep: true })),
             None => Lookup::Evaluate(Some(Slot { key, instance: instance.clone(), keep: false })),
         }
     }
 
-    /// Records an evaluation of the slot's instance: `meta` when `clean`
-    /// (see the module's comment), spending `cost` work.
-    pub fn record(&mut self, slot: Slot, meta: &Meta, clean: bool, cost: u64) {
+    /// Records an evaluation of the slot's instance, which spent `cost`
+    /// work, when it was `clean` (see the module's comment); `result` is
+    /// called only when the result is kept.
+    pub fn record(&mut self, slot: Slot, clean: bool, cost: u64, result: impl FnOnce() -> Rc<dyn Any>) {
         if !clean {
             return;
         }
         let list = self.entries.entry(slot.key).or_default();
-        let state = if slot.keep { State::Known(meta.clone(), cost) } else { State::Seen };
+        let state = if slot.keep { State::Known(result(), cost) } else { State::Seen };
         if let Some(entry) = list.iter_mut().find(|(i, _)| i.same_as(&slot.instance)) {
             entry.1 = state;
         } else if list.len() < MAX_PER_KEY {
@@ -127,13 +130,9 @@ mod tests {
         Rc::new(Instance::new(DefId(3), DefKind::Layer, "m.l".into(), args, call))
     }
 
-    fn meta(changes: Changes) -> Meta {
-        Meta { license: None, telemetry: false, remote_ai: false, changes, properties: IndexMap::new() }
-    }
-
     fn known(l: Lookup) -> Option<(Changes, u64)> {
         match l {
-            Lookup::Known(m, cost) => Some((m.changes, cost)),
+            Lookup::Known(kept, cost) => Some((*kept.downcast_ref::<Changes>().expect("a Changes"), cost)),
             Lookup::Evaluate(_) => None,
         }
     }
@@ -147,13 +146,13 @@ mod tests {
 
     #[test]
     fn kept_at_the_second_clean_evaluation_for_equal_arguments_from_anywhere() {
-        let mut m = Metas::default();
+        let mut m = Memo::default();
         let first = instance("1.0", at(1, 2));
-        m.record(slot(m.lookup(&first, ComponentKind::Layer, 0)), &meta(Changes::Weekly), true, 50);
+        m.record(slot(m.lookup(&first, ComponentKind::Layer, 0)), true, 50, || Rc::new(Changes::Weekly));
         // Seen once: the first evaluation also filled the `let` cache.
         let again = instance("1.0", at(7, 9));
         assert!(known(m.lookup(&again, ComponentKind::Layer, 0)).is_none());
-        m.record(slot(m.lookup(&again, ComponentKind::Layer, 0)), &meta(Changes::Weekly), true, 40);
+        m.record(slot(m.lookup(&again, ComponentKind::Layer, 0)), true, 40, || Rc::new(Changes::Weekly));
         let third = instance("1.0", at(20, 25));
         assert_eq!(known(m.lookup(&third, ComponentKind::Layer, 0)), Some((Changes::Weekly, 40)));
         // Another argument, kind or depth is another key.
@@ -164,10 +163,10 @@ mod tests {
 
     #[test]
     fn an_evaluation_that_was_not_clean_is_never_kept() {
-        let mut m = Metas::default();
+        let mut m = Memo::default();
         let i = instance("1.0", at(1, 2));
         for _ in 0..3 {
-            m.record(slot(m.lookup(&i, ComponentKind::Layer, 0)), &meta(Changes::Often), false, 10);
+            m.record(slot(m.lookup(&i, ComponentKind::Layer, 0)), false, 10, || Rc::new(Changes::Often));
         }
         assert!(known(m.lookup(&i, ComponentKind::Layer, 0)).is_none());
     }
