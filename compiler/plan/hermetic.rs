@@ -285,8 +285,7 @@ pub fn keys(variant: &Variant, pipeline: &model::Pipeline) -> (Keys, Vec<Missing
 
 /// `aid::plan::hermetic_key` for each repository of `variant` (every
 /// architecture's, each id once) whose packages a hermetic build cannot
-/// verify, and for each id of the pipeline's `keys` that no repository of
-/// any variant has (a typo would leave the repository it meant unverified).
+/// verify. A `keys` id no repository has is [`check_unused_keys`]'s.
 pub fn check_keys(variant: &Variant, pipeline: &model::Pipeline, diagnostics: &mut Diagnostics) {
     let mut seen = std::collections::BTreeSet::new();
     for v in variant.per_arch() {
