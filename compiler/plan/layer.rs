@@ -17,6 +17,8 @@
 //! repositories over /etc/yum.repos.d for every `RUN` (docs/konflux.md,
 //! "Hermetic builds").
 
+use std::collections::BTreeSet;
+
 use super::hermetic::Keys;
 use super::support::{Files, SupportFile, slug};
 use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
@@ -242,8 +244,8 @@ impl RepoSetup {
     /// [`KEYS`], their digests in the `RUN` line.
     fn choose(&self, run: &mut Run, inputs: &Inputs) -> String {
         let mut import: Vec<String> = self.keys.paths.iter().map(|p| quote(p)).collect();
-        for (id, path) in &self.keys.files {
-            let target = format!("{KEYS}/{}.asc", slug(id));
+        for ((_, path), name) in self.keys.files.iter().zip(key_names(&self.keys.files)) {
+            let target = format!("{KEYS}/{name}.asc");
             run.mount(format!("type=bind,source={path},target={target}"));
             if let Some(input) = inputs.entries.get(path) {
                 run.input(path, &input.digest);
@@ -256,6 +258,33 @@ impl RepoSetup {
             quote(&self.options.join(" "))
         )
     }
+}
+
+/// The file names (without `.asc`) of the committed keys' mount targets,
+/// one per key, all different: the [`slug`] of the repository id, and for
+/// a second id with the same slug (`a:b` and `a-b`, both valid dnf ids) the
+/// slug with the first `-N` that is nobody's slug and not taken yet, so two
+/// keys never share a target (buildah refuses a `RUN` that mounts two
+/// sources at one path) and the usual case keeps its plain name.
+fn key_names(files: &[(String, String)]) -> Vec<String> {
+    let slugs: Vec<String> = files.iter().map(|(id, _)| slug(id)).collect();
+    let natural: BTreeSet<&str> = slugs.iter().map(String::as_str).collect();
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    slugs
+        .iter()
+        .map(|s| {
+            let name = if taken.contains(s) {
+                (2..)
+                    .map(|n| format!("{s}-{n}"))
+                    .find(|c| !natural.contains(c.as_str()) && !taken.contains(c))
+                    .unwrap_or_default()
+            } else {
+                s.clone()
+            };
+            taken.insert(name.clone());
+            name
+        })
+        .collect()
 }
 
 /// How a `keep` repository's file reaches the image.
@@ -1127,4 +1156,28 @@ fn kmod(
     words.extend(userspace.iter().map(|p| quote(p)));
     r.commands.push(words.join(" "));
     Some((builder, KmodInstall { mounts: r.mounts, inputs: r.inputs, commands: r.commands }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_names;
+
+    fn names(ids: &[&str]) -> Vec<String> {
+        let files: Vec<(String, String)> = ids.iter().map(|id| (id.to_string(), format!("keys/{id}.asc"))).collect();
+        key_names(&files)
+    }
+
+    #[test]
+    fn key_targets_keep_their_slug_when_alone() {
+        assert_eq!(names(&["fedora-nvidia", "cuda.x86_64"]), ["fedora-nvidia", "cuda.x86_64"]);
+    }
+
+    #[test]
+    fn key_targets_never_collide() {
+        // `a:b` and `a-b` share the slug `a-b`; `a-b-2` is a third id's own slug.
+        let got = names(&["a:b", "a-b", "a-b-2", "a/b"]);
+        assert_eq!(got, ["a-b", "a-b-3", "a-b-2", "a-b-4"]);
+        let distinct: std::collections::BTreeSet<&String> = got.iter().collect();
+        assert_eq!(distinct.len(), got.len());
+    }
 }
