@@ -30,17 +30,27 @@ pub fn pipelineruns(
     check_resources(p, &components)?;
     let (_, prefetch) = super::hermetic::files(model, p, &components, layout);
     let mut files = BTreeMap::new();
+    // Each distinct `pipelineSpec` and its text: most runs share one.
+    let mut specs: Vec<(PipelineSpec, yaml::Splice)> = Vec::new();
     for c in &components {
         for event in [Event::Push, Event::PullRequest] {
             let file = format!(".tekton/{}-{}.yaml", c.name, event.file_suffix());
             let run =
                 pipelinerun(p, c, event, &file, layout, prefetch.get(&c.name), &|task| locked.bundle(&file, task));
+            let spec = match specs.iter().position(|(spec, _)| *spec == run.spec.pipeline_spec) {
+                Some(i) => i,
+                None => {
+                    let text = yaml::Splice::new(&run.spec.pipeline_spec);
+                    specs.push((run.spec.pipeline_spec.clone(), text));
+                    specs.len() - 1
+                }
+            };
             let bundles = format!(
                 "# Konflux task bundles: as committed here, else aidc's table of {} ({}).\n",
                 bundles::TAKEN,
                 bundles::SOURCE
             );
-            files.insert(file, format!("{}{bundles}{}", header(layout), yaml::document(&run)));
+            files.insert(file, format!("{}{bundles}{}", header(layout), yaml::document_spliced(&run, &specs[spec].1)));
         }
     }
     Ok(files)
@@ -151,6 +161,7 @@ struct Metadata {
 #[serde(rename_all = "camelCase")]
 struct RunSpec {
     params: Vec<Param>,
+    #[serde(serialize_with = "yaml::spliced")]
     pipeline_spec: PipelineSpec,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     task_run_specs: Vec<TaskRunSpec>,
@@ -159,20 +170,20 @@ struct RunSpec {
     workspaces: Vec<WorkspaceBinding>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct Param {
     name: &'static str,
     value: Value,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 enum Value {
     Str(String),
     List(Vec<String>),
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct PipelineSpec {
     params: Vec<ParamSpec>,
     results: Vec<PipelineResult>,
@@ -180,7 +191,7 @@ struct PipelineSpec {
     workspaces: Vec<WorkspaceDecl>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct ParamSpec {
     name: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,13 +202,13 @@ struct ParamSpec {
     default: Option<Value>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct PipelineResult {
     name: &'static str,
     value: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PipelineTask {
     name: &'static str,
@@ -215,31 +226,31 @@ struct PipelineTask {
     workspaces: Vec<TaskWorkspace>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct Matrix {
     params: Vec<Param>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct TaskRef {
     params: Vec<Param>,
     resolver: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct When {
     input: &'static str,
     operator: &'static str,
     values: Vec<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct TaskWorkspace {
     name: &'static str,
     workspace: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 struct WorkspaceDecl {
     name: &'static str,
     optional: bool,

@@ -25,8 +25,64 @@ use serde::ser::{self, Impossible};
 
 /// One YAML document.
 pub fn document<T: Serialize>(value: &T) -> String {
+    document_with(value, None)
+}
+
+/// One YAML document whose field marked [`spliced`] is copied from
+/// `splice`: that field's value as [`document`] wrote it on its own. The
+/// six PipelineRuns of a recipe of three variants share one `pipelineSpec`
+/// of about 500 lines, and writing it again was half of the Konflux stage.
+/// The copy is checked like everything else: debug builds compare the whole
+/// document with `yaml_serde`'s, which writes the field itself.
+pub fn document_spliced<T: Serialize>(value: &T, splice: &Splice) -> String {
+    document_with(value, Some(splice))
+}
+
+/// A value's text for [`document_spliced`]: written once, indented once.
+pub struct Splice {
+    /// The value as a document of its own.
+    text: String,
+    /// The text indented for the first place it went: the same in every document.
+    indented: std::cell::OnceCell<(usize, String)>,
+}
+
+impl Splice {
+    pub fn new<T: Serialize>(value: &T) -> Splice {
+        Splice { text: document(value), indented: std::cell::OnceCell::new() }
+    }
+
+    /// Whether the text is a block mapping that reads the same with every
+    /// line indented: no blank line (a literal block's empty lines carry
+    /// no indentation) and a key first.
+    fn fits(&self) -> bool {
+        let text = &self.text;
+        text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && text.ends_with('\n') && !text.contains("\n\n")
+    }
+
+    /// Writes the text with every line indented by `indent`.
+    fn write(&self, out: &mut String, indent: usize) {
+        let (at, text) = self.indented.get_or_init(|| (indent, indent_lines(&self.text, indent)));
+        if *at == indent {
+            out.push_str(text);
+        } else {
+            out.push_str(&indent_lines(&self.text, indent));
+        }
+    }
+}
+
+fn indent_lines(text: &str, indent: usize) -> String {
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let mut out = String::with_capacity(text.len() + lines * indent);
+    for line in text.split_inclusive('\n') {
+        pad(&mut out, indent);
+        out.push_str(line);
+    }
+    out
+}
+
+fn document_with<T: Serialize>(value: &T, splice: Option<&Splice>) -> String {
     let mut out = String::with_capacity(8192);
-    let text = match value.serialize(Emit { out: &mut out, at: At::Top }) {
+    let text = match value.serialize(Emit { out: &mut out, at: At::Top, splice }) {
         Ok(()) => {
             if !out.ends_with('\n') {
                 out.push('\n');
@@ -49,6 +105,16 @@ pub fn documents(docs: &[String]) -> String {
 fn reference<T: Serialize + ?Sized>(value: &T) -> String {
     // Serializing plain structs of strings, lists and maps cannot fail.
     yaml_serde::to_string(value).expect("Konflux structures serialize to YAML")
+}
+
+/// The newtype name [`spliced`] gives a field: `Emit` copies the splice
+/// there, `yaml_serde` (like any serializer) writes the value inside.
+const SPLICE: &str = "$aidc::konflux::yaml::Splice";
+
+/// Marks a field whose text [`document_spliced`] copies
+/// (`#[serde(serialize_with = "yaml::spliced")]`, one field per document).
+pub fn spliced<T: Serialize, S: ser::Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_newtype_struct(SPLICE, value)
 }
 
 thread_local! {
@@ -88,6 +154,8 @@ impl At {
 struct Emit<'a> {
     out: &'a mut String,
     at: At,
+    /// The text of the field marked [`spliced`], if any.
+    splice: Option<&'a Splice>,
 }
 
 impl<'a> Emit<'a> {
@@ -105,7 +173,7 @@ impl<'a> Emit<'a> {
     /// an empty one can still be `[]` or `{}`.
     fn collection(self, is_map: bool) -> Collection<'a> {
         let (indent, lead) = self.at.entries(is_map);
-        Collection { out: self.out, at: self.at, indent, lead, first: true, is_map }
+        Collection { out: self.out, at: self.at, splice: self.splice, indent, lead, first: true, is_map }
     }
 }
 
@@ -114,6 +182,7 @@ struct Collection<'a> {
     out: &'a mut String,
     /// Where the collection itself is written.
     at: At,
+    splice: Option<&'a Splice>,
     /// The indent of its entries.
     indent: usize,
     /// Whether the first entry starts a new line (a collection after `key:`).
@@ -140,7 +209,7 @@ impl Collection<'_> {
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
         self.entry();
         self.out.push_str("- ");
-        value.serialize(Emit { out: &mut *self.out, at: At::Item { indent: self.indent + 2 } })
+        value.serialize(Emit { out: &mut *self.out, at: At::Item { indent: self.indent + 2 }, splice: self.splice })
     }
 
     /// A mapping entry's key, up to its `:`.
@@ -152,13 +221,13 @@ impl Collection<'_> {
 
     /// A mapping entry's value, after its key.
     fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        value.serialize(Emit { out: &mut *self.out, at: At::Value { indent: self.indent } })
+        value.serialize(Emit { out: &mut *self.out, at: At::Value { indent: self.indent }, splice: self.splice })
     }
 
     fn end(self) -> Result<(), Unsupported> {
         if self.first {
             let empty = if self.is_map { "{}" } else { "[]" };
-            Emit { out: self.out, at: self.at }.leaf(|out| out.push_str(empty))?;
+            Emit { out: self.out, at: self.at, splice: None }.leaf(|out| out.push_str(empty))?;
         }
         Ok(())
     }
@@ -415,8 +484,16 @@ impl<'a> ser::Serializer for Emit<'a> {
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
         self.serialize_str(variant)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
-        value.serialize(self)
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Done {
+        match (name == SPLICE, self.splice, self.at) {
+            (true, Some(splice), At::Value { indent }) if splice.fits() => {
+                // A mapping after `key:` starts on the next line, its keys two further in.
+                self.out.push('\n');
+                splice.write(self.out, indent + 2);
+                Ok(())
+            }
+            _ => value.serialize(self),
+        }
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, _: &'static str, _: &T) -> Done {
         Err(Unsupported)
@@ -667,6 +744,27 @@ mod tests {
         #[test]
         fn agrees_with_yaml_serde(entries in proptest::collection::btree_map(tricky(), (proptest::collection::vec(proptest::collection::btree_map(tricky(), tricky(), 0..3), 0..3), any::<bool>(), any::<i64>()), 0..4)) {
             prop_assert_eq!(document(&entries), reference(&entries));
+        }
+
+        /// A field copied from its own document (a map of one-line and
+        /// multi-line strings, lists, empty ones) reads as `yaml_serde`
+        /// writes the whole, at every depth: copied when its text fits,
+        /// written in place when it does not (a blank line in a literal).
+        #[test]
+        fn spliced_fields_agree(inner in proptest::collection::btree_map(tricky(), (lines(), proptest::collection::vec(tricky(), 0..3)), 0..4), name in tricky()) {
+            #[derive(serde::Serialize)]
+            struct Outer<'a> { name: &'a str, spec: Spec<'a>, nested: Vec<Spec<'a>> }
+            #[derive(serde::Serialize)]
+            struct Spec<'a> {
+                first: &'a str,
+                #[serde(serialize_with = "super::spliced")]
+                inner: &'a std::collections::BTreeMap<String, (String, Vec<String>)>,
+                after: bool,
+            }
+            let spec = || Spec { first: &name, inner: &inner, after: true };
+            let outer = Outer { name: &name, spec: spec(), nested: vec![spec()] };
+            let splice = super::Splice::new(&inner);
+            prop_assert_eq!(super::document_spliced(&outer, &splice), reference(&outer));
         }
 
         /// Lists of lists, empty collections and absent values too.
