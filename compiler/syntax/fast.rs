@@ -217,7 +217,7 @@ impl<'t> Reader<'t> {
     /// `doc_comment`: `///` lines separated by white space only.
     fn docs(&mut self) -> Vec<String> {
         let mut docs = Vec::new();
-        if !(self.at(b"///") && !self.at(b"////")) {
+        if !self.at(b"///") || self.at(b"////") {
             return docs;
         }
         let b = self.bytes;
