@@ -849,3 +849,73 @@ fn is_duration(word: &str) -> bool {
     }
     !b.is_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(text: &str) -> Option<Module> {
+        parse(SourceId(0), text)
+    }
+
+    /// Its own nesting is bounded, without the pre-scan in front of it.
+    #[test]
+    fn nesting_past_the_limit_is_declined() {
+        let nested = |n: usize| format!("let a = {}1{}", "[".repeat(n), "]".repeat(n));
+        assert!(fast(&nested(MAX_DEPTH - 1)).is_some());
+        assert!(fast(&nested(MAX_DEPTH + 1)).is_none());
+        assert!(fast(&nested(100_000)).is_none());
+        let interps = |n: usize| format!("let a = {}x{}", "\"${".repeat(n), "}\"".repeat(n));
+        assert!(fast(&interps(10)).is_some());
+        assert!(fast(&interps(100_000)).is_none());
+    }
+
+    /// Chains longer than lowering takes are pest's to report.
+    #[test]
+    fn long_chains_are_declined() {
+        let chain = |op: &str, n: usize| format!("let a = x{}", format!(" {op} x").repeat(n - 1));
+        for op in ["or", "and"] {
+            assert!(fast(&chain(op, MAX_CHAIN)).is_some());
+            assert!(fast(&chain(op, MAX_CHAIN + 1)).is_none());
+        }
+        assert!(fast(&format!("let a = {}x", "not ".repeat(MAX_CHAIN))).is_some());
+        assert!(fast(&format!("let a = {}x", "not ".repeat(MAX_CHAIN + 1))).is_none());
+        assert!(fast(&format!("let a = x{}", ".y".repeat(MAX_CHAIN))).is_some());
+        assert!(fast(&format!("let a = x{}", ".y".repeat(MAX_CHAIN + 1))).is_none());
+    }
+
+    /// What lowering refuses, and what the item scanner and pest skip
+    /// differently, is declined.
+    #[test]
+    fn values_lowering_refuses_are_declined() {
+        for text in [
+            "let a = 99999999999999999999",
+            "let a = 99999999999999999999h",
+            "let a = \"\\q\"",
+            "let a = { \"${b}\" = 1 }",
+            "import \"${b}\"",
+            "\u{FEFF}let a = 1",
+            "let a = \"\"\"x",
+            "let a = 1 /* open",
+        ] {
+            assert!(fast(text).is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn spans_run_on_over_trailing_trivia_as_pest_pairs_do() {
+        let text = "let a = b == c /* x */ \n// y\nlet d = 1";
+        let m = fast(text).expect("valid");
+        assert_eq!(m, crate::syntax::parse_slow(SourceId(0), text).0);
+        let ItemKind::Let(l) = &m.items[0].kind else { panic!() };
+        // The comparison and the item end after the comments (`// y`), not after `c`.
+        assert_eq!((l.value.span.start, l.value.span.end), (8, 28));
+        assert_eq!((m.items[0].span.start, m.items[0].span.end), (0, 28));
+        // `after` with a `.` ends at its last name.
+        let text = "image x { after a.b /* c */ }";
+        let m = fast(text).expect("valid");
+        assert_eq!(m, crate::syntax::parse_slow(SourceId(0), text).0);
+        let ItemKind::Image(i) = &m.items[0].kind else { panic!() };
+        assert_eq!(i.body.stmts[0].span.end, 19);
+    }
+}
