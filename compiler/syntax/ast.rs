@@ -4,7 +4,7 @@
 use crate::source::{SourceId, Span};
 
 /// One parsed file.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Module {
     /// Not encoded: an embedded parse is given its file when it is decoded.
     #[serde(skip)]
@@ -22,7 +22,7 @@ pub struct Ident {
 }
 
 /// A top-level item of a module.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// `///` lines before the item, without their marker.
     pub docs: Vec<String>,
@@ -30,7 +30,7 @@ pub struct Item {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ItemKind {
     Import(Import),
     Let(Let),
@@ -40,7 +40,7 @@ pub enum ItemKind {
 }
 
 /// `import "std/cuda"` or `import "./site.aid" as site`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     pub path: String,
     pub path_span: Span,
@@ -48,7 +48,7 @@ pub struct Import {
 }
 
 /// `let NAME = EXPR`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Let {
     pub name: Ident,
     pub value: Expr,
@@ -78,7 +78,7 @@ impl DefKind {
 }
 
 /// `KIND NAME(PARAMS) { BODY }`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Definition {
     pub kind: DefKind,
     pub name: Ident,
@@ -89,7 +89,7 @@ pub struct Definition {
 }
 
 /// `NAME: TYPE = DEFAULT`, type and default optional.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Param {
     pub name: Ident,
     pub ty: Option<Ident>,
@@ -98,28 +98,28 @@ pub struct Param {
 }
 
 /// `image NAME { BODY }`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Image {
     pub name: Ident,
     pub body: Block,
 }
 
 /// `pipeline KIND { BODY }`; `konflux` is the only kind so far.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pipeline {
     pub kind: Ident,
     pub body: Block,
 }
 
 /// `{ STMT* }`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
     pub span: Span,
 }
 
 /// One statement of a body.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stmt {
     pub docs: Vec<String>,
     pub kind: StmtKind,
@@ -128,7 +128,7 @@ pub struct Stmt {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StmtKind {
     From(Expr),
     Kernel(Expr),
@@ -189,20 +189,20 @@ impl StmtKind {
 }
 
 /// `NAME = EXPR` inside `signing { }` and `policy { }`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub name: Ident,
     pub value: Expr,
 }
 
 /// An expression with its span.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ExprKind {
     /// A string; one part per literal run or `${...}`.
     Str(Vec<StrPart>),
@@ -222,13 +222,13 @@ pub enum ExprKind {
     Not(Box<Expr>),
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StrPart {
     Lit(String),
     Interp(Expr),
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MapEntry {
     pub key: String,
     pub key_span: Span,
@@ -236,7 +236,7 @@ pub struct MapEntry {
 }
 
 /// A call argument, positional or named.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Arg {
     pub name: Option<Ident>,
     pub value: Expr,

@@ -5,6 +5,7 @@
 pub mod ast;
 mod depth;
 mod errors;
+mod fast;
 pub(crate) mod grammar;
 mod lower;
 mod mistakes;
@@ -55,11 +56,48 @@ pub fn decode(source: SourceId, bytes: &[u8]) -> Result<&str, Diagnostic> {
 }
 
 /// Parses one module. Never fails; the module holds every item that parsed.
+///
+/// Valid text takes the hand-written fast path (`fast.rs`); anything it
+/// does not accept is parsed by pest and lowered, which decide every
+/// diagnostic. Debug builds parse with both and compare.
 pub fn parse(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
+    if let Some(refused) = refuse(source, text) {
+        return refused;
+    }
+    if let Some(module) = fast::parse(source, text) {
+        #[cfg(debug_assertions)]
+        {
+            let (slow, diagnostics) = parse_pest(source, text);
+            assert!(diagnostics.is_empty(), "the fast parser accepted what pest refuses: {diagnostics:#?}\n{text}");
+            assert_eq!(module, slow, "the fast parser disagrees with pest on:\n{text}");
+        }
+        return (module, Vec::new());
+    }
+    parse_pest(source, text)
+}
+
+/// The fast path alone: the module when it accepts `text` (after the same
+/// pre-scans as [`parse`]), else `None`. For the fuzz oracle and tests.
+pub fn parse_fast(source: SourceId, text: &str) -> Option<ast::Module> {
+    if depth::scan(text).is_some() {
+        return None;
+    }
+    fast::parse(source, text)
+}
+
+/// The grammar of record alone: pre-scans, pest and lowering, as [`parse`]
+/// is without its fast path. For the fuzz oracle and tests.
+pub fn parse_slow(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
+    refuse(source, text).unwrap_or_else(|| parse_pest(source, text))
+}
+
+/// The diagnostic of the pre-scans that refuse a file before any parser
+/// reads it (nesting too deep, a comment never closed), as a parse result.
+fn refuse(source: SourceId, text: &str) -> Option<(ast::Module, Vec<Diagnostic>)> {
     let mut diagnostics = Vec::new();
-    let mut module = ast::Module { source: Some(source), ..ast::Module::default() };
+    let module = ast::Module { source: Some(source), ..ast::Module::default() };
     match depth::scan(text) {
-        None => {}
+        None => return None,
         Some(depth::Refusal::TooDeep(pos)) => {
             diagnostics.push(
                 Diagnostic::error(Code::TooDeep, format!("nesting deeper than {} levels", depth::MAX_DEPTH))
@@ -68,7 +106,6 @@ pub fn parse(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
                         "brackets, block comments and `${...}` nest at most 64 deep; flatten the expression or use a `let`",
                     ),
             );
-            return (module, diagnostics);
         }
         Some(depth::Refusal::UnclosedComment { outer, inner }) => {
             let mut d = Diagnostic::error(Code::UnterminatedComment, "unterminated block comment")
@@ -80,9 +117,15 @@ pub fn parse(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
                 None => d.help("close the comment with `*/`"),
             };
             diagnostics.push(d);
-            return (module, diagnostics);
         }
     }
+    Some((module, diagnostics))
+}
+
+/// pest and lowering, on text the pre-scans let through.
+fn parse_pest(source: SourceId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut module = ast::Module { source: Some(source), ..ast::Module::default() };
 
     // pest's error detail (the punctuation that would have fitted) costs a
     // third of the parse time, so it is turned on only to re-parse an item
@@ -388,7 +431,8 @@ image ai-desktop {
             items_until(SourceId(0), text, head, None, &mut errors, &mut items, &mut diagnostics);
             (items, diagnostics)
         };
-        let (m, d) = parse(SourceId(0), &text);
+        // pest's path itself: the fast path would read this valid file in a row.
+        let (m, d) = parse_pest(SourceId(0), &text);
         assert!(d.is_empty(), "{d:#?}");
         assert_eq!(m.items.len(), 6000);
         let json = |items: &[ast::Item]| serde_json::to_string(items).expect("json");

@@ -1,5 +1,7 @@
 //! Arbitrary bytes through `decode` and `parse`: never a panic, every
-//! diagnostic's span a range of the text.
+//! diagnostic's span a range of the text; and wherever the parser's fast
+//! path accepts the text, exactly the module pest and lowering build (the
+//! fuzz build has no debug assertions, so `parse`'s own check is off).
 #![no_main]
 
 use aidc::source::SourceId;
@@ -8,7 +10,13 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let source = SourceId(0);
     let Ok(text) = aidc::syntax::decode(source, data) else { return };
-    let (_module, diagnostics) = aidc::syntax::parse(source, text);
+    let (module, diagnostics) = aidc::syntax::parse(source, text);
+    if let Some(fast) = aidc::syntax::parse_fast(source, text) {
+        let (slow, slow_diagnostics) = aidc::syntax::parse_slow(source, text);
+        assert!(slow_diagnostics.is_empty(), "the fast path accepted what pest refuses: {slow_diagnostics:?}");
+        assert_eq!(fast, slow, "the fast path disagrees with pest");
+        assert_eq!(module, fast);
+    }
     for d in &diagnostics {
         for l in &d.labels {
             assert!(

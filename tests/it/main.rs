@@ -8,6 +8,7 @@ mod determinism;
 mod digest_cache;
 mod e2e;
 mod examples;
+mod fast_parse;
 mod fedora_rules;
 mod fmt;
 mod golden;

@@ -8,7 +8,7 @@ use crate::syntax::ast::*;
 use crate::syntax::grammar::Rule;
 
 /// Longest chain of one operator (`or`, `and`, `not`, postfix) in an expression.
-const MAX_CHAIN: usize = 64;
+pub(in crate::syntax) const MAX_CHAIN: usize = 64;
 
 impl Lowerer<'_> {
     pub fn expr(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
@@ -230,7 +230,7 @@ impl Lowerer<'_> {
 }
 
 /// `1h30m` to seconds; `None` on overflow.
-fn parse_duration(text: &str) -> Option<u64> {
+pub(in crate::syntax) fn parse_duration(text: &str) -> Option<u64> {
     let mut total: u64 = 0;
     let mut number: u64 = 0;
     for c in text.chars() {

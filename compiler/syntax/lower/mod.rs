@@ -6,6 +6,9 @@ mod expr;
 mod stmt;
 mod text;
 
+pub(super) use expr::{MAX_CHAIN, parse_duration};
+pub(super) use text::{Parts, Piece, dedent, unescape};
+
 use pest::iterators::Pair;
 
 use super::ast::*;
@@ -261,7 +264,7 @@ impl Lowerer<'_> {
     }
 }
 
-fn strip_doc_marker(line: &str, marker: &str) -> String {
+pub(super) fn strip_doc_marker(line: &str, marker: &str) -> String {
     let rest = line.strip_prefix(marker).unwrap_or(line);
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
     rest.trim_end().to_string()

@@ -71,7 +71,7 @@ impl Lowerer<'_> {
     }
 }
 
-fn unescape(escape: &str) -> Option<&'static str> {
+pub(in crate::syntax) fn unescape(escape: &str) -> Option<&'static str> {
     Some(match escape {
         "\\\"" => "\"",
         "\\\\" => "\\",
@@ -85,10 +85,10 @@ fn unescape(escape: &str) -> Option<&'static str> {
 
 /// Builds string parts, merging adjacent literal text.
 #[derive(Default)]
-struct Parts(Vec<StrPart>);
+pub(in crate::syntax) struct Parts(Vec<StrPart>);
 
 impl Parts {
-    fn text(&mut self, s: &str) {
+    pub(in crate::syntax) fn text(&mut self, s: &str) {
         if let Some(StrPart::Lit(last)) = self.0.last_mut() {
             last.push_str(s);
         } else {
@@ -96,16 +96,16 @@ impl Parts {
         }
     }
 
-    fn interp(&mut self, e: Expr) {
+    pub(in crate::syntax) fn interp(&mut self, e: Expr) {
         self.0.push(StrPart::Interp(e));
     }
 
-    fn done(self) -> Vec<StrPart> {
+    pub(in crate::syntax) fn done(self) -> Vec<StrPart> {
         self.0
     }
 }
 
-enum Piece {
+pub(in crate::syntax) enum Piece {
     Text(String),
     Interp(Expr),
 }
@@ -115,7 +115,7 @@ enum Piece {
 /// only white space precedes the closing quotes; then the smallest
 /// indentation of the lines with content is removed from every line. Like
 /// Swift's multi-line literals, the result has no leading or trailing newline.
-fn dedent(pieces: Vec<Piece>) -> Vec<StrPart> {
+pub(in crate::syntax) fn dedent(pieces: Vec<Piece>) -> Vec<StrPart> {
     // Split into lines; each line is a list of pieces.
     let mut lines: Vec<Vec<Piece>> = vec![Vec::new()];
     for piece in pieces {
