@@ -113,7 +113,9 @@ pub fn emit(
         out.insert(path, text);
     }
     for (path, content) in &plan.files {
-        digests.insert(path.clone(), crate::hash::digest(content.as_bytes()));
+        let digest = plan.file_digests.get(path).cloned().unwrap_or_else(|| crate::hash::digest(content.as_bytes()));
+        debug_assert_eq!(digest, crate::hash::digest(content.as_bytes()), "a support file changed after it was digested");
+        digests.insert(path.clone(), digest);
         out.insert(path.clone(), content.clone());
     }
     let manifest = Manifest {

@@ -150,6 +150,10 @@ pub struct Plan {
     pub images: Vec<ImagePlan>,
     /// Generated support files, by path relative to the output directory.
     pub files: BTreeMap<String, String>,
+    /// The digest of each support file, made when it was added (emitting
+    /// hashed every file a second time for the manifest).
+    #[serde(skip)]
+    pub file_digests: BTreeMap<String, String>,
 }
 
 /// One image: one Containerfile.
@@ -299,7 +303,8 @@ impl Planned {
         if let Some(pipeline) = model.pipeline.as_ref().filter(|p| p.hermetic) {
             hermetic::check_unused_keys(model, pipeline, &mut self.diagnostics);
         }
-        let plan = Plan { out_dir: options.out_dir.clone(), images: self.images, files: self.files.into_map() };
+        let (files, file_digests) = self.files.into_maps();
+        let plan = Plan { out_dir: options.out_dir.clone(), images: self.images, files, file_digests };
         Outcome::unless_errors(plan, self.diagnostics)
     }
 }

@@ -79,8 +79,9 @@ impl Files {
         true
     }
 
-    pub fn into_map(self) -> BTreeMap<String, String> {
-        self.files.into_iter().map(|(path, (content, _))| (path, content)).collect()
+    /// The files and their digests, by path.
+    pub fn into_maps(self) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+        self.files.into_iter().map(|(path, (content, digest))| ((path.clone(), content), (path, digest))).unzip()
     }
 }
 
