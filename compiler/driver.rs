@@ -169,7 +169,7 @@ fn module_digests(loaded: &Loaded, entry: &Path) -> BTreeMap<String, String> {
                     .map(|p| paths::display_path(&p))
                     .unwrap_or_else(|| format!("lib/{}", f.name.rsplit('/').next().unwrap_or(&f.name))),
             };
-            (name, crate::hash::digest(f.text.as_bytes()))
+            (name, crate::hash::digest_text(&f.text))
         })
         .collect();
     // Two library modules may share a file name (`lib/x.aid` from two

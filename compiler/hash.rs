@@ -5,6 +5,15 @@ pub fn digest(bytes: &[u8]) -> String {
     format!("b3:{}", blake3::hash(bytes).to_hex())
 }
 
+/// The digest of a text: looked up for one compiled into aidc
+/// ([`crate::embedded`]), hashed otherwise.
+pub fn digest_text(text: &str) -> String {
+    match crate::embedded::digest_of(text) {
+        Some(d) => format!("b3:{}", blake3::Hash::from_bytes(*d).to_hex()),
+        None => digest(text.as_bytes()),
+    }
+}
+
 /// A digest over named parts, each length-prefixed so that parts cannot run
 /// into each other (`["ab", "c"]` and `["a", "bc"]` differ).
 pub fn digest_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod diag;
 pub mod driver;
+pub mod embedded;
 pub mod emit;
 pub mod explain;
 pub mod format;

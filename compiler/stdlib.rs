@@ -33,7 +33,7 @@ static PARSED: &[u8] = include_bytes!("stdlib.bin");
 /// The parse of `text` made when aidc was built, placed in `source`, if
 /// `text` is a stdlib module as it was then (and parsed without diagnostics).
 pub fn parsed(text: &str, source: SourceId) -> Option<ast::Module> {
-    let digest = *blake3::hash(text.as_bytes()).as_bytes();
+    let digest = crate::embedded::digest_of(text).copied().unwrap_or_else(|| *blake3::hash(text.as_bytes()).as_bytes());
     let table: Vec<([u8; 32], &[u8])> = postcard::from_bytes(PARSED).ok()?;
     let (_, bytes) = table.into_iter().find(|(d, _)| *d == digest)?;
     let mut module: ast::Module = crate::source::decoding_spans_of(source, || postcard::from_bytes(bytes)).ok()?;

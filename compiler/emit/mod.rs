@@ -114,7 +114,11 @@ pub fn emit(
     }
     for (path, content) in &plan.files {
         let digest = plan.file_digests.get(path).cloned().unwrap_or_else(|| crate::hash::digest(content.as_bytes()));
-        debug_assert_eq!(digest, crate::hash::digest(content.as_bytes()), "a support file changed after it was digested");
+        debug_assert_eq!(
+            digest,
+            crate::hash::digest(content.as_bytes()),
+            "a support file changed after it was digested"
+        );
         digests.insert(path.clone(), digest);
         out.insert(path.clone(), content.clone());
     }
@@ -124,7 +128,7 @@ pub fn emit(
         recipe,
         inputs: inputs.entries.iter().map(|(p, i)| (p.as_str(), i.digest.as_str())).collect(),
         modules,
-        templates: TEMPLATES.iter().map(|(n, s)| (*n, crate::hash::digest(s.as_bytes()))).collect(),
+        templates: TEMPLATES.iter().map(|(n, s)| (*n, crate::hash::digest_text(s))).collect(),
         images: plan
             .images
             .iter()

@@ -42,7 +42,7 @@ impl Files {
         if let Some(file) = self.same(path, &content) {
             return file;
         }
-        let digest = crate::hash::digest(content.as_bytes());
+        let digest = crate::hash::digest_text(&content);
         let path = if self.files.contains_key(path) { format!("{path}.{}", &digest[3..15]) } else { path.to_string() };
         let file = SupportFile { context_path: format!("{}/{path}", self.out_dir), digest: digest.clone() };
         self.files.insert(path, (content, digest));
