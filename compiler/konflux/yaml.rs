@@ -42,21 +42,26 @@ pub fn document_spliced<T: Serialize>(value: &T, splice: &Splice) -> String {
 pub struct Splice {
     /// The value as a document of its own.
     text: String,
+    /// Whether the text may be copied (see [`Splice::fits`]).
+    fits: bool,
     /// The text indented for the first place it went: the same in every document.
     indented: std::cell::OnceCell<(usize, String)>,
 }
 
 impl Splice {
     pub fn new<T: Serialize>(value: &T) -> Splice {
-        Splice { text: document(value), indented: std::cell::OnceCell::new() }
+        let text = document(value);
+        let fits = Splice::fits(&text);
+        Splice { text, fits, indented: std::cell::OnceCell::new() }
     }
 
-    /// Whether the text is a block mapping that reads the same with every
+    /// Whether `text` is a block mapping that reads the same with every
     /// line indented: no blank line (a literal block's empty lines carry
     /// no indentation) and a key first.
-    fn fits(&self) -> bool {
-        let text = &self.text;
-        text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) && text.ends_with('\n') && !text.contains("\n\n")
+    fn fits(text: &str) -> bool {
+        text.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && text.ends_with('\n')
+            && memchr::memmem::find(text.as_bytes(), b"\n\n").is_none()
     }
 
     /// Writes the text with every line indented by `indent`.
@@ -486,7 +491,7 @@ impl<'a> ser::Serializer for Emit<'a> {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Done {
         match (name == SPLICE, self.splice, self.at) {
-            (true, Some(splice), At::Value { indent }) if splice.fits() => {
+            (true, Some(splice), At::Value { indent }) if splice.fits => {
                 // A mapping after `key:` starts on the next line, its keys two further in.
                 self.out.push('\n');
                 splice.write(self.out, indent + 2);
