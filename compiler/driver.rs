@@ -225,3 +225,16 @@ pub fn compile(
     request.options.out_dir = out_dir.to_string();
     run(&request, Mode::Compile)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every text compiled into aidc has its digest made at build time
+    /// (`compiler/build.rs` lists the directories it reads).
+    #[test]
+    fn every_embedded_text_has_its_digest() {
+        let texts = crate::stdlib::MODULES.iter().chain(crate::emit::TEMPLATES).chain(crate::plan::SCRIPTS);
+        for (name, text) in texts {
+            assert!(crate::embedded::digest_of(text).is_some(), "{name} has no build-time digest");
+        }
+    }
+}
