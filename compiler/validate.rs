@@ -484,6 +484,8 @@ pub fn repo_file_name(name: &str) -> Result<(), String> {
 /// `:`, an id given twice, and a file without repositories.
 pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
     let mut out: Vec<RepoSection> = Vec::new();
+    // The ids so far, by set: a scan of `out` was quadratic in the sections.
+    let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
         if let Some(c) = line.chars().find(|c| (c.is_control() && *c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
             return Err(format!("line {}: the character `{}` cannot appear in a repository file", n + 1, shown(c)));
@@ -502,7 +504,7 @@ pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')) {
                 return Err(format!("line {}: `[{id}]` is not a repository id", n + 1));
             }
-            if out.iter().any(|s| s.id == id) {
+            if !ids.insert(id) {
                 return Err(format!("line {}: the repository `{id}` is defined twice", n + 1));
             }
             out.push(RepoSection { id: id.to_string(), enabled: true, gpgcheck: None, gpgkeys: Vec::new() });

@@ -321,9 +321,20 @@ pub fn check_keys(variant: &Variant, pipeline: &model::Pipeline, diagnostics: &m
 /// repository of the model has: a misspelt id would leave the repository it
 /// meant unverified.
 pub fn check_unused_keys(model: &model::Model, pipeline: &model::Pipeline, diagnostics: &mut Diagnostics) {
-    let variants = || model.images.iter().flat_map(|i| i.variants.iter()).flat_map(|v| v.per_arch());
+    if pipeline.keys.is_empty() {
+        return;
+    }
+    // Every id any variant uses, once: reading every variant's repository
+    // files again for each key was quadratic in a hostile recipe's keys.
+    let used: std::collections::BTreeSet<String> = model
+        .images
+        .iter()
+        .flat_map(|i| i.variants.iter())
+        .flat_map(|v| v.per_arch())
+        .flat_map(|v| sections(v).into_iter().map(|(s, _, _)| s.id))
+        .collect();
     for (id, file) in &pipeline.keys {
-        if !variants().any(|v| sections(v).iter().any(|(s, _, _)| &s.id == id)) {
+        if !used.contains(id) {
             diagnostics.push(
                 Diagnostic::error(Code::HermeticKey, format!("`keys` names the repository `{id}`, which no image uses"))
                     .label(file.span, "a key for no repository")

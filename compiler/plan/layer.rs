@@ -270,14 +270,21 @@ fn key_names(files: &[(String, String)]) -> Vec<String> {
     let slugs: Vec<String> = files.iter().map(|(id, _)| slug(id)).collect();
     let natural: BTreeSet<&str> = slugs.iter().map(String::as_str).collect();
     let mut taken: BTreeSet<String> = BTreeSet::new();
+    // The next number to try per slug, so many ids with one slug take
+    // linear time, not a search from 2 for each.
+    let mut next: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     slugs
         .iter()
         .map(|s| {
             let name = if taken.contains(s) {
-                (2..)
-                    .map(|n| format!("{s}-{n}"))
-                    .find(|c| !natural.contains(c.as_str()) && !taken.contains(c))
-                    .unwrap_or_default()
+                let n = next.entry(s.as_str()).or_insert(2);
+                loop {
+                    let candidate = format!("{s}-{n}");
+                    *n += 1;
+                    if !natural.contains(candidate.as_str()) && !taken.contains(&candidate) {
+                        break candidate;
+                    }
+                }
             } else {
                 s.clone()
             };

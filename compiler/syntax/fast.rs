@@ -38,7 +38,7 @@ pub fn parse(source: SourceId, text: &str) -> Option<Module> {
     if memchr::memmem::find(text.as_bytes(), "\u{FEFF}".as_bytes()).is_some() {
         return None;
     }
-    let mut reader = Reader { text, bytes: text.as_bytes(), source, pos: 0, tok_end: 0, depth: 0 };
+    let mut reader = Reader { text, bytes: text.as_bytes(), source, pos: 0, tok_end: 0, depth: 0, closed: false };
     reader.skip();
     let mut docs = Vec::new();
     while reader.at(b"//!") {
@@ -64,6 +64,12 @@ struct Reader<'t> {
     tok_end: usize,
     /// Brackets, blocks and `${` open around `pos`.
     depth: usize,
+    /// Whether the expression read last ended at its last token: pest's
+    /// `or_expr` and `and_expr` run on over the trivia after them unless
+    /// their `(OP operand)*` matched, and `cmp_expr` unless its operator
+    /// matched and its right side has a postfix ([`Reader::cmp_expr`]), so
+    /// only `a or b and c == d.e` ends at its last token.
+    closed: bool,
 }
 
 fn is_ident_char(b: u8) -> bool {
@@ -264,7 +270,7 @@ impl<'t> Reader<'t> {
                 let name = self.ident()?;
                 self.punct(b'=')?;
                 let value = self.expr()?;
-                (ItemKind::Let(Let { name, value }), true)
+                (ItemKind::Let(Let { name, value }), !self.closed)
             }
             "base" | "repo" | "kernel" | "kmod" | "layer" => {
                 let kind = match word {
@@ -324,8 +330,11 @@ impl<'t> Reader<'t> {
             } else {
                 None
             };
-            // A parameter always ends after the trivia that follows it.
-            params.push(Param { name, ty, default, span: self.span(p_start, self.open_end()) });
+            // A parameter ends after the trivia that follows it, unless its
+            // default ended at its last token.
+            let closed = default.is_some() && self.closed;
+            let end = if closed { self.tok_end } else { self.open_end() };
+            params.push(Param { name, ty, default, span: self.span(p_start, end) });
             match self.peek() {
                 Some(b',') => self.token(self.pos + 1),
                 Some(b')') => {}
@@ -368,7 +377,8 @@ impl<'t> Reader<'t> {
         let kw_span = self.span(kw_start, kw_start + word.len());
         let expr_stmt = |r: &mut Self, f: fn(Expr) -> StmtKind| -> Fast<(StmtKind, bool)> {
             r.keyword(word);
-            Some((f(r.expr()?), true))
+            let e = r.expr()?;
+            Some((f(e), !r.closed))
         };
         let (kind, open) = match keyword {
             "from" => expr_stmt(self, StmtKind::From)?,
@@ -398,7 +408,8 @@ impl<'t> Reader<'t> {
                 }
                 let to = self.expr()?;
                 let mode = self.clause("mode")?;
-                (StmtKind::Fetch { url, sha256, extract, to, mode }, true)
+                let open = mode.is_none() || !self.closed;
+                (StmtKind::Fetch { url, sha256, extract, to, mode }, open)
             }
             "copy" => {
                 self.keyword(word);
@@ -408,14 +419,16 @@ impl<'t> Reader<'t> {
                 }
                 let to = self.expr()?;
                 let mode = self.clause("mode")?;
-                (StmtKind::Copy { src, to, mode }, true)
+                let open = mode.is_none() || !self.closed;
+                (StmtKind::Copy { src, to, mode }, open)
             }
             "write" => {
                 self.keyword(word);
                 let dest = self.expr()?;
                 let content = self.expr()?;
                 let mode = self.clause("mode")?;
-                (StmtKind::Write { dest, content, mode }, true)
+                let open = mode.is_none() || !self.closed;
+                (StmtKind::Write { dest, content, mode }, open)
             }
             "env" => {
                 self.keyword(word);
@@ -432,19 +445,22 @@ impl<'t> Reader<'t> {
                 self.token(n_end);
                 let name = Ident { name: self.text[n_start..n_end].to_string(), span: self.span(n_start, n_end) };
                 self.punct(b'=')?;
-                (StmtKind::Env { name, value: self.expr()? }, true)
+                let value = self.expr()?;
+                (StmtKind::Env { name, value }, !self.closed)
             }
             "label" => {
                 self.keyword(word);
                 let key = self.expr()?;
                 self.punct(b'=')?;
-                (StmtKind::Label { key, value: self.expr()? }, true)
+                let value = self.expr()?;
+                (StmtKind::Label { key, value }, !self.closed)
             }
             "provides" => {
                 self.keyword(word);
                 let name = self.ident()?;
                 self.punct(b'=')?;
-                (StmtKind::Provides { name, value: self.expr()? }, true)
+                let value = self.expr()?;
+                (StmtKind::Provides { name, value }, !self.closed)
             }
             "requires" => {
                 self.keyword(word);
@@ -452,7 +468,8 @@ impl<'t> Reader<'t> {
                 if !self.keyword("else") {
                     return None;
                 }
-                (StmtKind::Requires { condition, message: self.expr()? }, true)
+                let message = self.expr()?;
+                (StmtKind::Requires { condition, message }, !self.closed)
             }
             "after" => {
                 self.keyword(word);
@@ -478,7 +495,8 @@ impl<'t> Reader<'t> {
                 if self.peek() == Some(b'=') {
                     return None;
                 }
-                (StmtKind::Property { name, value: self.expr()? }, true)
+                let value = self.expr()?;
+                (StmtKind::Property { name, value }, !self.closed)
             }
         };
         let end = if open { self.open_end() } else { self.tok_end };
@@ -544,6 +562,11 @@ impl<'t> Reader<'t> {
             let span = acc.span.to(rhs.span);
             acc = Expr { kind: node(Box::new(acc), Box::new(rhs)), span };
         }
+        // With no `OP operand` matched, the skip before the repetition stays:
+        // the pair runs on. Else it ends where its last operand does.
+        if count == 1 {
+            self.closed = false;
+        }
         Some(acc)
     }
 
@@ -575,10 +598,14 @@ impl<'t> Reader<'t> {
             [b'>', b'=', ..] => (CmpOp::Ge, 2),
             [b'<', ..] => (CmpOp::Lt, 1),
             [b'>', ..] => (CmpOp::Gt, 1),
-            _ => return Some(lhs),
+            _ => {
+                self.closed = false;
+                return Some(lhs);
+            }
         };
         self.token(self.pos + len);
         let (rhs, open) = self.postfix()?;
+        self.closed = !open;
         let end = if open { self.open_end() } else { self.tok_end };
         Some(Expr { kind: ExprKind::Compare(Box::new(lhs), op, Box::new(rhs)), span: self.span(start, end) })
     }
@@ -917,5 +944,42 @@ mod tests {
         assert_eq!(m, crate::syntax::parse_slow(SourceId(0), text).0);
         let ItemKind::Image(i) = &m.items[0].kind else { panic!() };
         assert_eq!(i.body.stmts[0].span.end, 19);
+    }
+
+    /// pest's `or_expr` ends at its last token only when an `or` matched,
+    /// its last operand has an `and`, and that operand's last part is a
+    /// comparison whose right side has a postfix: then the item, the
+    /// statement, the `mode` clause's statement and the parameter end
+    /// there, not after the comment (found by a differential fuzz run).
+    #[test]
+    fn an_or_of_ands_ending_in_a_postfix_comparison_ends_at_its_last_token() {
+        let cases = [
+            ("let a = b or c and d == e.f // c", Some(27)),
+            ("let a = b or c and d == e[0] /* c */", Some(28)),
+            ("let a = b or c and d == e() /* c */", Some(27)),
+            // Any link missing and the pair runs on over the comment.
+            ("let a = b or c and d == e /* c */", None),
+            ("let a = b or c == d.e /* c */", None),
+            ("let a = b and c == d.e /* c */", None),
+            ("let a = b or c and d.e /* c */", None),
+            ("let a = b or not c and d == e.f // c", Some(31)),
+        ];
+        for (text, closed_at) in cases {
+            let m = fast(text).expect("valid");
+            assert_eq!(m, crate::syntax::parse_slow(SourceId(0), text).0, "{text}");
+            let end = closed_at.unwrap_or(text.len());
+            assert_eq!(m.items[0].span.end as usize, end, "{text}");
+        }
+        for text in [
+            "image x {\n  run a or b and c == d.e /* c */\n}",
+            "image x {\n  provides f = a or b and 1 == [1][0] /* c */\n}",
+            "image x {\n  copy \"a\" to \"/b\" mode a or b and c == d.e /* c */\n}",
+            "image x {\n  copy \"a\" to a or b and c == d.e /* c */\n}",
+            "image x {\n  requires a else a or b and c == d.e /* c */\n  x = a or b and c == d.e // c\n}",
+            "base x(p = a or b and c == d.e /* c */, q = 1 /* d */) {}",
+        ] {
+            let m = fast(text).expect("valid");
+            assert_eq!(m, crate::syntax::parse_slow(SourceId(0), text).0, "{text}");
+        }
     }
 }
