@@ -52,7 +52,7 @@ fn resolve_split(
         // produces follow-on noise.
         return Ok((Resolved { loaded, model: Outcome::failed(diagnostics) }, false));
     }
-    let mut in_parallel = false;
+    let in_parallel;
     let model = {
         let program = Program::build(&loaded, &mut diagnostics);
         structure::check(&program, &mut diagnostics);
