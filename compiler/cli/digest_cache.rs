@@ -123,9 +123,12 @@ impl Cache {
             return Cache::default();
         };
         let Ok(meta) = file.metadata() else { return Cache::default() };
-        let mut bytes = Vec::with_capacity(meta.len().min(CAP) as usize + 1);
+        if meta.len() > CAP {
+            return Cache::default();
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
         use std::io::Read;
-        if meta.len() > CAP || file.take(CAP).read_to_end(&mut bytes).is_err() {
+        if file.take(CAP).read_to_end(&mut bytes).is_err() {
             return Cache::default();
         }
         match serde_json::from_slice::<File1>(&bytes) {

@@ -80,11 +80,12 @@ fn resolve_split(
             .filter(|&i| loaded.roots.contains(&program.images[i].module))
             .map(ImageId)
             .collect();
-        let parallel = if split && diagnostics.is_empty() && named.is_empty() {
-            images_in_parallel(&program, &roots, &first, others, &mut ev)
-        } else {
-            None
-        };
+        // Not when the pipeline reported anything: its evaluation may have
+        // left a failed `let` in the evaluator's cache, which a chunk's
+        // fresh evaluator would evaluate again, perhaps without the error.
+        let quiet = diagnostics.is_empty() && named.is_empty() && pipeline_diags.is_empty() && ev.reports == 0;
+        let parallel =
+            if split && quiet { images_in_parallel(&program, &roots, &first, others, &mut ev) } else { None };
         in_parallel = parallel.is_some();
         model.images = match parallel {
             Some(images) => images,
@@ -160,13 +161,24 @@ fn images_in_parallel(
     // `par::chunks` makes at most four chunks per core.
     let parts = crate::par::cores() as u64 * 4;
     let share = ev.budget.left() / parts;
+    // Once a chunk reports something, the others stop at their next image:
+    // the images are resolved in a row anyway.
+    let reported = std::sync::atomic::AtomicBool::new(false);
     let chunks = crate::par::chunks(roots, |chunk| {
         let mut ev = Evaluator::new(program);
         ev.budget = ev.budget.share(share);
-        let images: Vec<model::Image> =
-            chunk.iter().map(|&image| resolve_image(&mut ev, image, first, others)).collect();
-        let quiet = ev.diags.is_empty() && ev.reports == 0 && !ev.budget.exhausted;
-        quiet.then(|| (images, share - ev.budget.left()))
+        let mut images = Vec::with_capacity(chunk.len());
+        for &image in chunk {
+            if reported.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            images.push(resolve_image(&mut ev, image, first, others));
+            if !ev.diags.is_empty() || ev.reports > 0 || ev.budget.exhausted {
+                reported.store(true, std::sync::atomic::Ordering::Relaxed);
+                return None;
+            }
+        }
+        Some((images, share - ev.budget.left()))
     });
     let mut images = Vec::with_capacity(roots.len());
     let mut spent = 0u64;
@@ -251,12 +263,18 @@ mod tests {
     /// `images` images of two variants each, built for two platforms; the
     /// image `broken` (if any) names a package that is not one.
     fn recipe(images: usize, broken: Option<usize>) -> MemLoader {
+        recipe_with_branch(images, broken, "\"main\"")
+    }
+
+    /// [`recipe`] with the pipeline's `branch` written as `branch`.
+    fn recipe_with_branch(images: usize, broken: Option<usize>, branch: &str) -> MemLoader {
         let mut recipe = String::from(
             "import \"std/kernel\"\nimport \"std/tools\"\n\nlet shared = [\"tool\", \"lib\"]\n\n\
              pipeline konflux {\n  application = \"gen\"\n  registry = \"quay.io/example\"\n  \
-             platforms = [\"linux/x86_64\", \"linux/arm64\"]\n  branch = \"main\"\n  \
+             platforms = [\"linux/x86_64\", \"linux/arm64\"]\n  branch = BRANCH\n  \
              repository = \"https://github.com/example/gen\"\n}\n\n",
-        );
+        )
+        .replace("BRANCH", branch);
         for i in 0..images {
             let package = if broken == Some(i) { "not a package".to_string() } else { format!("tool-{i}") };
             recipe.push_str(&format!(
@@ -302,6 +320,20 @@ mod tests {
         let (row, row_diagnostics, _) = resolved(&loader, false);
         assert!(!in_parallel);
         assert_eq!(split_diagnostics.len(), 1, "{split_diagnostics:?}");
+        assert_eq!(split_diagnostics, row_diagnostics);
+        assert_eq!(split, row);
+    }
+
+    /// The pipeline is evaluated first, by the evaluator that resolves the
+    /// images in a row: what it reported (a failed `let` it left in that
+    /// evaluator's cache, say) must not be evaluated again by the chunks.
+    #[test]
+    fn a_report_in_the_pipeline_resolves_the_images_in_a_row() {
+        let loader = recipe_with_branch(3 * crate::par::MIN_ITEMS, None, "5");
+        let (split, split_diagnostics, in_parallel) = resolved(&loader, true);
+        let (row, row_diagnostics, _) = resolved(&loader, false);
+        assert!(!in_parallel, "{split_diagnostics:?}");
+        assert!(!split_diagnostics.is_empty());
         assert_eq!(split_diagnostics, row_diagnostics);
         assert_eq!(split, row);
     }

@@ -476,6 +476,24 @@ fn upstream(ev: &mut Evaluator<'_>, r: &super::value::ImageRef) -> Option<model:
         );
         return None;
     }
+    // Each image of the chain assembles the one it is built from first, on
+    // the stack: without a limit, 20,000 images each built from the last
+    // overflowed it (docs/hardening.md).
+    if ev.assembling.len() > super::budget::MAX_CHAIN {
+        let first = ev.program.images[ev.assembling[0].0].image.name.name.clone();
+        ev.error(
+            Diagnostic::error(
+                Code::EvalTooDeep,
+                format!(
+                    "images are built from images more than {} deep here (from `{first}` down)",
+                    super::budget::MAX_CHAIN
+                ),
+            )
+            .label(r.span, "this `from` is one too many")
+            .help("a chain of images built `from` each other is at most 64 long; build several from one base image"),
+        );
+        return None;
+    }
     let chains = super::chains(ev.program, r.image);
     let chain = chains.into_iter().find(|c| r.variant.as_deref().is_none_or(|v| c.name == v))?;
     ev.assembling.push(r.image);
