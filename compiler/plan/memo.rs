@@ -45,11 +45,14 @@ use crate::model::{Component, ComponentKind, Property, Repo, Signing, Step, Vari
 /// The layers planned so far for the variants of one image.
 #[derive(Default)]
 pub struct Memo<'a> {
-    /// By component name: what planning read, the hermetic keys, the layer.
-    layers: HashMap<&'a str, Vec<(Reads<'a>, Option<Keys>, Layer)>>,
+    /// By component name.
+    layers: HashMap<&'a str, Vec<Entry<'a>>>,
     /// The finishing layer, without and with the initramfs step.
     finish: [Option<Layer>; 2],
 }
+
+/// What planning read, the hermetic build's keys, and the layer planned.
+type Entry<'a> = (Reads<'a>, Option<Keys>, Layer);
 
 /// An `IndexMap` compared in order (`IndexMap`'s own `==` ignores the
 /// order, and a component's arguments are written in order: `describe`).
@@ -167,6 +170,12 @@ impl<'a> Memo<'a> {
             entries.push((reads, keys.cloned(), layer.clone()));
         }
         layer
+    }
+
+    /// How many layers were planned and kept.
+    #[cfg(test)]
+    pub fn planned(&self) -> usize {
+        self.layers.values().map(Vec::len).sum()
     }
 
     /// The finishing layer (`initramfs` or not), planned once.

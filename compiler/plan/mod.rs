@@ -431,6 +431,46 @@ mod tests {
     }
 
     #[test]
+    fn each_layer_of_an_image_is_planned_once_for_its_variants() {
+        let model = model(2);
+        let image = &model.images[1];
+        let plan_variants = |shared: bool| {
+            let mut files = support::Files::new("out");
+            let mut diagnostics = Diagnostics::default();
+            let mut memo = memo::Memo::default();
+            let mut layers = Vec::new();
+            for variant in &image.variants {
+                if !shared {
+                    memo = memo::Memo::default();
+                }
+                let inputs = Inputs::default();
+                layers.push(
+                    variant_layers(image, variant, &inputs, None, &mut files, &mut diagnostics, &mut memo)
+                        .expect("layers"),
+                );
+            }
+            assert!(diagnostics.is_empty(), "{diagnostics:?}");
+            let (files, _) = files.into_maps();
+            (layers, files, memo.planned())
+        };
+        let (layers, files, planned) = plan_variants(true);
+        let (alone, alone_files, _) = plan_variants(false);
+        assert_eq!(layers, alone);
+        assert_eq!(files, alone_files);
+        // Every component once: those of `clean` are all in `more` too.
+        let names: std::collections::BTreeSet<&str> = image
+            .variants
+            .iter()
+            .flat_map(|v| &v.components)
+            .filter(|c| c.kind != crate::model::ComponentKind::Base)
+            .map(|c| c.name.as_str())
+            .collect();
+        let components: usize = image.variants.iter().map(|v| v.components.len()).sum();
+        assert_eq!(planned, names.len());
+        assert!(planned < components, "{planned} of {components}");
+    }
+
+    #[test]
     fn a_later_chunk_with_other_contents_at_a_path_is_refused() {
         let mut first = support::Files::new("out");
         first.add("x/a", "one".into());
