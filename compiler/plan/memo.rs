@@ -34,6 +34,7 @@
 //! nothing shared between threads.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use indexmap::IndexMap;
 
@@ -45,13 +46,16 @@ use crate::model::{Component, ComponentKind, Property, Repo, Signing, Step, Vari
 /// The layers planned so far for the variants of one image.
 #[derive(Default)]
 pub struct Memo<'a> {
-    /// By component name.
-    layers: HashMap<&'a str, Vec<Entry<'a>>>,
+    /// By [`Reads::fingerprint`]: what planning read, the hermetic build's
+    /// keys, the layer planned. A fingerprint, not the name, so that many
+    /// components of one name (a layer used with many arguments) are not
+    /// all compared with each other (tests/hostile/scaled.json).
+    layers: HashMap<u64, Vec<Entry<'a>>>,
     /// The finishing layer, without and with the initramfs step.
     finish: [Option<Layer>; 2],
 }
 
-/// What planning read, the hermetic build's keys, and the layer planned.
+/// What planning read, the hermetic build's keys, the layer planned.
 type Entry<'a> = (Reads<'a>, Option<Keys>, Layer);
 
 /// An `IndexMap` compared in order (`IndexMap`'s own `==` ignores the
@@ -134,10 +138,31 @@ impl<'a> Reads<'a> {
         }
     }
 
-    fn name(&self) -> &'a str {
-        match self {
-            Reads::Component { of, .. } | Reads::Signature { of, .. } => of.name,
+    /// A hash of the parts that tell components apart best (cheap next to
+    /// hashing whole steps): equal [`Reads`] have equal fingerprints.
+    fn fingerprint(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let of = match self {
+            Reads::Component { of, steps, repos, .. } => {
+                0u8.hash(&mut h);
+                steps.len().hash(&mut h);
+                for r in repos {
+                    r.id.hash(&mut h);
+                }
+                of
+            }
+            Reads::Signature { of, .. } => {
+                1u8.hash(&mut h);
+                of
+            }
+        };
+        of.name.hash(&mut h);
+        of.kind.hash(&mut h);
+        for (k, v) in of.args.0 {
+            k.hash(&mut h);
+            v.hash(&mut h);
         }
+        h.finish()
     }
 }
 
@@ -151,8 +176,10 @@ impl<'a> Memo<'a> {
         diagnostics: &mut Diagnostics,
         plan: impl FnOnce(&mut Diagnostics) -> Option<Layer>,
     ) -> Option<Layer> {
-        let entries = self.layers.entry(reads.name()).or_default();
-        if let Some((_, _, layer)) = entries.iter().find(|(r, k, _)| *r == reads && k.as_ref() == keys) {
+        let fingerprint = reads.fingerprint();
+        let entries = self.layers.entry(fingerprint).or_default();
+        let planned = entries.iter().find(|(r, k, _)| *r == reads && k.as_ref() == keys);
+        if let Some((_, _, layer)) = planned {
             #[cfg(debug_assertions)]
             {
                 let pushes = diagnostics.pushes();
