@@ -182,7 +182,9 @@ pub fn destination(path: &str) -> Result<(), String> {
             _ => {}
         }
     }
-    if let Some(dir) = NO_CONTENT.iter().find(|d| path == **d || path.starts_with(&format!("{d}/"))) {
+    if let Some(dir) =
+        NO_CONTENT.iter().find(|d| path.strip_prefix(**d).is_some_and(|r| r.is_empty() || r.starts_with('/')))
+    {
         return Err(format!(
             "`{dir}` is not shipped by a bootc image (it is per machine or mounted at run time); put files under `/usr` or `/etc`"
         ));

@@ -123,7 +123,7 @@ impl Cache {
             return Cache::default();
         };
         let Ok(meta) = file.metadata() else { return Cache::default() };
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(meta.len().min(CAP) as usize + 1);
         use std::io::Read;
         if meta.len() > CAP || file.take(CAP).read_to_end(&mut bytes).is_err() {
             return Cache::default();

@@ -308,8 +308,12 @@ pub fn hash_inputs(context: &Path, uses: &[InputUse], mode: CacheMode) -> Outcom
 /// else spread over the cores (largest files first).
 fn read_all(mut misses: Vec<Opened>) -> Vec<(Opened, std::io::Result<Entry>)> {
     let total: u64 = misses.iter().map(|o| o.stat.size).sum();
+    if total < 4 * LARGE {
+        return misses.into_iter().map(read).collect();
+    }
+    // Asked only now: finding the cores reads the cgroup's CPU quota.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(misses.len());
-    if threads <= 1 || total < 4 * LARGE {
+    if threads <= 1 {
         return misses.into_iter().map(read).collect();
     }
     misses.sort_by_key(|o| std::cmp::Reverse(o.stat.size));

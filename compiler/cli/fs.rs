@@ -135,7 +135,10 @@ pub fn open_in(path: &Path, root: Option<&Path>) -> io::Result<File> {
 /// Reads all of `file`, refusing more than `cap` bytes (counted as read,
 /// not taken from the metadata: `/proc` files say 0, files grow).
 pub fn read_capped(file: File, cap: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    // The size only sizes the buffer (one `read` for the whole file instead
+    // of a growing series); the cap is still counted as read.
+    let hint = file.metadata().map_or(0, |m| m.len()).min(cap);
+    let mut bytes = Vec::with_capacity(hint as usize + 1);
     file.take(cap + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
         return Err(refused(Refusal::TooLarge(cap)));
@@ -186,8 +189,10 @@ impl Loader for FsLoader {
         };
         // One byte over the parser's limit is enough for it to refuse the
         // file (`aid::parse::file_too_large`); the rest is never read.
-        let mut bytes = Vec::new();
-        open_in(&resolved, root)?.take(crate::syntax::MAX_FILE_SIZE as u64 + 1).read_to_end(&mut bytes)?;
+        let file = open_in(&resolved, root)?;
+        let cap = crate::syntax::MAX_FILE_SIZE as u64 + 1;
+        let mut bytes = Vec::with_capacity(file.metadata().map_or(0, |m| m.len()).min(cap) as usize + 1);
+        file.take(cap).read_to_end(&mut bytes)?;
         Ok(bytes)
     }
 }

@@ -308,6 +308,12 @@ impl Modes {
     }
 }
 
+/// From this many files on, a staged tree's files are written on every
+/// core: creating a file costs the kernel more than writing a small one,
+/// and a project of 1,000 images writes 12,000 (docs/performance.md). Below
+/// it, starting threads would cost more than it saves.
+const PARALLEL_FILES: usize = 256;
+
 /// Builds the new tree of `dir` beside it. `dir.path` is its real path
 /// (checked by `outputs::check_dirs`); `changes` must have no conflicts.
 pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
@@ -344,23 +350,38 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         // or into a hard link of someone else's file), with fixed modes;
         // then what is not aidc's, as it is.
         made.insert(staged.clone());
-        for (path, content) in &dir.files {
-            let to = staged.join(path);
-            if let Some(p) = to.parent() {
+        // The directories first, in order; then the files, each independent
+        // of the others, on every core when there are many.
+        for path in dir.files.keys() {
+            if let Some(p) = staged.join(path).parent() {
                 modes.make_dirs(p, &mut made)?;
             }
+        }
+        let write = |path: &String, content: &String| -> io::Result<()> {
+            let to = staged.join(path);
             let mode = if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE };
             if changes.unchanged.contains(path) {
                 let from = target.join(path);
                 let same_mode = std::fs::symlink_metadata(&from)
                     .is_ok_and(|m| m.file_type().is_file() && m.permissions().mode() & 0o7777 == mode);
                 if same_mode && std::fs::hard_link(&from, &to).is_ok() {
-                    continue;
+                    return Ok(());
                 }
             }
             let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&to)?;
             io::Write::write_all(&mut file, content.as_bytes())?;
-            modes.fix(&file, mode)?;
+            modes.fix(&file, mode)
+        };
+        if dir.files.len() < PARALLEL_FILES {
+            for (path, content) in &dir.files {
+                write(path, content)?;
+            }
+        } else {
+            let files: Vec<(&String, &String)> = dir.files.iter().collect();
+            // The first error in the files' order, as in a row.
+            crate::par::chunks(&files, |chunk| chunk.iter().try_for_each(|(path, content)| write(path, content)))
+                .into_iter()
+                .collect::<io::Result<()>>()?;
         }
         let mut dirs = Vec::new();
         for entry in &changes.kept {
@@ -494,4 +515,52 @@ fn swap_in(staged: &Path, target: &Path) -> io::Result<()> {
 fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     use rustix::fs::{CWD, RenameFlags, renameat_with};
     Ok(renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::cli::outputs::{Changes, OutputDir, Ownership};
+
+    /// `n` files in directories of ten, a script among them.
+    fn files(n: usize) -> BTreeMap<String, String> {
+        (0..n)
+            .map(|i| {
+                let name = if i % 10 == 0 { "run.sh" } else { "file.conf" };
+                (format!("image-{}/{i}/{name}", i / 10), format!("content {i}\n"))
+            })
+            .collect()
+    }
+
+    fn staged_leftovers(root: &Path) -> usize {
+        std::fs::read_dir(root).expect("read").filter(|e| e.as_ref().is_ok_and(|e| e.file_name() != "out")).count()
+    }
+
+    #[test]
+    fn many_files_are_staged_on_every_core_with_their_modes() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = OutputDir { path: root.path().join("out"), files: files(2 * PARALLEL_FILES), owns: Ownership::All };
+        let staged = stage(&dir, &Changes::default()).expect("staged");
+        for (path, content) in &dir.files {
+            let file = staged.staged.join(path);
+            assert_eq!(&std::fs::read_to_string(&file).expect("written"), content);
+            let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE }, "{path}");
+        }
+        let _ = std::fs::remove_dir_all(&staged.staged);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_leaves_no_staged_tree() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let mut files = files(2 * PARALLEL_FILES);
+        // A directory where a file must go: its write fails among the others.
+        files.insert("image-30/300".to_string(), "not a directory\n".to_string());
+        let dir = OutputDir { path: root.path().join("out"), files, owns: Ownership::All };
+        assert!(stage(&dir, &Changes::default()).is_err());
+        assert_eq!(staged_leftovers(root.path()), 0);
+    }
 }

@@ -34,12 +34,25 @@ pub struct Resolved {
 /// every image variant of the entry files. `Err` is a usage error (an entry
 /// file that cannot be read).
 pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) -> Result<Resolved, String> {
+    resolve_split(entries, loader, search, true).map(|(resolved, _)| resolved)
+}
+
+/// [`resolve`], with the images of a large project resolved on every core
+/// when `split` allows it ([`images_in_parallel`]); the flag says whether
+/// they were.
+fn resolve_split(
+    entries: &[PathBuf],
+    loader: &dyn Loader,
+    search: &SearchPath,
+    split: bool,
+) -> Result<(Resolved, bool), String> {
     let (loaded, mut diagnostics) = loader::load(entries, loader, search)?;
     if diagnostics.has_errors() {
         // Parse and import errors first: resolving half-read modules only
         // produces follow-on noise.
-        return Ok(Resolved { loaded, model: Outcome::failed(diagnostics) });
+        return Ok((Resolved { loaded, model: Outcome::failed(diagnostics) }, false));
     }
+    let in_parallel;
     let model = {
         let program = Program::build(&loaded, &mut diagnostics);
         structure::check(&program, &mut diagnostics);
@@ -63,41 +76,111 @@ pub fn resolve(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) ->
             Some((first, others)) => (first.clone(), others),
             None => (("x86_64", "linux/x86_64".to_string()), &[][..]),
         };
-        for (index, info) in program.images.iter().enumerate() {
-            if !loaded.roots.contains(&info.module) {
-                continue;
-            }
-            let image = ImageId(index);
-            let mut variants = Vec::new();
-            for chain in chains(&program, image) {
-                // Each architecture resolves the variant again (the same
-                // diagnostic twice is reported once).
-                ev.platform = first.clone();
-                let Some(mut v) = variant::assemble(&mut ev, image, &chain) else { continue };
-                for arch in others {
-                    ev.platform = arch.clone();
-                    if let Some(other) = variant::assemble(&mut ev, image, &chain) {
-                        v.other_arches.push(other);
-                    }
-                }
-                variants.push(v);
-            }
-            let has_variants = !eval::variant_names(info.image).is_empty();
-            model.images.push(model::Image {
-                name: info.image.name.name.clone(),
-                docs: info.docs.to_vec(),
-                span: info.image.name.span,
-                has_variants,
-                variants,
-            });
-        }
+        let roots: Vec<ImageId> = (0..program.images.len())
+            .filter(|&i| loaded.roots.contains(&program.images[i].module))
+            .map(ImageId)
+            .collect();
+        let parallel = if split && diagnostics.is_empty() && named.is_empty() {
+            images_in_parallel(&program, &roots, &first, others, &mut ev)
+        } else {
+            None
+        };
+        in_parallel = parallel.is_some();
+        model.images = match parallel {
+            Some(images) => images,
+            None => roots.iter().map(|&image| resolve_image(&mut ev, image, &first, others)).collect(),
+        };
         model.pipeline = pipeline;
         ev.diags.extend(pipeline_diags);
         diagnostics.extend(names::without_repeats(ev.diags, &named));
         diagnostics.extend(named);
         model
     };
-    Ok(Resolved { loaded, model: Outcome::unless_errors(model, diagnostics) })
+    Ok((Resolved { loaded, model: Outcome::unless_errors(model, diagnostics) }, in_parallel))
+}
+
+/// Every variant of `image`, on each architecture.
+fn resolve_image(
+    ev: &mut Evaluator,
+    image: ImageId,
+    first: &(&'static str, String),
+    others: &[(&'static str, String)],
+) -> model::Image {
+    let program = ev.program;
+    let info = &program.images[image.0];
+    let mut variants = Vec::new();
+    for chain in chains(program, image) {
+        // Each architecture resolves the variant again (the same
+        // diagnostic twice is reported once).
+        ev.platform = first.clone();
+        let Some(mut v) = variant::assemble(ev, image, &chain) else { continue };
+        for arch in others {
+            ev.platform = arch.clone();
+            if let Some(other) = variant::assemble(ev, image, &chain) {
+                v.other_arches.push(other);
+            }
+        }
+        variants.push(v);
+    }
+    model::Image {
+        name: info.image.name.name.clone(),
+        docs: info.docs.to_vec(),
+        span: info.image.name.span,
+        has_variants: !eval::variant_names(info.image).is_empty(),
+        variants,
+    }
+}
+
+/// The images of a large project resolved on every core, each chunk of
+/// images by an evaluator of its own, when that gives exactly what one
+/// evaluator resolving them in a row gives; `None` otherwise, and the
+/// caller resolves them in a row.
+///
+/// Why the results are the same: an evaluator's caches (`let` values, the
+/// memo of instances) never change a value, only the work it costs; its
+/// other state (the diagnostics, the platform errors seen, the budget)
+/// only decides what is reported. So the chunks are kept only when no
+/// chunk reported anything, and when the work they spent together is
+/// within what the one evaluator has left: a chunk evaluates each `let`
+/// again and a memo hit costs what the evaluation did, so a resolve in a
+/// row would spend no more and would not have run out. Each chunk gets a
+/// share of that budget, so a recipe that runs out costs at most twice
+/// the budget in all (the chunks, then the resolve in a row that reports
+/// the error where it always did).
+fn images_in_parallel(
+    program: &Program,
+    roots: &[ImageId],
+    first: &(&'static str, String),
+    others: &[(&'static str, String)],
+    ev: &mut Evaluator,
+) -> Option<Vec<model::Image>> {
+    if roots.len() < crate::par::MIN_ITEMS || crate::par::cores() < 2 {
+        return None;
+    }
+    // `par::chunks` makes at most four chunks per core.
+    let parts = crate::par::cores() as u64 * 4;
+    let share = ev.budget.left() / parts;
+    let chunks = crate::par::chunks(roots, |chunk| {
+        let mut ev = Evaluator::new(program);
+        ev.budget = ev.budget.share(share);
+        let images: Vec<model::Image> =
+            chunk.iter().map(|&image| resolve_image(&mut ev, image, first, others)).collect();
+        let quiet = ev.diags.is_empty() && ev.reports == 0 && !ev.budget.exhausted;
+        quiet.then(|| (images, share - ev.budget.left()))
+    });
+    let mut images = Vec::with_capacity(roots.len());
+    let mut spent = 0u64;
+    for chunk in chunks {
+        let (chunk, work) = chunk?;
+        images.extend(chunk);
+        spent = spent.saturating_add(work);
+    }
+    // Checked first: a failed `spend` would use the budget up for good.
+    if spent > ev.budget.left() {
+        return None;
+    }
+    ev.budget.spend(spent);
+    Some(images)
 }
 
 /// The chain of bodies of each variant of an image (one implicit variant
@@ -159,4 +242,75 @@ pub(crate) fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::
         out.push(variant::Chain { name: vname.name.clone(), implicit: false, extends, span: vname.span, bodies });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `images` images of two variants each, built for two platforms; the
+    /// image `broken` (if any) names a package that is not one.
+    fn recipe(images: usize, broken: Option<usize>) -> MemLoader {
+        let mut recipe = String::from(
+            "import \"std/kernel\"\nimport \"std/tools\"\n\nlet shared = [\"tool\", \"lib\"]\n\n\
+             pipeline konflux {\n  application = \"gen\"\n  registry = \"quay.io/example\"\n  \
+             platforms = [\"linux/x86_64\", \"linux/arm64\"]\n  branch = \"main\"\n  \
+             repository = \"https://github.com/example/gen\"\n}\n\n",
+        );
+        for i in 0..images {
+            let package = if broken == Some(i) { "not a package".to_string() } else { format!("tool-{i}") };
+            recipe.push_str(&format!(
+                "image gen-{i} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  kernel kernel.longterm(\"6.18\")\n  \
+                 use tools.ramalama()\n  packages shared\n  write \"/etc/gen/{i}.conf\" \"index = {i}\"\n  \
+                 variant clean {{}}\n  variant more {{ packages [\"{package}\"] }}\n}}\n"
+            ));
+        }
+        let mut loader = MemLoader::default();
+        loader.insert("r/image.aid", recipe);
+        loader
+    }
+
+    /// The model's images and the diagnostics, resolved with or without
+    /// splitting the images; whether they were split.
+    fn resolved(loader: &MemLoader, split: bool) -> (String, Vec<String>, bool) {
+        let (resolved, in_parallel) =
+            resolve_split(&["r/image.aid".into()], loader, &SearchPath::default(), split).expect("entry");
+        // Debug, not JSON: the JSON leaves out the other architectures' variants.
+        let model = format!("{:?}", resolved.model.value.as_ref().map(|m| &m.images));
+        let diagnostics = resolved.model.diagnostics.iter().map(|d| format!("{d:?}")).collect();
+        (model, diagnostics, in_parallel)
+    }
+
+    #[test]
+    fn images_resolved_on_every_core_as_in_a_row() {
+        if crate::par::cores() < 2 {
+            return;
+        }
+        let loader = recipe(3 * crate::par::MIN_ITEMS, None);
+        let (split, split_diagnostics, in_parallel) = resolved(&loader, true);
+        let (row, row_diagnostics, _) = resolved(&loader, false);
+        assert!(in_parallel, "a clean project of 48 images is resolved on every core");
+        assert_eq!(split_diagnostics, row_diagnostics);
+        assert!(split.contains("gen-47") && split.contains("aarch64"), "{}", &split[..200]);
+        assert_eq!(split, row);
+    }
+
+    #[test]
+    fn a_report_in_any_image_resolves_them_in_a_row() {
+        let loader = recipe(3 * crate::par::MIN_ITEMS, Some(37));
+        let (split, split_diagnostics, in_parallel) = resolved(&loader, true);
+        let (row, row_diagnostics, _) = resolved(&loader, false);
+        assert!(!in_parallel);
+        assert_eq!(split_diagnostics.len(), 1, "{split_diagnostics:?}");
+        assert_eq!(split_diagnostics, row_diagnostics);
+        assert_eq!(split, row);
+    }
+
+    #[test]
+    fn few_images_are_resolved_in_a_row() {
+        let loader = recipe(crate::par::MIN_ITEMS - 1, None);
+        let (_, diagnostics, in_parallel) = resolved(&loader, true);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert!(!in_parallel);
+    }
 }

@@ -65,6 +65,13 @@ impl Budget {
         Budget { left: total, total, depth: 0, exhausted: false }
     }
 
+    /// A budget of `left` work with this one's total (for messages), for an
+    /// evaluator that does part of the work (resolve/mod.rs, images on
+    /// every core).
+    pub fn share(&self, left: u64) -> Budget {
+        Budget { left: left.min(self.left), total: self.total, depth: 0, exhausted: false }
+    }
+
     /// The work not spent yet.
     pub fn left(&self) -> u64 {
         self.left
