@@ -20,7 +20,8 @@ pub fn run(args: &CheckArgs) -> i32 {
     } else {
         args.files.clone()
     };
-    let mut runs: Vec<Compiled> = Vec::new();
+    // Left to the process's exit, which follows (as `aidc compile` does).
+    let mut runs: std::mem::ManuallyDrop<Vec<Compiled>> = Default::default();
     for file in &files {
         let compiled = Layout::new(file, None)
             .and_then(|l| layout::drive(&l, &args.input, Mode::Check, super::digests::CacheMode::ReadOnly));

@@ -22,17 +22,25 @@ pub fn run(args: &CompileArgs) -> i32 {
     // `--check` compares what the recipe gives with the files on disk, so it
     // keeps the files too; it reads the digest cache but never writes it.
     let cache = if args.check { super::digests::CacheMode::ReadOnly } else { super::digests::CacheMode::ReadWrite };
-    let compiled = match layout::drive(&layout, &args.input, Mode::Compile, cache) {
+    let mut compiled = match layout::drive(&layout, &args.input, Mode::Compile, cache) {
         Ok(c) => c,
         Err(message) => return render::usage_error(format, &message),
     };
-    let diagnostics = compiled.diagnostics;
+    let diagnostics = std::mem::take(&mut compiled.diagnostics);
+    let (plan, outputs, konflux) =
+        (compiled.plan.take(), compiled.outputs.take(), std::mem::take(&mut compiled.konflux));
+    // The rest (the model, the sources and syntax trees) and the plan are
+    // left to the process's exit, which follows: freeing their millions of
+    // small allocations, made on the worker threads for a large project,
+    // was a quarter of the run's serial part (docs/performance.md).
+    let compiled = std::mem::ManuallyDrop::new(compiled);
     let failed = diagnostics.has_errors() || (args.input.deny_warnings && diagnostics.warning_count() > 0);
-    let (Some(planned), Some(outputs)) = (compiled.plan.filter(|_| !failed), compiled.outputs) else {
+    let (Some(planned), Some(outputs)) = (plan.filter(|_| !failed), outputs) else {
         render::diagnostics(format, &compiled.loaded.sources, diagnostics);
         return 1;
     };
-    let dirs = match output_dirs(&layout, outputs, compiled.konflux) {
+    let planned = std::mem::ManuallyDrop::new(planned);
+    let dirs = match output_dirs(&layout, outputs, konflux) {
         Ok(d) => d,
         Err(message) => return render::usage_error(format, &message),
     };
