@@ -1,7 +1,8 @@
 //! Build script: the blake3 digests of the texts compiled into aidc (the
-//! stdlib modules, the Containerfile template, aidc's build scripts), so
-//! that a run looks them up instead of hashing them again for the
-//! manifest, the embedded stdlib parse and the scripts' mounts (docs/performance.md, "Stop 21").
+//! stdlib modules, the Containerfile template, the helper scripts images
+//! run), so that a run looks them up instead of hashing them again for
+//! the manifest, the embedded stdlib parse and the scripts' mounts
+//! (docs/performance.md, "Stop 21").
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
