@@ -215,7 +215,7 @@ impl Property {
 }
 
 /// A package repository used by a variant.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Repo {
     /// `cuda.cuda-repo`.
     pub name: String,
@@ -229,7 +229,7 @@ pub struct Repo {
     pub def_span: Span,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum RepoSource {
     /// A `.repo` file: its text as the recipe gives it (`file`), written by
@@ -247,13 +247,13 @@ pub enum RepoSource {
 }
 
 /// One thing a component does to the image, in the order written.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
     pub kind: StepKind,
     pub span: Span,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum StepKind {
     Packages {
@@ -313,7 +313,7 @@ pub enum StepKind {
     },
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
 pub enum RunSource {
     Inline(String),
@@ -331,7 +331,7 @@ pub struct Fact {
 }
 
 /// `signing { key = secret("ID"), cert = file("PATH") }`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Signing {
     /// The build secret id.
     pub key: String,

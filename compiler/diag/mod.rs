@@ -80,6 +80,10 @@ pub struct Diagnostics {
     /// Errors and warnings past [`MAX_DIAGNOSTICS`].
     dropped_errors: usize,
     dropped_warnings: usize,
+    /// Every diagnostic ever pushed or counted, duplicates included: how
+    /// the plan's memo (plan/memo.rs) tells that a step of planning found
+    /// something, which [`Diagnostics::len`] misses when it was a duplicate.
+    pushes: usize,
 }
 
 fn fingerprint(d: &Diagnostic) -> u64 {
@@ -91,6 +95,7 @@ fn fingerprint(d: &Diagnostic) -> u64 {
 
 impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.pushes += 1;
         // The same finding reached twice (a layer used by two variants, say)
         // is reported once.
         let key = fingerprint(&diagnostic);
@@ -121,6 +126,7 @@ impl Diagnostics {
 
     /// Counts an error that was not built because the sink is full.
     pub fn count_dropped_error(&mut self) {
+        self.pushes += 1;
         self.dropped_errors += 1;
     }
 
@@ -157,6 +163,11 @@ impl Diagnostics {
 
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.list.iter()
+    }
+
+    /// How many diagnostics were ever pushed, kept, dropped or duplicates.
+    pub fn pushes(&self) -> usize {
+        self.pushes
     }
 
     pub fn len(&self) -> usize {

@@ -193,7 +193,7 @@ pub fn check_repos(variant: &Variant, diagnostics: &mut Diagnostics) {
 /// (openshift-eng/ocp-build-data PR 10219; konflux-ci/docs PR 429: "It
 /// expects any required key to already be trusted by the system"). The
 /// step therefore runs `rpm --import` on each key first.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Keys {
     /// Keys the image has, by absolute path (a repository file's
     /// `gpgkey=file:///...`, dnf's variables expanded).

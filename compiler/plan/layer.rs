@@ -20,6 +20,7 @@
 use std::collections::BTreeSet;
 
 use super::hermetic::Keys;
+use super::memo::{Memo, Reads};
 use super::support::{Files, SupportFile, slug};
 use super::{Input, Inputs, Instruction, InstructionKind, SecretMount, quote, toml_string};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -70,7 +71,7 @@ const CERT: &str = "/run/aid/cert.der";
 const KEY: &str = "/run/aid/secret/key";
 
 /// A planned layer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
     pub component: String,
     /// The digest of everything that makes this layer: its instructions and inputs.
@@ -91,7 +92,7 @@ pub struct Layer {
 /// signs something and leaves it in `/out`. Its instructions use the secret
 /// and read the kernel stage as [`KERNEL_STAGE`]; the layer that installs its
 /// output refers to it as [`BUILDER`] until stages are named.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Builder {
     /// What it makes, for the stage name: `nvidia`, `kernel`.
     pub module: String,
@@ -480,15 +481,19 @@ pub fn builder_image(variant: &Variant) -> String {
     })
 }
 
-/// The layers of a variant, in the given order, then the finishing step.
-pub fn layers(
+/// The layers of a variant, in the given order, then the finishing step;
+/// a layer `memo` (of the image's variants planned so far) has is reused
+/// (plan/memo.rs says why that is sound).
+#[allow(clippy::too_many_arguments)]
+pub fn layers<'a>(
     image: &model::Image,
-    variant: &Variant,
+    variant: &'a Variant,
     order: &[usize],
     inputs: &Inputs,
     hermetic: Option<&model::Pipeline>,
     files: &mut Files,
     diagnostics: &mut Diagnostics,
+    memo: &mut Memo<'a>,
 ) -> Vec<Layer> {
     let keys = hermetic.map(|p| super::hermetic::keys(variant, p).0);
     let hermetic = keys.as_ref();
@@ -498,18 +503,23 @@ pub fn layers(
         if c.kind == ComponentKind::Base {
             continue;
         }
-        if let Some(layer) = component(image, variant, c, inputs, hermetic, files, diagnostics)
+        let reads = Reads::component(variant, c, hermetic.is_some());
+        if let Some(layer) =
+            memo.layer(reads, hermetic, diagnostics, |d| component(image, variant, c, inputs, hermetic, files, d))
             && (!layer.instructions.is_empty() || !layer.labels.is_empty())
         {
             out.push(layer);
         }
         if c.kind == ComponentKind::Kernel
-            && let Some(layer) = kernel_signature(image, variant, c, inputs, hermetic, files, diagnostics)
+            && let Some(layer) = memo.layer(Reads::signature(variant, c), hermetic, diagnostics, |d| {
+                kernel_signature(image, variant, c, inputs, hermetic, files, d)
+            })
         {
             out.push(layer);
         }
     }
-    out.push(finish(variant, files));
+    let initramfs = variant.components.iter().any(|c| matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod));
+    out.push(memo.finish(initramfs, || finish(initramfs, files)));
     out
 }
 
@@ -567,7 +577,7 @@ fn builder_secret(builder: &Option<Builder>) -> Vec<SecretMount> {
 }
 
 /// The kernel's name (`kernel`, `kernel-longterm`) in a variant, if it pins one.
-fn kernel_name(variant: &Variant) -> Option<String> {
+pub(super) fn kernel_name(variant: &Variant) -> Option<String> {
     variant.kernel().map(|k| k.properties.get("package").and_then(|p| p.as_str()).unwrap_or("kernel").to_string())
 }
 
@@ -665,11 +675,10 @@ fn kernel_signature(
 /// `/usr/local` and `/opt` directories of the image, regenerate the
 /// initramfs when the variant changes the kernel or its modules (after
 /// every module and modprobe file is in place), and empty `/boot` and `/var`.
-fn finish(variant: &Variant, files: &mut Files) -> Layer {
+fn finish(initramfs: bool, files: &mut Files) -> Layer {
     let script = files.script("aid-finalize.sh");
     let mut r = Run::default();
     let at = r.script(&script);
-    let initramfs = variant.components.iter().any(|c| matches!(c.kind, ComponentKind::Kernel | ComponentKind::Kmod));
     r.commands.push(format!("sh {at} {}", if initramfs { "initramfs" } else { "keep-initramfs" }));
     let comment = if initramfs {
         "the initramfs for the image's kernel, /usr/local, /boot and /var made right for bootc"
@@ -1049,6 +1058,18 @@ struct KmodInstall {
     commands: Vec<String>,
 }
 
+/// The repositories (indexes into the variant's) a kmod's builder sees:
+/// the kernel's, then the module's it does not have yet.
+pub(super) fn builder_repos(variant: &Variant, c: &Component) -> Vec<usize> {
+    let mut repos: Vec<usize> = variant.kernel().map(|k| k.repos.clone()).unwrap_or_default();
+    for r in &c.repos {
+        if !repos.contains(r) {
+            repos.push(*r);
+        }
+    }
+    repos
+}
+
 /// A kmod: its builder stage and what installs its output in the image.
 ///
 /// The builder is a plain Fedora image (ublue-os/akmods build-prep.sh), not
@@ -1083,12 +1104,7 @@ fn kmod(
     let mut b = Run::default();
     b.mount(DNF_CACHE.to_string());
     b.mount(VAR_LOG.to_string());
-    let mut repos: Vec<usize> = variant.kernel().map(|k| k.repos.clone()).unwrap_or_default();
-    for r in &c.repos {
-        if !repos.contains(r) {
-            repos.push(*r);
-        }
-    }
+    let repos = builder_repos(variant, c);
     let b_setup =
         repositories(&mut b, &repos, variant, &image.name, files, setup.hermetic.then_some(&setup.keys), false);
     let script = files.script("aid-kmod-build.sh");

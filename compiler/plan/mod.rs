@@ -7,6 +7,7 @@ mod arch;
 pub mod hermetic;
 mod layer;
 pub use layer::is_bzip2;
+mod memo;
 mod order;
 pub mod repofile;
 mod secrets;
@@ -317,6 +318,7 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
     let mut planned = Vec::new();
     for image in images {
         let mut sequences = Vec::new();
+        let mut memo = memo::Memo::default();
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
             if let Some(pipeline) = hermetic {
@@ -324,7 +326,9 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
                 hermetic::check_repos(variant, &mut diagnostics);
                 hermetic::check_keys(variant, pipeline, &mut diagnostics);
             }
-            let Some(layers) = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics) else {
+            let Some(layers) =
+                variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo)
+            else {
                 continue;
             };
             sequences.push((variant, layers));
@@ -340,18 +344,21 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
 /// A variant's layers: each architecture's, merged into one sequence
 /// (plan/arch.rs); `None` when an architecture's components cannot be
 /// ordered or the architectures cannot be merged (both reported).
-fn variant_layers(
+/// `memo` holds the layers of the image's variants planned so far.
+fn variant_layers<'a>(
     image: &crate::model::Image,
-    variant: &crate::model::Variant,
+    variant: &'a crate::model::Variant,
     inputs: &Inputs,
     hermetic: Option<&crate::model::Pipeline>,
     files: &mut support::Files,
     diagnostics: &mut Diagnostics,
+    memo: &mut memo::Memo<'a>,
 ) -> Option<Vec<layer::Layer>> {
     let mut per_arch = Vec::new();
     for v in variant.per_arch() {
         let order = order::order(v, diagnostics)?;
-        per_arch.push((v.arch.as_str(), layer::layers(image, v, &order, inputs, hermetic, files, diagnostics)));
+        let layers = layer::layers(image, v, &order, inputs, hermetic, files, diagnostics, memo);
+        per_arch.push((v.arch.as_str(), layers));
     }
     arch::merge(variant, per_arch, diagnostics)
 }
@@ -363,9 +370,10 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     let mut files = support::Files::new(&options.out_dir);
     let mut diagnostics = Diagnostics::default();
     for image in &model.images {
+        let mut memo = memo::Memo::default();
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
-            let layers = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics);
+            let layers = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo);
             for layer in layers.unwrap_or_default() {
                 if let Some(b) = &layer.builder {
                     owners.insert(b.key.clone(), layer.component.clone());
@@ -420,6 +428,46 @@ mod tests {
             json(plan_images(&model, &model.images, &Inputs::default(), &options).into_outcome(&model, &options));
         assert_eq!(chunked, in_a_row);
         assert!(chunked.contains("scripts/aid-kernel.sh") && chunked.contains(&format!("gen-{}/", images - 1)));
+    }
+
+    #[test]
+    fn each_layer_of_an_image_is_planned_once_for_its_variants() {
+        let model = model(2);
+        let image = &model.images[1];
+        let plan_variants = |shared: bool| {
+            let mut files = support::Files::new("out");
+            let mut diagnostics = Diagnostics::default();
+            let mut memo = memo::Memo::default();
+            let mut layers = Vec::new();
+            for variant in &image.variants {
+                if !shared {
+                    memo = memo::Memo::default();
+                }
+                let inputs = Inputs::default();
+                layers.push(
+                    variant_layers(image, variant, &inputs, None, &mut files, &mut diagnostics, &mut memo)
+                        .expect("layers"),
+                );
+            }
+            assert!(diagnostics.is_empty(), "{diagnostics:?}");
+            let (files, _) = files.into_maps();
+            (layers, files, memo.planned())
+        };
+        let (layers, files, planned) = plan_variants(true);
+        let (alone, alone_files, _) = plan_variants(false);
+        assert_eq!(layers, alone);
+        assert_eq!(files, alone_files);
+        // Every component once: those of `clean` are all in `more` too.
+        let names: std::collections::BTreeSet<&str> = image
+            .variants
+            .iter()
+            .flat_map(|v| &v.components)
+            .filter(|c| c.kind != crate::model::ComponentKind::Base)
+            .map(|c| c.name.as_str())
+            .collect();
+        let components: usize = image.variants.iter().map(|v| v.components.len()).sum();
+        assert_eq!(planned, names.len());
+        assert!(planned < components, "{planned} of {components}");
     }
 
     #[test]

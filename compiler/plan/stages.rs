@@ -12,8 +12,10 @@ use super::layer::{BUILDER, KERNEL_STAGE, Layer};
 use super::{ImagePlan, Instruction, InstructionKind, SecretMount, Stage, StageRole, Target, containerfile_string};
 use crate::model::{self, Variant};
 
-struct Node {
-    layer: Layer,
+/// A node of the trie: a layer of the first variant that has it (the
+/// others' equal layers are not copied).
+struct Node<'l> {
+    layer: &'l Layer,
     children: Vec<usize>,
     variants: BTreeSet<usize>,
     parent: Option<usize>,
@@ -70,8 +72,8 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
 
 /// The trie of the variants' layer sequences, a root per distinct base
 /// reference, and each variant's path through it.
-fn trie(sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> (Vec<Node>, Vec<Vec<usize>>) {
-    let mut nodes: Vec<Node> = Vec::new();
+fn trie<'l>(sequences: &'l [(&Variant, Vec<Layer>)], options: &super::Options) -> (Vec<Node<'l>>, Vec<Vec<usize>>) {
+    let mut nodes: Vec<Node<'l>> = Vec::new();
     let mut roots: Vec<(String, Vec<usize>)> = Vec::new();
     let mut paths: Vec<Vec<usize>> = Vec::new();
     for (v, (variant, layers)) in sequences.iter().enumerate() {
@@ -94,7 +96,7 @@ fn trie(sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> (Vec<
             let n = match found {
                 Some(n) => n,
                 None => {
-                    nodes.push(Node { layer: layer.clone(), children: Vec::new(), variants: BTreeSet::new(), parent });
+                    nodes.push(Node { layer, children: Vec::new(), variants: BTreeSet::new(), parent });
                     let n = nodes.len() - 1;
                     match parent {
                         Some(p) => nodes[p].children.push(n),
@@ -113,7 +115,7 @@ fn trie(sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> (Vec<
 }
 
 /// A kernel node needs a stage boundary after it when a layer below it has a builder.
-fn forced_boundaries(nodes: &[Node], paths: &[Vec<usize>]) -> Vec<bool> {
+fn forced_boundaries(nodes: &[Node<'_>], paths: &[Vec<usize>]) -> Vec<bool> {
     (0..nodes.len())
         .map(|n| {
             nodes[n].layer.is_kernel
@@ -126,7 +128,7 @@ fn forced_boundaries(nodes: &[Node], paths: &[Vec<usize>]) -> Vec<bool> {
 struct Walk<'a> {
     image: &'a model::Image,
     options: &'a super::Options,
-    nodes: &'a [Node],
+    nodes: &'a [Node<'a>],
     forced: &'a [bool],
     variant_names: &'a [&'a str],
     stages: Vec<Stage>,
@@ -351,7 +353,7 @@ impl Walk<'_> {
 }
 
 /// The last node of the segment starting at `n` (same variants, no branch, no forced boundary).
-fn segment_end(nodes: &[Node], forced: &[bool], n: usize) -> usize {
+fn segment_end(nodes: &[Node<'_>], forced: &[bool], n: usize) -> usize {
     let mut cur = n;
     while nodes[cur].children.len() == 1 && !forced[cur] {
         let c = nodes[cur].children[0];
@@ -365,10 +367,11 @@ fn segment_end(nodes: &[Node], forced: &[bool], n: usize) -> usize {
 
 fn replace_placeholder(ins: &mut Instruction, placeholder: &str, name: &str) {
     if let InstructionKind::Run { mounts, inputs, .. } = &mut ins.kind {
-        for m in mounts {
+        // Most hold none: `str::replace` would copy every one.
+        for m in mounts.iter_mut().filter(|m| m.contains(placeholder)) {
             *m = m.replace(placeholder, name);
         }
-        for (what, _) in inputs {
+        for (what, _) in inputs.iter_mut().filter(|(w, _)| w.contains(placeholder)) {
             *what = what.replace(placeholder, name);
         }
     }
