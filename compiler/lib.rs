@@ -13,6 +13,7 @@ pub mod format;
 pub mod graph;
 pub mod hash;
 pub mod konflux;
+pub mod maps;
 pub mod model;
 pub mod par;
 pub mod paths;

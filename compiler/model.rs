@@ -3,7 +3,7 @@
 //! they were written, with their facts, metadata, steps and source spans.
 //! Every value here is evaluated and validated; nothing refers back to the AST.
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -487,7 +487,7 @@ pub fn repo_file_name(name: &str) -> Result<(), String> {
 pub fn repo_file(text: &str) -> Result<Vec<RepoSection>, String> {
     let mut out: Vec<RepoSection> = Vec::new();
     // The ids so far, by set: a scan of `out` was quadratic in the sections.
-    let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut ids: crate::maps::HashSet<&str> = crate::maps::HashSet::default();
     for (n, line) in text.lines().enumerate() {
         if let Some(c) = line.chars().find(|c| (c.is_control() && *c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')) {
             return Err(format!("line {}: the character `{}` cannot appear in a repository file", n + 1, shown(c)));

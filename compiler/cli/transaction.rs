@@ -255,7 +255,7 @@ const DIR_MODE: u32 = 0o755;
 
 /// Creates the directory `path` (and its missing parents) with [`DIR_MODE`].
 fn make_dirs(path: &Path) -> io::Result<()> {
-    Modes::read().make_dirs(path, &mut std::collections::HashSet::new())
+    Modes::read().make_dirs(path, &mut crate::maps::HashSet::default())
 }
 
 /// Whether files and directories get their fixed modes on creation: with
@@ -292,7 +292,7 @@ impl Modes {
     /// when that fails for want of it: in a staged tree nearly every
     /// directory is new, and asking first was a system call for each
     /// (8,000 in a project of 1,000 images).
-    fn make_dirs(self, path: &Path, made: &mut std::collections::HashSet<PathBuf>) -> io::Result<()> {
+    fn make_dirs(self, path: &Path, made: &mut crate::maps::HashSet<PathBuf>) -> io::Result<()> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         if made.contains(path) {
             return Ok(());
@@ -333,7 +333,7 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
     remove_leftovers(&target);
     let staged = staging_path(&target, "new");
     let modes = Modes::read();
-    let mut made = std::collections::HashSet::new();
+    let mut made = crate::maps::HashSet::default();
     let mut created = None;
     let result = (|| {
         if let Some(parent) = target.parent() {

@@ -76,7 +76,7 @@ pub const MAX_DIAGNOSTICS: usize = 500;
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
     list: Vec<Diagnostic>,
-    seen: std::collections::HashSet<u64>,
+    seen: crate::maps::HashSet<u64>,
     /// Errors and warnings past [`MAX_DIAGNOSTICS`].
     dropped_errors: usize,
     dropped_warnings: usize,
@@ -88,7 +88,7 @@ pub struct Diagnostics {
 
 fn fingerprint(d: &Diagnostic) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = crate::maps::fingerprinter();
     d.hash(&mut h);
     h.finish()
 }

@@ -16,8 +16,8 @@
 //! one was a third of the Konflux stage). Debug builds compare every
 //! document with `yaml_serde`'s, so the whole test suite is the oracle.
 
+use crate::maps::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -125,7 +125,7 @@ pub fn spliced<T: Serialize, S: ser::Serializer>(value: &T, serializer: S) -> Re
 thread_local! {
     /// How `yaml_serde` writes each string that is not plainly plain: the
     /// same descriptions and parameters recur in every document of a run.
-    static STYLED: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    static STYLED: RefCell<HashMap<String, String>> = RefCell::new(HashMap::default());
 }
 
 /// Where a value is written, as libyaml lays out block style (indent 2,

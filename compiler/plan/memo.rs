@@ -33,10 +33,10 @@
 //! A memo lives in one call of `plan_images` for one image: nothing global,
 //! nothing shared between threads.
 
-use std::collections::HashMap;
+use crate::maps::HashMap;
 use std::hash::{Hash, Hasher};
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 
 use super::hermetic::Keys;
 use super::layer::Layer;
@@ -141,7 +141,7 @@ impl<'a> Reads<'a> {
     /// A hash of the parts that tell components apart best (cheap next to
     /// hashing whole steps): equal [`Reads`] have equal fingerprints.
     fn fingerprint(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = crate::maps::fingerprinter();
         let of = match self {
             Reads::Component { of, steps, repos, .. } => {
                 0u8.hash(&mut h);

@@ -238,7 +238,7 @@ pub enum InstructionKind {
 /// images each copying its own file would be quadratic).
 pub fn input_uses(model: &Model) -> Vec<InputUse> {
     let mut out: Vec<InputUse> = Vec::new();
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut seen: crate::maps::HashSet<String> = crate::maps::HashSet::default();
     let mut push = |path: &str, span: Span| {
         if !seen.contains(path) {
             seen.insert(path.to_string());

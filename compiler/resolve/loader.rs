@@ -1,7 +1,7 @@
 //! Loading modules: the entry files, then every import, each file read and
 //! parsed once. The core does no IO itself: it asks a [`Loader`].
 
-use std::collections::HashMap;
+use crate::maps::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub fn load(entries: &[PathBuf], loader: &dyn Loader, search: &SearchPath) -> Re
         loader,
         search,
         out: Loaded::default(),
-        by_key: HashMap::new(),
+        by_key: HashMap::default(),
         diagnostics: Diagnostics::default(),
     };
     for entry in entries {
@@ -163,7 +163,7 @@ impl LoadState<'_> {
                 _ => None,
             })
             .collect();
-        let mut bound: HashMap<String, Span> = HashMap::new();
+        let mut bound: HashMap<String, Span> = HashMap::default();
         for imp in imports {
             let Some(target) = self.find(&imp, &dir, importer_std) else {
                 continue;

@@ -221,7 +221,7 @@ pub(crate) fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::
         }];
     }
     // The first declaration of each name (duplicates were reported).
-    let mut by_name = std::collections::HashMap::new();
+    let mut by_name = crate::maps::HashMap::default();
     for (i, (n, _, _)) in declared.iter().enumerate() {
         by_name.entry(n.name.as_str()).or_insert(i);
     }

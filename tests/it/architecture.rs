@@ -11,7 +11,7 @@ use crate::support::{files, root};
 /// The layers, lowest first. A module may use the modules of the layers
 /// below its own, nothing else.
 const LAYERS: &[&[&str]] = &[
-    &["embedded"],
+    &["embedded", "maps"],
     &["source", "hash", "paths", "par"],
     &["diag", "validate"],
     &["syntax"],

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
@@ -228,7 +228,7 @@ fn evaluate_metadata<'p>(
         telemetry: false,
         remote_ai: false,
         changes: default_changes(c.kind),
-        properties: IndexMap::new(),
+        properties: IndexMap::default(),
     };
     for stmt in own_stmts(c) {
         let StmtKind::Property { name, value } = &stmt.kind else {
@@ -467,7 +467,7 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
     let info = &ev.program.defs[inst.def.0];
     let env =
         Env { module: info.module, params: Some(std::rc::Rc::new(inst.args.clone())), facts: Some(facts), reads: None };
-    let mut props: IndexMap<&str, (Value, Span)> = IndexMap::new();
+    let mut props: IndexMap<&str, (Value, Span)> = IndexMap::default();
     let mut failed = false;
     for stmt in &info.def.body.stmts {
         if let StmtKind::Property { name, value } = &stmt.kind {
@@ -741,30 +741,40 @@ pub fn constraints<'p>(
 
 /// The components of a variant by name, for `after NAME` (a map, so that
 /// many `after`s cost in proportion to their number): the first component
-/// with a qualified name, and with a last name segment; the definitions'
-/// names, made on the first `after` that names no component.
+/// with a qualified name, and with a last name segment, made on the first
+/// `after` (most variants have none); the definitions' names, made on the
+/// first `after` that names no component.
 pub struct AfterNames<'a, 'p> {
-    full: std::collections::HashMap<&'a str, usize>,
-    last: std::collections::HashMap<&'a str, usize>,
-    defs: std::cell::OnceCell<std::collections::HashSet<&'p str>>,
+    asm: &'a Assembly<'p>,
+    by_name: std::cell::OnceCell<ByName<'a>>,
+    defs: std::cell::OnceCell<crate::maps::HashSet<&'p str>>,
 }
 
-impl<'a> AfterNames<'a, '_> {
-    pub fn new(asm: &'a Assembly<'_>) -> Self {
-        let (mut full, mut last) = (std::collections::HashMap::new(), std::collections::HashMap::new());
-        for (i, c) in asm.components.iter().enumerate() {
-            full.entry(c.name.as_str()).or_insert(i);
-            last.entry(c.name.rsplit('.').next().unwrap_or(&c.name)).or_insert(i);
-        }
-        AfterNames { full, last, defs: std::cell::OnceCell::new() }
+/// The first component with each qualified name, and with each last segment.
+struct ByName<'a> {
+    full: crate::maps::HashMap<&'a str, usize>,
+    last: crate::maps::HashMap<&'a str, usize>,
+}
+
+impl<'a, 'p> AfterNames<'a, 'p> {
+    pub fn new(asm: &'a Assembly<'p>) -> Self {
+        AfterNames { asm, by_name: std::cell::OnceCell::new(), defs: std::cell::OnceCell::new() }
     }
 
     /// The first component called `wanted` (a one-segment name also matches a
     /// qualified name's last segment).
     fn find(&self, wanted: &[&str], wanted_name: &str) -> Option<usize> {
+        let by_name = self.by_name.get_or_init(|| {
+            let (mut full, mut last) = (crate::maps::HashMap::default(), crate::maps::HashMap::default());
+            for (i, c) in self.asm.components.iter().enumerate() {
+                full.entry(c.name.as_str()).or_insert(i);
+                last.entry(c.name.rsplit('.').next().unwrap_or(&c.name)).or_insert(i);
+            }
+            ByName { full, last }
+        });
         match wanted {
-            [one] => self.last.get(one).copied(),
-            _ => self.full.get(wanted_name).copied(),
+            [one] => by_name.last.get(one).copied(),
+            _ => by_name.full.get(wanted_name).copied(),
         }
     }
 }

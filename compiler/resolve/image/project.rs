@@ -382,7 +382,7 @@ fn is_platform(s: &str) -> bool {
 /// The `resources` map: component name -> `{ cpu, memory }`, each a
 /// Kubernetes quantity. `Err` says what is wrong, in words.
 fn resources(
-    entries: &indexmap::IndexMap<String, Value>,
+    entries: &crate::maps::IndexMap<String, Value>,
 ) -> Result<std::collections::BTreeMap<String, model::Resources>, String> {
     let mut out = std::collections::BTreeMap::new();
     for (component, v) in entries {

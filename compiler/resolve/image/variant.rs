@@ -3,11 +3,11 @@
 //! facts they provide, their metadata and steps, then the checks that need
 //! the whole variant: constraints, kmod-needs-kernel, policy.
 
+use crate::maps::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-use indexmap::{IndexMap, IndexSet};
+use crate::maps::{IndexMap, IndexSet};
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::{FactDef, Facts};
@@ -169,13 +169,13 @@ fn structure<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> O
         repos: Vec::new(),
         from: None,
         signing: None,
-        policy: IndexMap::new(),
+        policy: IndexMap::default(),
         kernel_body: chain
             .bodies
             .iter()
             .rposition(|(_, b)| b.stmts.iter().any(|s| matches!(s.kind, StmtKind::Kernel(_)))),
         from_image: None,
-        by_instance: HashMap::new(),
+        by_instance: HashMap::default(),
         too_many: false,
         label,
     };
@@ -195,7 +195,7 @@ fn structure<'p>(ev: &mut Evaluator<'p>, image: ImageId, chain: &Chain<'p>) -> O
             ancestors: Vec::new(),
             docs: Vec::new(),
             repos: Vec::new(),
-            after: IndexSet::new(),
+            after: IndexSet::default(),
             is_body: true,
         });
         walk(ev, &mut asm, index, depth);
@@ -430,7 +430,7 @@ fn warn_unsigned_kmods(ev: &mut Evaluator<'_>, asm: &Assembly<'_>) {
 /// The variant's facts as model values: provided ones (with their
 /// provider), then computed and inherited ones.
 fn fact_values<'p>(ev: &mut Evaluator<'p>, facts: &Facts<'p>) -> IndexMap<String, model::Fact> {
-    let mut values = IndexMap::new();
+    let mut values = IndexMap::default();
     for (name, defs) in &facts.defs {
         if let Ok(v) = facts.get(ev, name, defs[0].span)
             && let Some(p) = super::content::to_property(&v)
@@ -678,7 +678,7 @@ fn add<'p>(
         ancestors,
         docs: info.docs.to_vec(),
         repos: Vec::new(),
-        after: IndexSet::new(),
+        after: IndexSet::default(),
         is_body: false,
     });
     asm.by_instance.entry(fingerprint).or_default().push(index);

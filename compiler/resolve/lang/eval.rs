@@ -2,11 +2,11 @@
 //! comparisons and `target.*` facts. Errors are reported into the sink when
 //! found and then travel up as [`Reported`], so one mistake gives one message.
 
+use crate::maps::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 
 use super::budget::{self, Budget, NODE_WORK, STEP_WORK};
 use super::facts::Facts;
@@ -73,7 +73,7 @@ pub struct Evaluator<'p> {
     pub component_use: Option<Span>,
     /// (component, architecture) pairs already reported as having nothing
     /// for the platform: one error each, however many lookups fail.
-    no_platform_seen: std::collections::HashSet<(String, &'static str)>,
+    no_platform_seen: crate::maps::HashSet<(String, &'static str)>,
     /// How many errors were reported (repeats included, which the sink
     /// drops): whether an evaluation reported anything.
     pub reports: u64,
@@ -97,13 +97,13 @@ impl<'p> Evaluator<'p> {
             program,
             diags: Diagnostics::default(),
             budget: Budget::for_source_bytes(source_bytes),
-            lets: HashMap::new(),
+            lets: HashMap::default(),
             assembling: Vec::new(),
             context: Vec::new(),
             platform: ("x86_64", "linux/x86_64".to_string()),
             component: None,
             component_use: None,
-            no_platform_seen: std::collections::HashSet::new(),
+            no_platform_seen: crate::maps::HashSet::default(),
             reports: 0,
             memo: Default::default(),
         }
@@ -270,8 +270,8 @@ impl<'p> Evaluator<'p> {
                 Ok(Value::List(out, expr.span))
             }
             ExprKind::Map(entries) => {
-                let mut out = IndexMap::new();
-                let mut first_at: HashMap<&str, Span> = HashMap::new();
+                let mut out = IndexMap::default();
+                let mut first_at: HashMap<&str, Span> = HashMap::default();
                 for e in entries {
                     if let Some(first) = first_at.get(e.key.as_str()) {
                         return Err(self.error(
@@ -852,9 +852,10 @@ impl<'p> Evaluator<'p> {
         let qualified = info.qualified.clone();
         let def_module = info.module;
         let params: &'p [ast::Param] = d.params.as_deref().unwrap_or(&[]);
-        let signature = signature(d);
+        // Only an error shows the signature: made then, not on every call.
+        let signature_of = || signature(d);
         let params_span = d.params_span.unwrap_or(d.name.span);
-        let mut bound: IndexMap<String, (Value, Span)> = IndexMap::new();
+        let mut bound: IndexMap<String, (Value, Span)> = IndexMap::default();
         let mut failed = false;
         let mut positional = 0;
         for arg in args {
@@ -875,7 +876,7 @@ impl<'p> Evaluator<'p> {
                             format!("`{qualified}` has no parameter `{}`", n.name),
                         )
                         .label(n.span, "no such parameter")
-                        .label(params_span, params_note(&signature));
+                        .label(params_span, params_note(&signature_of()));
                         diag = match suggest(&n.name, names.iter().copied()) {
                             Some(s) => diag.help(format!("did you mean `{s}`?")),
                             None if names.is_empty() => {
@@ -900,10 +901,10 @@ impl<'p> Evaluator<'p> {
                                 },
                             )
                             .label(arg.value.span, "one too many")
-                            .label(params_span, params_note(&signature))
+                            .label(params_span, params_note(&signature_of()))
                             .help(match params.len() {
                                 0 => format!("remove the arguments: `{qualified}()`"),
-                                _ => format!("remove this argument; the parameters are {signature}"),
+                                _ => format!("remove this argument; the parameters are {}", signature_of()),
                             }),
                         );
                         failed = true;
@@ -938,7 +939,11 @@ impl<'p> Evaluator<'p> {
                     )
                     .label(arg.value.span, format!("this is {}", value.describe()))
                     .label(ty.span, format!("`{}` is declared `{}` here", param.name.name, t.name()))
-                    .help(format!("{}; the parameters are {signature}", type_help(t, &value))),
+                    .help(format!(
+                        "{}; the parameters are {}",
+                        type_help(t, &value),
+                        signature_of()
+                    )),
                 );
                 failed = true;
                 continue;
@@ -947,7 +952,7 @@ impl<'p> Evaluator<'p> {
         }
         // Defaults and missing parameters.
         let mut missing = Vec::new();
-        let mut values: IndexMap<String, Value> = IndexMap::new();
+        let mut values: IndexMap<String, Value> = IndexMap::default();
         for p in params {
             if let Some((v, _)) = bound.shift_remove(&p.name.name) {
                 values.insert(p.name.name.clone(), v);
@@ -994,7 +999,7 @@ impl<'p> Evaluator<'p> {
                     ),
                 )
                 .label(callee_span.unwrap_or(span), format!("{} missing", names.join(", ")))
-                .label(params_span, params_note(&signature))
+                .label(params_span, params_note(&signature_of()))
                 .help(format!("call it as `{qualified}({})`", example_args.join(", "))),
             );
             failed = true;

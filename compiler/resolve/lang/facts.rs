@@ -1,11 +1,11 @@
 //! The facts of one variant: who provides each, evaluated on first read,
 //! with cycles and double providers reported.
 
+use crate::maps::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::value::{ModuleId, Value};
@@ -49,9 +49,9 @@ impl<'p> Facts<'p> {
     pub fn new(variant: String) -> Facts<'p> {
         Facts {
             variant,
-            defs: IndexMap::new(),
-            computed: RefCell::new(IndexMap::new()),
-            state: RefCell::new(HashMap::new()),
+            defs: IndexMap::default(),
+            computed: RefCell::new(IndexMap::default()),
+            state: RefCell::new(HashMap::default()),
             suppressed: RefCell::new(Vec::new()),
             denies_proprietary: false,
         }

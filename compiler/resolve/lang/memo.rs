@@ -21,8 +21,8 @@
 //! * only instances small to compare are kept (comparing equal instances
 //!   built apart costs their unfolded size), at most a few per fingerprint.
 
+use crate::maps::HashMap;
 use std::any::Any;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::value::{DefId, Instance, Value};
@@ -113,7 +113,7 @@ pub fn license_is_own(license: &Option<(Value, Span)>, name: Span, body: Span) -
 
 #[cfg(test)]
 mod tests {
-    use indexmap::IndexMap;
+    use crate::maps::IndexMap;
 
     use super::*;
     use crate::model::Changes;
@@ -125,7 +125,7 @@ mod tests {
     }
 
     fn instance(arg: &str, call: Span) -> Rc<Instance> {
-        let mut args = IndexMap::new();
+        let mut args = IndexMap::default();
         args.insert("v".to_string(), Value::Str(arg.to_string(), call));
         Rc::new(Instance::new(DefId(3), DefKind::Layer, "m.l".into(), args, call))
     }

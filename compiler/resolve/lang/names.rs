@@ -2,7 +2,7 @@
 //! user module resolves, in `let`s and definitions no image uses too (those
 //! are never evaluated). The messages are the evaluator's, built here.
 
-use std::collections::HashSet;
+use crate::maps::HashSet;
 
 use super::eval::{FUNCTIONS, quote_list};
 use super::scope::{Binding, Program, module_short_name};

@@ -1,7 +1,7 @@
 //! The program's name tables: every definition, image, `let` and import of
 //! every module, bound by name, with duplicates and malformed names reported.
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 
 use super::loader::Loaded;
 use super::value::{DefId, ImageId, ModuleId};
@@ -112,7 +112,7 @@ impl<'a> Program<'a> {
         for (index, module) in loaded.modules.iter().enumerate() {
             let id = ModuleId(index);
             let short = module_short_name(loaded, id);
-            let mut scope: IndexMap<String, (Binding, Span)> = IndexMap::new();
+            let mut scope: IndexMap<String, (Binding, Span)> = IndexMap::default();
             let mut lets = Vec::new();
             let mut pipelines = Vec::new();
             let bind = |scope: &mut IndexMap<String, (Binding, Span)>,

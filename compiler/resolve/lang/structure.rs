@@ -2,7 +2,7 @@
 //! names, duplicates, variants and `extends`. Run once over every body of
 //! every module, so mistakes in unused definitions are reported too.
 
-use std::collections::HashMap;
+use crate::maps::HashMap;
 
 use super::rules::{self, BodyKind};
 use super::scope::{Program, check_name};
@@ -14,7 +14,7 @@ use crate::syntax::ast::{self, Block, StmtKind};
 pub fn check(program: &Program<'_>, diags: &mut Diagnostics) {
     for info in &program.defs {
         if let Some(params) = &info.def.params {
-            let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut seen: HashMap<&str, Span> = HashMap::default();
             for p in params {
                 check_name(&p.name, "parameter", false, diags);
                 if let Some(first) = seen.insert(&p.name.name, p.name.span) {
@@ -71,8 +71,8 @@ pub fn check(program: &Program<'_>, diags: &mut Diagnostics) {
 /// Statement placement and property names of one body (variants included).
 fn body(kind: BodyKind, block: &Block, diags: &mut Diagnostics) {
     let known = rules::properties(kind);
-    let mut props: HashMap<&str, Span> = HashMap::new();
-    let mut once: HashMap<&str, Span> = HashMap::new();
+    let mut props: HashMap<&str, Span> = HashMap::default();
+    let mut once: HashMap<&str, Span> = HashMap::default();
     for stmt in &block.stmts {
         match &stmt.kind {
             StmtKind::Property { name, .. } => {
@@ -174,7 +174,7 @@ const STATEMENTS: &[&str] = &[
 const POLICY_KEYS: &[&str] = &["proprietary", "telemetry", "remote-ai"];
 
 fn policy_entries(entries: &[ast::Entry], diags: &mut Diagnostics) {
-    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut seen: HashMap<&str, Span> = HashMap::default();
     for e in entries {
         if !POLICY_KEYS.contains(&e.name.name.as_str()) {
             let mut d = Diagnostic::error(Code::UnknownProperty, format!("a policy has no key `{}`", e.name.name))
@@ -227,7 +227,7 @@ fn signing_entries(entries: &[ast::Entry], at: Span, diags: &mut Diagnostics) {
 
 /// Variant names, `extends` targets and cycles of one image.
 fn variants(image: &ast::Image, diags: &mut Diagnostics) {
-    let mut by_name: HashMap<&str, (Span, Option<&ast::Ident>)> = HashMap::new();
+    let mut by_name: HashMap<&str, (Span, Option<&ast::Ident>)> = HashMap::default();
     let mut order: Vec<&str> = Vec::new();
     for stmt in &image.body.stmts {
         if let StmtKind::Variant { name, extends, .. } = &stmt.kind {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
+use crate::maps::IndexMap;
 
 use crate::source::Span;
 use crate::syntax::ast::DefKind;
@@ -46,7 +46,7 @@ struct Summary {
 
 impl Instance {
     pub fn new(def: DefId, kind: DefKind, name: String, args: IndexMap<String, Value>, call: Span) -> Instance {
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = crate::maps::fingerprinter();
         std::hash::Hash::hash(&def, &mut h);
         std::hash::Hasher::write_u64(&mut h, map_fingerprint(&args));
         let summary = Summary {
@@ -88,7 +88,7 @@ impl Instance {
 /// summed, which does not depend on the order either.
 fn map_fingerprint(map: &IndexMap<String, Value>) -> u64 {
     map.iter().fold(map.len() as u64, |sum, (k, v)| {
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = crate::maps::fingerprinter();
         std::hash::Hash::hash(k, &mut h);
         std::hash::Hasher::write_u64(&mut h, v.fingerprint());
         sum.wrapping_add(std::hash::Hasher::finish(&h))
@@ -159,7 +159,7 @@ impl Value {
     /// A hash that agrees with `==`: equal values have equal fingerprints.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = crate::maps::fingerprinter();
         std::mem::discriminant(self).hash(&mut h);
         match self {
             Value::Str(s, _) | Value::Secret(s) | Value::File(s) | Value::Script(s) | Value::NonFree(s) => {
