@@ -61,7 +61,8 @@ struct Manifest<'a> {
     inputs: BTreeMap<&'a str, &'a str>,
     modules: &'a BTreeMap<String, String>,
     templates: BTreeMap<&'a str, String>,
-    images: BTreeMap<&'a str, ManifestImage<'a>>,
+    /// Each image's entry, its JSON made where its Containerfile was.
+    images: BTreeMap<String, Box<serde_json::value::RawValue>>,
     outputs: &'a BTreeMap<String, String>,
 }
 
@@ -79,6 +80,31 @@ struct ManifestStage<'a> {
     role: crate::plan::StageRole,
     /// The key of each layer, in order.
     layers: &'a [String],
+}
+
+/// An image's entry in the manifest: its pretty JSON as it stands there,
+/// two levels in (`"images": { "name": ... }`), every line after the first
+/// indented 4 more (JSON strings hold no line breaks), so that the
+/// manifest's printer writes it as it would have written the entry; made
+/// with the image's Containerfile, on every core for a large project (the
+/// manifest of 1,000 images was 16 ms on one).
+fn manifest_image(img: &crate::plan::ImagePlan) -> Box<serde_json::value::RawValue> {
+    let entry = ManifestImage {
+        containerfile: img.containerfile.as_str(),
+        targets: img.targets.iter().map(|t| (t.variant.as_str(), t.inputs.as_str())).collect(),
+        stages: img
+            .stages
+            .iter()
+            .map(|s| ManifestStage { name: &s.name, from: &s.from, role: s.role, layers: &s.layers })
+            .collect(),
+    };
+    let text = serde_json::to_string_pretty(&entry).unwrap_or_else(|_| "{}".into()).replace('\n', "\n    ");
+    serde_json::value::RawValue::from_string(text).unwrap_or_else(|_| empty_entry())
+}
+
+/// `{}`, for an entry that would not serialize (plain structs always do).
+fn empty_entry() -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string("{}".into()).unwrap_or_default()
 }
 
 /// Renders every output. `recipe` is the recipe's file name as shown in the
@@ -102,15 +128,17 @@ pub fn emit(
                 "the Containerfile writer disagrees with templates/Containerfile.j2"
             );
             let digest = crate::hash::digest(text.as_bytes());
-            (image.containerfile.clone(), text, digest)
+            (image.containerfile.clone(), text, digest, (image.name.clone(), manifest_image(image)))
         };
         images.iter().map(render).collect::<Vec<_>>()
     });
     let mut out = Files::new();
     let mut digests = BTreeMap::new();
-    for (path, text, digest) in rendered.into_iter().flatten() {
+    let mut manifest_images = BTreeMap::new();
+    for (path, text, digest, (name, entry)) in rendered.into_iter().flatten() {
         digests.insert(path.clone(), digest);
         out.insert(path, text);
+        manifest_images.insert(name, entry);
     }
     for (path, content) in &plan.files {
         let digest = plan.file_digests.get(path).cloned().unwrap_or_else(|| crate::hash::digest(content.as_bytes()));
@@ -129,24 +157,7 @@ pub fn emit(
         inputs: inputs.entries.iter().map(|(p, i)| (p.as_str(), i.digest.as_str())).collect(),
         modules,
         templates: TEMPLATES.iter().map(|(n, s)| (*n, crate::hash::digest_text(s))).collect(),
-        images: plan
-            .images
-            .iter()
-            .map(|img| {
-                (
-                    img.name.as_str(),
-                    ManifestImage {
-                        containerfile: img.containerfile.as_str(),
-                        targets: img.targets.iter().map(|t| (t.variant.as_str(), t.inputs.as_str())).collect(),
-                        stages: img
-                            .stages
-                            .iter()
-                            .map(|s| ManifestStage { name: &s.name, from: &s.from, role: s.role, layers: &s.layers })
-                            .collect(),
-                    },
-                )
-            })
-            .collect(),
+        images: manifest_images,
         outputs: &digests,
     };
     let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();

@@ -161,25 +161,10 @@ const SEGMENT_BYTES: usize = 64 * 1024;
 /// row: how many errors are reported, and their wording, depend on it.
 fn items(source: SourceId, text: &str, from: usize, items: &mut Vec<ast::Item>, diagnostics: &mut Vec<Diagnostic>) {
     let mut errors = 0;
-    let mut segments = (text.len() - from) / SEGMENT_BYTES;
-    if segments >= 2 {
-        segments = segments.min(4 * crate::par::cores());
-    }
-    let mut starts = vec![from];
-    for k in 1..segments {
-        let at = from + (text.len() - from) * k / segments;
-        if let Some(cut) = next_item_start(text, at).map(|line| docs_above(text, line))
-            && cut > *starts.last().unwrap_or(&0)
-        {
-            starts.push(cut);
-        }
-    }
-    if starts.len() < 2 {
+    let Some(bounds) = segments(text, from) else {
         items_until(source, text, from, None, &mut errors, items, diagnostics);
         return;
-    }
-    let bounds: Vec<(usize, Option<usize>)> =
-        starts.iter().enumerate().map(|(k, &start)| (start, starts.get(k + 1).copied())).collect();
+    };
     let parsed = crate::par::map(&bounds, |&(start, stop)| {
         let (mut items, mut diagnostics, mut errors) = (Vec::new(), Vec::new(), 0);
         let end = items_until(source, text, start, stop, &mut errors, &mut items, &mut diagnostics);
@@ -202,6 +187,34 @@ fn items(source: SourceId, text: &str, from: usize, items: &mut Vec<ast::Item>, 
             Some(other) => at = items_until(source, text, other, stop, &mut errors, items, diagnostics),
         }
     }
+}
+
+/// The segments of a large file's items from `from` on, each from where it
+/// starts to where the next one does (`None`: the end of the file), cut at
+/// lines that look like the start of an item (`next_item_start`, with the
+/// doc comments above it); `None` for a file of less than two segments'
+/// worth of items per core, parsed in a row. A cut may fall inside a string
+/// or a comment: the parsers check that each segment ends where the next
+/// one starts.
+pub(crate) fn segments(text: &str, from: usize) -> Option<Vec<(usize, Option<usize>)>> {
+    let mut segments = (text.len() - from) / SEGMENT_BYTES;
+    if segments < 2 {
+        return None;
+    }
+    segments = segments.min(4 * crate::par::cores());
+    let mut starts = vec![from];
+    for k in 1..segments {
+        let at = from + (text.len() - from) * k / segments;
+        if let Some(cut) = next_item_start(text, at).map(|line| docs_above(text, line))
+            && cut > *starts.last().unwrap_or(&0)
+        {
+            starts.push(cut);
+        }
+    }
+    if starts.len() < 2 {
+        return None;
+    }
+    Some(starts.iter().enumerate().map(|(k, &start)| (start, starts.get(k + 1).copied())).collect())
 }
 
 /// Parses items in a row from `pos` until the first item that starts at or
@@ -444,6 +457,31 @@ image ai-desktop {
         let (items, diagnostics) = in_a_row(&broken);
         assert_eq!((json(&m.items), d.len()), (json(&items), diagnostics.len()));
         assert_eq!(d.len(), 1);
+    }
+
+    /// The fast path reads a large file in segments on every core and gives
+    /// what pest gives: where no cut falls inside an item, and where cuts
+    /// fall inside strings and comments (it then reads in a row).
+    #[test]
+    fn fast_segments_read_as_pest_does() {
+        for tricky in [false, true] {
+            let mut text = String::from("//! module docs\n\n");
+            for i in 0..3000 {
+                text.push_str(&format!("/// Image {i}.\nimage gen-{i} {{\n  from \"quay.io/x:{i}\"\n"));
+                if tricky {
+                    text.push_str(&format!(
+                        "  write \"/etc/{i}\" \"\"\"\nimage not-an-item {{\n    \"\"\"\n/* a comment\nlet also-not-one = 1\n*/\n"
+                    ));
+                }
+                text.push_str(&format!("}}\nlet v{i} = [{i}, \"x\"]\n\n"));
+            }
+            assert!(segments(&text, text.find("\n\n").unwrap_or(0)).is_some_and(|s| s.len() > 2));
+            let read = fast::parse(SourceId(0), &text).expect("the fast path reads it");
+            let (slow, d) = parse_pest(SourceId(0), &text);
+            assert!(d.is_empty(), "{d:#?}");
+            assert_eq!(read.items.len(), 6000);
+            assert_eq!(read, slow, "tricky: {tricky}");
+        }
     }
 
     #[test]
