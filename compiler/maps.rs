@@ -18,8 +18,12 @@ pub type IndexMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
 pub type IndexSet<T> = indexmap::IndexSet<T, foldhash::fast::RandomState>;
 
 /// A hasher for fingerprints kept within one run (memo keys, repeated
-/// diagnostics): the same for every call, unlike a map's.
-pub fn fingerprinter() -> foldhash::fast::FoldHasher<'static> {
+/// diagnostics): the same for every call of a run, seeded per process like
+/// the maps. A seed written in the source let a recipe choose arguments
+/// whose fingerprints all collide (foldhash's folded multiply by zero), and
+/// the layer memo scanned them all for each use (docs/hardening.md).
+pub fn fingerprinter() -> foldhash::quality::FoldHasher<'static> {
     use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x6169_6463).build_hasher()
+    static STATE: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    STATE.get_or_init(foldhash::quality::RandomState::default).build_hasher()
 }

@@ -35,8 +35,8 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     pool.install(|| items.par_iter().map(&f).collect())
 }
 
-/// Stack of each worker. The CLI runs the compiler on a thread with a large
-/// stack (cli/mod.rs); the work here recurses far less (parsing is bounded
+/// Stack of each worker. The CLI runs the compiler on a large stack
+/// (cli/mod.rs); the work here recurses far less (parsing is bounded
 /// by the depth pre-scan, planning and emitting loop), but a worker should
 /// not be the one place a deep recipe runs out of stack.
 const STACK: usize = 64 * 1024 * 1024;

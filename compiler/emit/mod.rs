@@ -169,3 +169,99 @@ pub fn emit(
     out.insert(MANIFEST.to_string(), text);
     crate::diag::Outcome::ok(out, Default::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ImagePlan, Stage, StageRole, Target};
+
+    /// An image's entry made on its own and spliced in is
+    /// byte for byte what serializing the whole manifest at once writes,
+    /// with strings serde_json escapes, line and paragraph separators,
+    /// non-ASCII, empty targets, stages and layers, and repeated names.
+    #[test]
+    fn spliced_entries_are_what_one_serialization_writes() {
+        let weird = ["a\"b\\c", "line\nbreak\r\t", "\u{1}\u{1f}\u{7f}", "\u{2028}\u{2029}", "é€😀", "", "    ", "}\n{"];
+        let stage = |i: usize, layers: Vec<String>| Stage {
+            name: weird[i % weird.len()].to_string(),
+            from: weird[(i + 1) % weird.len()].to_string(),
+            role: StageRole::Shared,
+            about: Vec::new(),
+            instructions: Vec::new(),
+            layers,
+        };
+        let target = |v: &str, i: &str| Target { variant: v.into(), inputs: i.into(), secrets: Vec::new() };
+        let images: Vec<ImagePlan> = (0..weird.len())
+            .map(|i| ImagePlan {
+                name: weird[i].to_string(),
+                containerfile: weird[(i + 2) % weird.len()].to_string(),
+                stages: match i % 3 {
+                    0 => Vec::new(),
+                    1 => vec![stage(i, Vec::new())],
+                    _ => vec![stage(i, weird.iter().map(|s| s.to_string()).collect()), stage(i + 3, vec!["x".into()])],
+                },
+                targets: match i % 2 {
+                    0 => Vec::new(),
+                    _ => weird
+                        .iter()
+                        .map(|w| target(w, weird[i]))
+                        .chain([target("dup", "1"), target("dup", "2")])
+                        .collect(),
+                },
+            })
+            .chain([ImagePlan {
+                name: "é€😀".into(),
+                containerfile: "again".into(),
+                stages: Vec::new(),
+                targets: Vec::new(),
+            }])
+            .collect();
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            version: u32,
+            images: BTreeMap<&'a str, ManifestImage<'a>>,
+            outputs: BTreeMap<&'a str, &'a str>,
+        }
+        #[derive(Serialize)]
+        struct Spliced<'a> {
+            version: u32,
+            images: BTreeMap<String, Box<serde_json::value::RawValue>>,
+            outputs: BTreeMap<&'a str, &'a str>,
+        }
+        let outputs: BTreeMap<&str, &str> = weird.iter().map(|w| (*w, *w)).collect();
+        let whole = Whole {
+            version: 1,
+            images: images
+                .iter()
+                .map(|img| {
+                    (
+                        img.name.as_str(),
+                        ManifestImage {
+                            containerfile: img.containerfile.as_str(),
+                            targets: img.targets.iter().map(|t| (t.variant.as_str(), t.inputs.as_str())).collect(),
+                            stages: img
+                                .stages
+                                .iter()
+                                .map(|s| ManifestStage {
+                                    name: &s.name,
+                                    from: &s.from,
+                                    role: s.role,
+                                    layers: &s.layers,
+                                })
+                                .collect(),
+                        },
+                    )
+                })
+                .collect(),
+            outputs: outputs.clone(),
+        };
+        let mut spliced_images = BTreeMap::new();
+        for img in &images {
+            spliced_images.insert(img.name.clone(), manifest_image(img));
+        }
+        let spliced = Spliced { version: 1, images: spliced_images, outputs };
+        let a = serde_json::to_string_pretty(&whole).expect("json");
+        let b = serde_json::to_string_pretty(&spliced).expect("json");
+        assert_eq!(a, b);
+    }
+}

@@ -484,6 +484,64 @@ image ai-desktop {
         }
     }
 
+    /// Segments cut next to everything that can look like
+    /// an item start or sit between a doc comment and its item: lines at the
+    /// first column inside triple strings, nested block comments and lists
+    /// (`layer` and `image` as names), `////` lines and blank lines between
+    /// docs and items, CRLF, multi-byte characters right at the cut offsets,
+    /// interpolations, and items whose span runs over trailing comments.
+    /// The fast path must accept every file and give pest's module.
+    #[test]
+    fn fast_segments_read_as_pest_does_around_tricky_cuts() {
+        const UNITS: &[&str] = &[
+            "/// Image {i}.\nimage gen-{i} {\n  from \"quay.io/x:{i}\"\n}\n",
+            "let t{i} = \"\"\"\nimage not-{i} {\n/// doc\nlet z = 1\n  \"\"\"\n",
+            "/* outer\nimage a {\n/* inner\nlet b = 2\n*/\nlayer c {}\n*/\nlet after{i} = 1\n",
+            "//// not a doc\nlet v{i} = [{i}, \"x\"]\n",
+            "/// doc {i}\n\nlet d{i} = {i}\n",
+            "/// crlf {i}\r\nlet c{i} = \"\u{e9}\u{20ac}\u{1f600} {i}\"\r\n\r\n",
+            "let s{i} = \"a ${v0} b ${[1, 2][0]} \u{1f600}\"\n",
+            "let o{i} = x{i} // trailing\n\n",
+            "let o{i} = x{i} or y /* trailing */\n/// next\n\nlet p{i} = 2 == 3\n",
+            "let w{i} = [\nlayer,\nimage,\nlet-x\n]\n",
+            "layer l{i}(a: string = \"x\", b: int = 1) {\n  packages [a]\n  write \"/etc/{i}\" \"\"\"\n    ${a}\nimage fake {\n    \"\"\" mode \"0644\"\n}\n",
+            "\u{e9}\u{e9}\u{e9}",
+            "// \u{1f600}\u{1f600}\u{1f600}\u{1f600}\u{1f600}\n",
+            "image h{i} {\n  from \"q:{i}\"\n  variant v {\n    packages [\"p\"] // c\n  }\n}\n\n\n",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for round in 0..6 {
+            let mut text = String::from("//! module docs\n\n");
+            let mut i = 0;
+            while text.len() < 200 * 1024 + round * 37 * 1024 {
+                let unit = UNITS[next(UNITS.len())];
+                if unit.starts_with('\u{e9}') {
+                    // Multi-byte characters inside a comment, at any offset.
+                    text.push_str("/* ");
+                    text.push_str(&unit.repeat(next(50)));
+                    text.push_str(" */\n");
+                } else {
+                    text.push_str(&unit.replace("{i}", &i.to_string()));
+                }
+                i += 1;
+            }
+            let from = text.find("\n\n").unwrap_or(0);
+            let cuts = segments(&text, from).expect("segments");
+            assert!(cuts.len() > 2, "round {round}: {} segments", cuts.len());
+            let read =
+                fast::parse(SourceId(0), &text).unwrap_or_else(|| panic!("round {round}: the fast path declined"));
+            let (slow, d) = parse_pest(SourceId(0), &text);
+            assert!(d.is_empty(), "round {round}: {d:#?}");
+            assert_eq!(read, slow, "round {round}");
+        }
+    }
+
     #[test]
     fn unterminated_strings_are_named() {
         let (_, d) = parse(SourceId(0), "let a = \"abc\nlet b = 1\n");
