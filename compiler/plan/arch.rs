@@ -14,6 +14,8 @@
 //! input's digest still in that `RUN`'s line. docs/konflux.md, "Multi-platform
 //! builds", says why one Containerfile and not one per platform.
 
+use std::rc::Rc;
+
 use super::layer::{Builder, Layer};
 use super::{Instruction, InstructionKind};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -37,16 +39,16 @@ pub fn targetarch_arg() -> Instruction {
 /// Containerfile (reported).
 pub fn merge(
     variant: &Variant,
-    per_arch: Vec<(&str, Vec<Layer>)>,
+    per_arch: Vec<(&str, Vec<Rc<Layer>>)>,
     diagnostics: &mut Diagnostics,
-) -> Option<Vec<Layer>> {
+) -> Option<Vec<Rc<Layer>>> {
     let mut iter = per_arch.into_iter();
     let (first_arch, first) = iter.next()?;
-    let others: Vec<(&str, Vec<Layer>)> = iter.collect();
+    let others: Vec<(&str, Vec<Rc<Layer>>)> = iter.collect();
     if others.is_empty() {
         return Some(first);
     }
-    let shape = |layers: &[Layer]| layers.iter().map(|l| l.component.clone()).collect::<Vec<_>>();
+    let shape = |layers: &[Rc<Layer>]| layers.iter().map(|l| l.component.clone()).collect::<Vec<_>>();
     if let Some((arch, _)) = others.iter().find(|(_, l)| shape(l) != shape(&first)) {
         diagnostics.push(differ(
             variant,
@@ -57,8 +59,8 @@ pub fn merge(
     }
     let mut out = Vec::new();
     for (i, layer) in first.into_iter().enumerate() {
-        let mut all: Vec<(&str, Layer)> = vec![(first_arch, layer)];
-        all.extend(others.iter().map(|(a, l)| (*a, l[i].clone())));
+        let mut all: Vec<(&str, Rc<Layer>)> = vec![(first_arch, layer)];
+        all.extend(others.iter().map(|(a, l)| (*a, Rc::clone(&l[i]))));
         out.push(merge_layer(variant, all, diagnostics)?);
     }
     Some(out)
@@ -76,7 +78,7 @@ fn differ(variant: &Variant, component: Option<&str>, what: &str) -> Diagnostic 
 
 /// One layer for every architecture: the first as it is when all are the
 /// same, else the `RUN`s merged.
-fn merge_layer(variant: &Variant, all: Vec<(&str, Layer)>, diagnostics: &mut Diagnostics) -> Option<Layer> {
+fn merge_layer(variant: &Variant, all: Vec<(&str, Rc<Layer>)>, diagnostics: &mut Diagnostics) -> Option<Rc<Layer>> {
     let first = &all[0].1;
     if all.iter().all(|(_, l)| l.key == first.key) {
         return Some(all.into_iter().next()?.1);
@@ -109,7 +111,7 @@ fn merge_layer(variant: &Variant, all: Vec<(&str, Layer)>, diagnostics: &mut Dia
     secrets.sort();
     secrets.dedup();
     let first = &all[0].1;
-    Some(Layer {
+    Some(Rc::new(Layer {
         component,
         key,
         instructions,
@@ -118,7 +120,7 @@ fn merge_layer(variant: &Variant, all: Vec<(&str, Layer)>, diagnostics: &mut Dia
         labels: first.labels.clone(),
         secrets,
         per_arch: true,
-    })
+    }))
 }
 
 fn merge_builder(builders: Vec<(&str, &Builder)>) -> Option<Builder> {

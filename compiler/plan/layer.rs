@@ -18,6 +18,7 @@
 //! "Hermetic builds").
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use super::hermetic::Keys;
 use super::memo::{Memo, Reads};
@@ -494,7 +495,7 @@ pub fn layers<'a>(
     files: &mut Files,
     diagnostics: &mut Diagnostics,
     memo: &mut Memo<'a>,
-) -> Vec<Layer> {
+) -> Vec<Rc<Layer>> {
     let keys = hermetic.map(|p| super::hermetic::keys(variant, p).0);
     let hermetic = keys.as_ref();
     let mut out = Vec::new();

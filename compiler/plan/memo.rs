@@ -31,10 +31,13 @@
 //! Debug builds plan again on every hit and compare the two layers (and
 //! that nothing was found), so the test suites check the memo on every case.
 //! A memo lives in one call of `plan_images` for one image: nothing global,
-//! nothing shared between threads.
+//! nothing shared between threads. A kept layer is handed out as an
+//! `Rc<Layer>`, not copied: a deep copy for every variant that reused it
+//! was 6% of a large compile's instructions (docs/performance.md, stop 24).
 
 use crate::maps::HashMap;
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 use crate::maps::IndexMap;
 
@@ -52,7 +55,7 @@ pub struct Memo<'a> {
     /// all compared with each other (tests/hostile/scaled.json).
     layers: HashMap<u64, Vec<Entry<'a>>>,
     /// The finishing layer, without and with the initramfs step.
-    finish: [Option<Layer>; 2],
+    finish: [Option<Rc<Layer>>; 2],
 }
 
 /// Most layers kept under one fingerprint: equal fingerprints of distinct
@@ -62,7 +65,7 @@ pub struct Memo<'a> {
 const MAX_PER_FINGERPRINT: usize = 8;
 
 /// What planning read, the hermetic build's keys, the layer planned.
-type Entry<'a> = (Reads<'a>, Option<Keys>, Layer);
+type Entry<'a> = (Reads<'a>, Option<Keys>, Rc<Layer>);
 
 /// An `IndexMap` compared in order (`IndexMap`'s own `==` ignores the
 /// order, and a component's arguments are written in order: `describe`).
@@ -181,7 +184,7 @@ impl<'a> Memo<'a> {
         keys: Option<&Keys>,
         diagnostics: &mut Diagnostics,
         plan: impl FnOnce(&mut Diagnostics) -> Option<Layer>,
-    ) -> Option<Layer> {
+    ) -> Option<Rc<Layer>> {
         let fingerprint = reads.fingerprint();
         let entries = self.layers.entry(fingerprint).or_default();
         let planned = entries.iter().find(|(r, k, _)| *r == reads && k.as_ref() == keys);
@@ -191,17 +194,17 @@ impl<'a> Memo<'a> {
                 let pushes = diagnostics.pushes();
                 let again = plan(diagnostics);
                 assert_eq!(diagnostics.pushes(), pushes, "planning `{}` again found something", layer.component);
-                assert_eq!(again.as_ref(), Some(layer), "the memo's layer is not what planning again gives");
+                assert_eq!(again.as_ref(), Some(&**layer), "the memo's layer is not what planning again gives");
             }
-            return Some(layer.clone());
+            return Some(Rc::clone(layer));
         }
         let pushes = diagnostics.pushes();
-        let layer = plan(diagnostics);
+        let layer = plan(diagnostics).map(Rc::new);
         if diagnostics.pushes() == pushes
             && entries.len() < MAX_PER_FINGERPRINT
             && let Some(layer) = &layer
         {
-            entries.push((reads, keys.cloned(), layer.clone()));
+            entries.push((reads, keys.cloned(), Rc::clone(layer)));
         }
         layer
     }
@@ -213,15 +216,15 @@ impl<'a> Memo<'a> {
     }
 
     /// The finishing layer (`initramfs` or not), planned once.
-    pub fn finish(&mut self, initramfs: bool, plan: impl FnOnce() -> Layer) -> Layer {
+    pub fn finish(&mut self, initramfs: bool, plan: impl FnOnce() -> Layer) -> Rc<Layer> {
         let slot = &mut self.finish[usize::from(initramfs)];
         match slot {
             Some(layer) => {
                 #[cfg(debug_assertions)]
-                assert_eq!(&plan(), layer, "the memo's finishing layer is not what planning again gives");
-                layer.clone()
+                assert_eq!(&plan(), &**layer, "the memo's finishing layer is not what planning again gives");
+                Rc::clone(layer)
             }
-            None => slot.insert(plan()).clone(),
+            None => Rc::clone(slot.insert(Rc::new(plan()))),
         }
     }
 }

@@ -353,7 +353,7 @@ fn variant_layers<'a>(
     files: &mut support::Files,
     diagnostics: &mut Diagnostics,
     memo: &mut memo::Memo<'a>,
-) -> Option<Vec<layer::Layer>> {
+) -> Option<Vec<std::rc::Rc<layer::Layer>>> {
     let mut per_arch = Vec::new();
     for v in variant.per_arch() {
         let order = order::order(v, diagnostics)?;
@@ -378,7 +378,7 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
                 if let Some(b) = &layer.builder {
                     owners.insert(b.key.clone(), layer.component.clone());
                 }
-                owners.insert(layer.key, layer.component);
+                owners.insert(layer.key.clone(), layer.component.clone());
             }
         }
     }

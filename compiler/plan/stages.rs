@@ -7,6 +7,7 @@
 //! stage's `/usr/lib/modules`).
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use super::layer::{BUILDER, KERNEL_STAGE, Layer};
 use super::{ImagePlan, Instruction, InstructionKind, SecretMount, Stage, StageRole, Target, containerfile_string};
@@ -42,7 +43,7 @@ fn base_reference(variant: &Variant, options: &super::Options) -> String {
 }
 
 /// The stages and targets of one image, from each variant's layer sequence.
-pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], options: &super::Options) -> ImagePlan {
+pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Rc<Layer>>)], options: &super::Options) -> ImagePlan {
     let (nodes, paths) = trie(sequences, options);
     let forced = forced_boundaries(&nodes, &paths);
     let variant_names: Vec<&str> = sequences.iter().map(|(v, _)| v.name.as_str()).collect();
@@ -72,7 +73,7 @@ pub fn stages(image: &model::Image, sequences: &[(&Variant, Vec<Layer>)], option
 
 /// The trie of the variants' layer sequences, a root per distinct base
 /// reference, and each variant's path through it.
-fn trie<'l>(sequences: &'l [(&Variant, Vec<Layer>)], options: &super::Options) -> (Vec<Node<'l>>, Vec<Vec<usize>>) {
+fn trie<'l>(sequences: &'l [(&Variant, Vec<Rc<Layer>>)], options: &super::Options) -> (Vec<Node<'l>>, Vec<Vec<usize>>) {
     let mut nodes: Vec<Node<'l>> = Vec::new();
     let mut roots: Vec<(String, Vec<usize>)> = Vec::new();
     let mut paths: Vec<Vec<usize>> = Vec::new();
@@ -164,7 +165,7 @@ impl Walk<'_> {
 
     /// Places variant `v`'s layers (`path` in the trie), then its final
     /// stage; returns its target.
-    fn variant(&mut self, variant: &Variant, layers: &[Layer], path: &[usize]) -> Target {
+    fn variant(&mut self, variant: &Variant, layers: &[Rc<Layer>], path: &[usize]) -> Target {
         let mut current_from = base_reference(variant, self.options);
         let mut current: Option<usize> = None;
         for (i, &n) in path.iter().enumerate() {
@@ -378,7 +379,12 @@ fn replace_placeholder(ins: &mut Instruction, placeholder: &str, name: &str) {
 }
 
 /// The final stage's labels and the digest of the variant's own inputs.
-fn final_labels(image: &model::Image, variant: &Variant, layers: &[Layer], base: &str) -> (Vec<Instruction>, String) {
+fn final_labels(
+    image: &model::Image,
+    variant: &Variant,
+    layers: &[Rc<Layer>],
+    base: &str,
+) -> (Vec<Instruction>, String) {
     let mut parts: Vec<Vec<u8>> = vec![base.as_bytes().to_vec()];
     parts.extend(layers.iter().map(|l| l.key.as_bytes().to_vec()));
     let mut user: Vec<(String, String)> = layers.iter().flat_map(|l| l.labels.iter().cloned()).collect();
