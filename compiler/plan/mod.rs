@@ -16,6 +16,7 @@ mod stages;
 mod support;
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -353,7 +354,7 @@ fn variant_layers<'a>(
     files: &mut support::Files,
     diagnostics: &mut Diagnostics,
     memo: &mut memo::Memo<'a>,
-) -> Option<Vec<std::rc::Rc<layer::Layer>>> {
+) -> Option<Vec<Rc<layer::Layer>>> {
     let mut per_arch = Vec::new();
     for v in variant.per_arch() {
         let order = order::order(v, diagnostics)?;
@@ -468,6 +469,9 @@ mod tests {
         let components: usize = image.variants.iter().map(|v| v.components.len()).sum();
         assert_eq!(planned, names.len());
         assert!(planned < components, "{planned} of {components}");
+        // A reused layer is the kept one, shared, not a copy of it.
+        let (clean, more) = (&layers[0], &layers[1]);
+        assert!(clean.iter().all(|l| more.iter().any(|m| Rc::ptr_eq(l, m))), "`clean`'s layers are shared by `more`");
     }
 
     #[test]
