@@ -269,7 +269,7 @@ fn evaluate_metadata<'p>(
                 PropType::Map => "a map",
             };
             if matches!(v, Value::Secret(_)) {
-                secret_misplaced(ev, value.span, &format!("`{}`", name.name));
+                secret_misplaced(ev, value.span, format_args!("`{}`", name.name));
             } else {
                 let d = Diagnostic::error(
                     Code::InvalidValue,
