@@ -8,7 +8,7 @@ use crate::maps::IndexMap;
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
-use super::memo::Lookup;
+use super::memo::Part;
 use super::rules::{BodyKind, PropType};
 use super::site::Site;
 use super::validate;
@@ -175,42 +175,18 @@ pub(super) fn check(
     }
 }
 
-/// Evaluates a component's properties and metadata.
+/// Evaluates a component's properties and metadata, through the memo.
 pub fn metadata<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts: &Facts<'p>) -> Meta {
+    let evaluate = |ev: &mut Evaluator<'p>, reads: &RefCell<Vec<String>>, clean: &mut bool| {
+        evaluate_metadata(ev, asm, index, facts, reads, clean)
+    };
     let c = &asm.components[index];
-    let Some(instance) = &c.instance else {
-        // A body of the recipe: evaluated once anyway.
-        return evaluate_metadata(ev, asm, index, facts, &RefCell::new(Vec::new()), &mut true);
+    let own = |ev: &Evaluator<'p>, meta: &Meta| {
+        let def = c.instance.as_ref().map(|i| &ev.program.defs[i.def.0].def);
+        def.is_none_or(|d| super::memo::license_is_own(&meta.license, d.name.span, d.body.span))
     };
-    let slot = match ev.memo.lookup(instance, c.kind, ev.budget.depth) {
-        Lookup::Known(kept, cost) if !ev.budget.exhausted && ev.budget.left() >= cost => {
-            if let Some(meta) = kept.downcast_ref::<Meta>() {
-                // Exactly the work the evaluation would spend, which is there.
-                let spent = ev.budget.spend(cost);
-                debug_assert!(spent);
-                return meta.clone();
-            }
-            None
-        }
-        Lookup::Known(..) => None,
-        Lookup::Evaluate(slot) => slot,
-    };
-    let Some(slot) = slot else {
-        return evaluate_metadata(ev, asm, index, facts, &RefCell::new(Vec::new()), &mut true);
-    };
-    let (reports, left) = (ev.reports, ev.budget.left());
     let reads = RefCell::new(Vec::new());
-    let mut clean = true;
-    let meta = evaluate_metadata(ev, asm, index, facts, &reads, &mut clean);
-    let info = &ev.program.defs[instance.def.0];
-    let clean = clean
-        && ev.reports == reports
-        && !ev.budget.exhausted
-        && reads.borrow().is_empty()
-        && super::memo::license_is_own(&meta.license, info.def.name.span, info.def.body.span);
-    let cost = left - ev.budget.left();
-    ev.memo.record(slot, clean, cost, || std::rc::Rc::new(meta.clone()));
-    meta
+    super::memoized::memoized(ev, c.instance.as_ref(), Part::Metadata(c.kind), facts, &reads, evaluate, own)
 }
 
 /// Evaluates the metadata of a component; `clean` turns false when an
@@ -462,13 +438,39 @@ fn spdx(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Evaluates a repository of the variant.
+/// Evaluates a repository of the variant, through the memo.
 pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts: &Facts<'p>) -> Option<model::Repo> {
+    let draft = &asm.repos[index];
+    let evaluate = |ev: &mut Evaluator<'p>, reads: &RefCell<Vec<String>>, clean: &mut bool| {
+        let repo = evaluate_repo(ev, asm, index, facts, reads);
+        *clean &= repo.is_some();
+        repo
+    };
+    let reads = RefCell::new(Vec::new());
+    let mut repo =
+        super::memoized::memoized(ev, Some(&draft.instance), Part::Repo, facts, &reads, evaluate, |_, _| true)?;
+    repo.span = draft.span;
+    Some(repo)
+}
+
+/// Evaluates a repository, with the span of its definition for the span of
+/// its use (which [`repo`] sets, so that a kept repository names no use).
+fn evaluate_repo<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    index: usize,
+    facts: &Facts<'p>,
+    reads: &RefCell<Vec<String>>,
+) -> Option<model::Repo> {
     let draft = &asm.repos[index];
     let inst = &draft.instance;
     let info = &ev.program.defs[inst.def.0];
-    let env =
-        Env { module: info.module, params: Some(std::rc::Rc::new(inst.args.clone())), facts: Some(facts), reads: None };
+    let env = Env {
+        module: info.module,
+        params: Some(std::rc::Rc::new(inst.args.clone())),
+        facts: Some(facts),
+        reads: Some(reads),
+    };
     let mut props: IndexMap<&str, (Value, Span)> = IndexMap::default();
     let mut failed = false;
     for stmt in &info.def.body.stmts {
@@ -656,7 +658,7 @@ pub fn repo<'p>(ev: &mut Evaluator<'p>, asm: &Assembly<'p>, index: usize, facts:
         source,
         license,
         keep,
-        span: draft.span,
+        span: info.def.name.span,
         def_span: info.def.name.span,
     })
 }

@@ -4,6 +4,7 @@
 //! built from images, `pipeline`). It builds on [`super::lang`].
 
 pub mod content;
+pub mod memoized;
 pub mod policy;
 pub mod project;
 pub mod steps;

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use super::content::{check, want_str, want_strings};
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::Facts;
+use super::memo::Part;
 use super::site::Site;
 use super::validate;
 use super::value::Value;
@@ -15,13 +16,33 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{RunSource, Step, StepKind};
 use crate::syntax::ast::{self, StmtKind};
 
-/// The steps of a component, evaluated and validated.
+/// The steps of a component, evaluated and validated, through the memo: the
+/// steps of `tools.ramalama()` are the same in every variant, those of a
+/// download by architecture in every variant for that architecture. A step's span is its statement's (in the definition), and
+/// its values are plain strings, so a result names nothing of its caller.
 pub fn steps<'p>(
     ev: &mut Evaluator<'p>,
     asm: &Assembly<'p>,
     index: usize,
     facts: &Facts<'p>,
     reads: &RefCell<Vec<String>>,
+) -> Vec<Step> {
+    let evaluate = |ev: &mut Evaluator<'p>, reads: &RefCell<Vec<String>>, clean: &mut bool| {
+        evaluate_steps(ev, asm, index, facts, reads, clean)
+    };
+    let c = &asm.components[index];
+    super::memoized::memoized(ev, c.instance.as_ref(), Part::Steps(c.kind), facts, reads, evaluate, |_, _| true)
+}
+
+/// The steps of a component, evaluated and validated; `clean` turns false
+/// when a statement fails.
+fn evaluate_steps<'p>(
+    ev: &mut Evaluator<'p>,
+    asm: &Assembly<'p>,
+    index: usize,
+    facts: &Facts<'p>,
+    reads: &RefCell<Vec<String>>,
+    clean: &mut bool,
 ) -> Vec<Step> {
     let c = &asm.components[index];
     let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: Some(reads) };
@@ -33,8 +54,10 @@ pub fn steps<'p>(
         {
             continue;
         }
-        if let Ok(Some(kind)) = step(ev, &stmt.kind, &env) {
-            out.push(Step { kind, span: stmt.span });
+        match step(ev, &stmt.kind, &env) {
+            Ok(Some(kind)) => out.push(Step { kind, span: stmt.span }),
+            Ok(None) => {}
+            Err(Reported) => *clean = false,
         }
     }
     out

@@ -11,6 +11,7 @@ use crate::maps::{IndexMap, IndexSet};
 
 use super::eval::{Env, Eval, Evaluator, Reported};
 use super::facts::{FactDef, Facts};
+use super::memo::{Lookup, Part};
 use super::rules::{self, BodyKind, PropType};
 use super::site::Site;
 use super::value::{ImageId, Instance, ModuleId, Value};
@@ -387,11 +388,7 @@ fn content<'p>(
         components.push(model::Component {
             kind: c.kind,
             name: c.name.clone(),
-            args: c
-                .instance
-                .as_ref()
-                .map(|i| i.args.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
-                .unwrap_or_default(),
+            args: c.instance.as_ref().map(|i| args(ev, i)).unwrap_or_default(),
             span: c.span,
             def_span: c.def_span,
             via: c.via.clone(),
@@ -410,6 +407,24 @@ fn content<'p>(
         });
     }
     components
+}
+
+/// An instance's arguments as text, kept in the memo: the same arguments
+/// print the same whatever the variant (a value prints without its span).
+fn args(ev: &mut Evaluator<'_>, instance: &Rc<Instance>) -> IndexMap<String, String> {
+    let depth = ev.budget.depth;
+    let slot = match ev.memo.lookup(instance, depth, Part::Args, |_| true) {
+        Lookup::Known(kept, ..) => match kept.downcast_ref::<IndexMap<String, String>>() {
+            Some(args) => return args.clone(),
+            None => None,
+        },
+        Lookup::Evaluate(slot) => slot,
+    };
+    let args: IndexMap<String, String> = instance.args.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    if let Some(slot) = slot {
+        ev.memo.record(slot, true, 0, Rc::new([]), || Rc::new(args.clone()));
+    }
+    args
 }
 
 /// A kmod without a signing key will not load under Secure Boot: a warning
@@ -774,7 +789,7 @@ fn kmod_needs_kernel(ev: &mut Evaluator<'_>, asm: &Assembly<'_>, facts: &Facts<'
 }
 
 /// The metadata properties of a component, evaluated.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Meta {
     pub license: Option<(Value, Span)>,
     pub telemetry: bool,

@@ -50,6 +50,7 @@ pub const BASE_WORK: u64 = 1 << 23;
 pub const MAX_WORK: u64 = 1 << 29;
 
 /// What is left of a resolve's work and how deep it is now.
+#[derive(Clone)]
 pub struct Budget {
     left: u64,
     total: u64,
@@ -99,6 +100,13 @@ impl Budget {
                 false
             }
         }
+    }
+
+    /// Gives back `work` units, for debug builds that evaluate a memo hit
+    /// again to check it (image/memoized.rs).
+    #[cfg(debug_assertions)]
+    pub fn refund(&mut self, work: u64) {
+        self.left = self.left.saturating_add(work);
     }
 
     /// How much work copying `value` is: [`NODE_WORK`] per value and one per

@@ -2,7 +2,7 @@
 //! with cycles and double providers reported.
 
 use crate::maps::HashMap;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::maps::IndexMap;
@@ -43,6 +43,11 @@ pub struct Facts<'p> {
     /// The variant's policy denies proprietary software: the help for a
     /// missing fact must not advise adding a non-free component.
     pub denies_proprietary: bool,
+    /// See [`Facts::first_reads`]; a fact read while another is evaluated
+    /// is counted in the outer one's work (`nesting`).
+    saved: Cell<u64>,
+    owed: Cell<u64>,
+    nesting: Cell<usize>,
 }
 
 impl<'p> Facts<'p> {
@@ -54,12 +59,45 @@ impl<'p> Facts<'p> {
             state: RefCell::new(HashMap::default()),
             suppressed: RefCell::new(Vec::new()),
             denies_proprietary: false,
+            saved: Cell::new(0),
+            owed: Cell::new(0),
+            nesting: Cell::new(0),
         }
     }
 
     /// Stops reporting `name` as unknown (its absence has its own diagnostic).
     pub fn suppress(&self, name: &str) {
         self.suppressed.borrow_mut().push(name.to_string());
+    }
+
+    /// The value of `target.<name>` if it is known without evaluating
+    /// anything: computed, or provided and evaluated already.
+    pub fn settled(&self, name: &str) -> Option<Value> {
+        if let Some((v, _)) = self.computed.borrow().get(name) {
+            return Some(v.clone());
+        }
+        match self.state.borrow().get(name) {
+            Some(State::Done(Ok(v))) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `target.<name>` is known without evaluating anything and
+    /// equals `value` (spans aside).
+    pub fn settled_as(&self, name: &str, value: &Value) -> bool {
+        if let Some((v, _)) = self.computed.borrow().get(name) {
+            return v == value;
+        }
+        matches!(self.state.borrow().get(name), Some(State::Done(Ok(v))) if v == value)
+    }
+
+    /// The work a later read of the facts evaluated so far would spend less
+    /// and more than their first reads did: less by their evaluation, more
+    /// by the copy of the value that a read of an evaluated fact makes and a
+    /// first read does not (a kept result's cost is a reuse's, which finds
+    /// them evaluated: image/memoized.rs).
+    pub fn first_reads(&self) -> (u64, u64) {
+        (self.saved.get(), self.owed.get())
     }
 
     /// The value of `target.<name>`.
@@ -104,7 +142,16 @@ impl<'p> Facts<'p> {
         self.state.borrow_mut().insert(name.to_string(), State::InProgress);
         let def = &defs[0];
         let env = Env { module: def.module, params: def.params.clone(), facts: Some(self), reads: None };
+        let (left, outermost) = (ev.budget.left(), self.nesting.get() == 0);
+        self.nesting.set(self.nesting.get() + 1);
         let value = ev.eval(def.expr, &env);
+        self.nesting.set(self.nesting.get() - 1);
+        if outermost {
+            self.saved.set(self.saved.get() + (left - ev.budget.left()));
+            if let Ok(v) = &value {
+                self.owed.set(self.owed.get() + ev.budget.weight(v));
+            }
+        }
         let value = match value {
             Ok(v) if v.interpolate().is_some() || matches!(v, Value::List(..)) => Ok(v),
             Ok(v) => Err(ev.error(

@@ -1,19 +1,28 @@
 //! Results of evaluating a definition's instance kept per (definition,
 //! arguments), not evaluated again for every variant: 100 images using
-//! `cuda.runtime("13.0")` evaluate its metadata once (docs/performance.md,
-//! stop 20). The image layer decides what it keeps (any type) and when; the
-//! rules it follows, for the metadata (`image/content.rs`):
+//! `cuda.runtime("13.0")` evaluate its metadata and steps once
+//! (docs/performance.md, stops 20 and 25). The image layer decides what it
+//! keeps (any type) and when; the rules it follows, for a component's
+//! metadata and steps and for a repository (`image/memoized.rs`):
 //!
 //! A result is kept only when it cannot depend on where or when it was
 //! evaluated, and a reuse costs what an evaluation would have cost:
 //!
-//! * no `target.*` fact was read (facts are per variant), and nothing was
-//!   reported or failed (errors carry the call site and the `use` chain,
-//!   and are reported where they happen);
-//! * the license's value, the only value kept with its span, was written in
-//!   the definition itself (an argument's span is the caller's);
+//! * the `target.*` facts it read have the same values (facts are per
+//!   variant): each kept result holds the facts its evaluation read, in
+//!   order, with their values, and is reused only in a variant where all of
+//!   them are already evaluated and equal (the work of evaluating a fact
+//!   for the first time in a variant is not part of the kept cost, as a
+//!   reuse finds it evaluated);
+//! * nothing was reported or failed (errors carry the call site and the
+//!   `use` chain, and are reported where they happen);
+//! * what is kept names nothing of the caller: a step's span is its
+//!   statement's, a repository's use is set by the caller after the memo,
+//!   and a license's value, the only value kept with its span, was written
+//!   in the definition itself (an argument's span is the caller's);
 //! * the work budget: the result is kept at the second evaluation of the
-//!   same key, when the `let`s it reads are cached as they will stay, and
+//!   same key with the same facts, when the `let`s it reads are cached as
+//!   they will stay, and
 //!   a reuse spends exactly that evaluation's work; when that much is not
 //!   left, the component is evaluated again, so the budget runs out at the
 //!   same expression with the same error as without the memo. The key holds
@@ -32,13 +41,35 @@ use crate::source::Span;
 /// Largest [`Instance::unfolded`] size of a kept instance.
 const MAX_UNFOLDED: u64 = 4096;
 
-/// Most instances kept under one key (equal fingerprints of distinct
-/// arguments are collisions: rare, unless crafted).
+/// Most entries kept under one key: an instance with a few values of the
+/// facts it reads (one per architecture, say), and equal fingerprints of
+/// distinct arguments, which are collisions: rare, unless crafted.
 const MAX_PER_KEY: usize = 4;
 
-/// The definition, the fingerprint of its arguments, the kind of component
-/// and the evaluation depth it is evaluated at.
-type Key = (DefId, u64, ComponentKind, usize);
+/// What of an instance is kept: each part is evaluated in its own phase of
+/// a variant's assembly (image/variant.rs), a component's as the kind of
+/// component it is used as.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Part {
+    /// Properties and metadata (`license`, `changes`, ...).
+    Metadata(ComponentKind),
+    /// The steps (`packages`, `write`, `run`, ...).
+    Steps(ComponentKind),
+    /// A repository, but for where it is used.
+    Repo,
+    /// The arguments as written in the outputs (`describe` in plan/layer.rs):
+    /// no evaluation, but formatting them for every variant was 3% of a
+    /// large compile.
+    Args,
+}
+
+/// The definition, the fingerprint of its arguments, the evaluation depth
+/// it is evaluated at, and the part kept.
+type Key = (DefId, u64, usize, Part);
+
+/// The facts an evaluation read, in the order it first read them, with the
+/// values they had: a result is reused only where they are the same.
+pub type Read = Rc<[(String, Value)]>;
 
 enum State {
     /// Evaluated once: the `let`s it read were cached by that evaluation.
@@ -47,16 +78,23 @@ enum State {
     Known(Rc<dyn Any>, u64),
 }
 
+/// One instance evaluated with some values of the facts it read.
+struct Entry {
+    instance: Rc<Instance>,
+    read: Read,
+    state: State,
+}
+
 /// The kept results.
 #[derive(Default)]
 pub struct Memo {
-    entries: HashMap<Key, Vec<(Rc<Instance>, State)>>,
+    entries: HashMap<Key, Vec<Entry>>,
 }
 
 /// What a lookup found.
 pub enum Lookup {
-    /// A kept result and the work to spend for it.
-    Known(Rc<dyn Any>, u64),
+    /// A kept result, the work to spend for it and the facts it read.
+    Known(Rc<dyn Any>, u64, Read),
     /// Not kept: evaluate, then [`Memo::record`] with this.
     Evaluate(Option<Slot>),
 }
@@ -65,37 +103,49 @@ pub enum Lookup {
 pub struct Slot {
     key: Key,
     instance: Rc<Instance>,
-    keep: bool,
 }
 
 impl Memo {
-    /// The kept result of `instance` evaluated as a `kind` at `depth`.
-    pub fn lookup(&self, instance: &Rc<Instance>, kind: ComponentKind, depth: usize) -> Lookup {
+    /// The kept `part` of `instance` evaluated at `depth`, by an evaluation
+    /// whose facts `agrees` says have the same values now.
+    pub fn lookup(
+        &self,
+        instance: &Rc<Instance>,
+        depth: usize,
+        part: Part,
+        agrees: impl Fn(&[(String, Value)]) -> bool,
+    ) -> Lookup {
         if instance.unfolded() > MAX_UNFOLDED {
             return Lookup::Evaluate(None);
         }
-        let key = (instance.def, instance.fingerprint(), kind, depth);
-        let found = self.entries.get(&key).and_then(|list| list.iter().find(|(i, _)| i.same_as(instance)));
+        let key = (instance.def, instance.fingerprint(), depth, part);
+        let found = self
+            .entries
+            .get(&key)
+            .and_then(|list| list.iter().find(|e| e.instance.same_as(instance) && agrees(&e.read)));
         match found {
-            Some((_, State::Known(kept, cost))) => Lookup::Known(kept.clone(), *cost),
-            Some((_, State::Seen)) => Lookup::Evaluate(Some(Slot { key, instance: instance.clone(), keep: true })),
-            None => Lookup::Evaluate(Some(Slot { key, instance: instance.clone(), keep: false })),
+            Some(Entry { state: State::Known(kept, cost), read, .. }) => {
+                Lookup::Known(kept.clone(), *cost, read.clone())
+            }
+            _ => Lookup::Evaluate(Some(Slot { key, instance: instance.clone() })),
         }
     }
 
-    /// Records an evaluation of the slot's instance, which spent `cost`
-    /// work, when it was `clean` (see the module's comment); `result` is
-    /// called only when the result is kept.
-    pub fn record(&mut self, slot: Slot, clean: bool, cost: u64, result: impl FnOnce() -> Rc<dyn Any>) {
+    /// Records an evaluation of the slot's instance that read the facts
+    /// `read` and spent `cost` work, when it was `clean` (see the module's
+    /// comment). The first such evaluation is seen, the second is kept:
+    /// `result` is called only then.
+    pub fn record(&mut self, slot: Slot, clean: bool, cost: u64, read: Read, result: impl FnOnce() -> Rc<dyn Any>) {
         if !clean {
             return;
         }
         let list = self.entries.entry(slot.key).or_default();
-        let state = if slot.keep { State::Known(result(), cost) } else { State::Seen };
-        if let Some(entry) = list.iter_mut().find(|(i, _)| i.same_as(&slot.instance)) {
-            entry.1 = state;
+        if let Some(e) = list.iter_mut().find(|e| e.instance.same_as(&slot.instance) && *e.read == *read) {
+            if let State::Seen = e.state {
+                e.state = State::Known(result(), cost);
+            }
         } else if list.len() < MAX_PER_KEY {
-            list.push((slot.instance, state));
+            list.push(Entry { instance: slot.instance, read, state: State::Seen });
         }
     }
 }
@@ -132,7 +182,7 @@ mod tests {
 
     fn known(l: Lookup) -> Option<(Changes, u64)> {
         match l {
-            Lookup::Known(kept, cost) => Some((*kept.downcast_ref::<Changes>().expect("a Changes"), cost)),
+            Lookup::Known(kept, cost, _) => Some((*kept.downcast_ref::<Changes>().expect("a Changes"), cost)),
             Lookup::Evaluate(_) => None,
         }
     }
@@ -144,21 +194,42 @@ mod tests {
         }
     }
 
+    const LAYER: Part = Part::Metadata(ComponentKind::Layer);
+
+    /// Facts that agree with every kept evaluation (none read).
+    fn any(_: &[(String, Value)]) -> bool {
+        true
+    }
+
+    fn none_read() -> Read {
+        Rc::new([])
+    }
+
+    fn arch(a: &str) -> Read {
+        Rc::new([("arch".to_string(), Value::Str(a.to_string(), at(0, 0)))])
+    }
+
+    /// Facts where `target.arch` is `now`.
+    fn arch_is(now: &str) -> impl Fn(&[(String, Value)]) -> bool + '_ {
+        move |read| read.iter().all(|(n, v)| n == "arch" && *v == Value::Str(now.to_string(), at(5, 6)))
+    }
+
     #[test]
     fn kept_at_the_second_clean_evaluation_for_equal_arguments_from_anywhere() {
         let mut m = Memo::default();
         let first = instance("1.0", at(1, 2));
-        m.record(slot(m.lookup(&first, ComponentKind::Layer, 0)), true, 50, || Rc::new(Changes::Weekly));
+        m.record(slot(m.lookup(&first, 0, LAYER, any)), true, 50, none_read(), || Rc::new(Changes::Weekly));
         // Seen once: the first evaluation also filled the `let` cache.
         let again = instance("1.0", at(7, 9));
-        assert!(known(m.lookup(&again, ComponentKind::Layer, 0)).is_none());
-        m.record(slot(m.lookup(&again, ComponentKind::Layer, 0)), true, 40, || Rc::new(Changes::Weekly));
+        assert!(known(m.lookup(&again, 0, LAYER, any)).is_none());
+        m.record(slot(m.lookup(&again, 0, LAYER, any)), true, 40, none_read(), || Rc::new(Changes::Weekly));
         let third = instance("1.0", at(20, 25));
-        assert_eq!(known(m.lookup(&third, ComponentKind::Layer, 0)), Some((Changes::Weekly, 40)));
-        // Another argument, kind or depth is another key.
-        assert!(known(m.lookup(&instance("2.0", at(1, 2)), ComponentKind::Layer, 0)).is_none());
-        assert!(known(m.lookup(&third, ComponentKind::Kmod, 0)).is_none());
-        assert!(known(m.lookup(&third, ComponentKind::Layer, 1)).is_none());
+        assert_eq!(known(m.lookup(&third, 0, LAYER, any)), Some((Changes::Weekly, 40)));
+        // Another argument, kind, depth or part is another key.
+        assert!(known(m.lookup(&instance("2.0", at(1, 2)), 0, LAYER, any)).is_none());
+        assert!(known(m.lookup(&third, 0, Part::Metadata(ComponentKind::Kmod), any)).is_none());
+        assert!(known(m.lookup(&third, 1, LAYER, any)).is_none());
+        assert!(known(m.lookup(&third, 0, Part::Steps(ComponentKind::Layer), any)).is_none());
     }
 
     #[test]
@@ -166,9 +237,27 @@ mod tests {
         let mut m = Memo::default();
         let i = instance("1.0", at(1, 2));
         for _ in 0..3 {
-            m.record(slot(m.lookup(&i, ComponentKind::Layer, 0)), false, 10, || Rc::new(Changes::Often));
+            m.record(slot(m.lookup(&i, 0, LAYER, any)), false, 10, none_read(), || Rc::new(Changes::Often));
         }
-        assert!(known(m.lookup(&i, ComponentKind::Layer, 0)).is_none());
+        assert!(known(m.lookup(&i, 0, LAYER, any)).is_none());
+    }
+
+    #[test]
+    fn a_result_is_reused_only_where_the_facts_it_read_agree() {
+        let mut m = Memo::default();
+        let i = instance("1.0", at(1, 2));
+        let steps = Part::Steps(ComponentKind::Layer);
+        for (a, changes) in [("x86_64", Changes::Weekly), ("aarch64", Changes::Often)] {
+            for _ in 0..2 {
+                m.record(slot(m.lookup(&i, 0, steps, arch_is(a))), true, 30, arch(a), || Rc::new(changes));
+            }
+        }
+        // Each architecture has its own result, kept side by side.
+        assert_eq!(known(m.lookup(&i, 0, steps, arch_is("x86_64"))), Some((Changes::Weekly, 30)));
+        assert_eq!(known(m.lookup(&i, 0, steps, arch_is("aarch64"))), Some((Changes::Often, 30)));
+        assert!(known(m.lookup(&i, 0, steps, arch_is("ppc64le"))).is_none());
+        // A variant where the fact is not known yet finds nothing.
+        assert!(known(m.lookup(&i, 0, steps, |read: &[(String, Value)]| read.is_empty())).is_none());
     }
 
     #[test]
