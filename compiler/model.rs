@@ -6,6 +6,7 @@
 use crate::maps::IndexMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::source::Span;
 
@@ -164,8 +165,9 @@ pub struct Component {
     /// As users know it: `tools.ramalama`, `fedora.silverblue`, or
     /// `ai-desktop` / `ai-desktop.cuda-runtime` for bodies.
     pub name: String,
-    /// Arguments as written after evaluation, for display and hashing.
-    pub args: IndexMap<String, String>,
+    /// Arguments as written after evaluation, for display and hashing;
+    /// shared by the uses of one instance in a run (resolve's memo).
+    pub args: Arc<IndexMap<String, String>>,
     /// Where the component was brought in (the call in the recipe).
     pub span: Span,
     /// Where it is defined, for definitions.
@@ -177,8 +179,9 @@ pub struct Component {
     pub telemetry: bool,
     pub remote_ai: bool,
     pub changes: Changes,
-    /// Every property set in the body, evaluated (`version`, `image`, ...).
-    pub properties: IndexMap<String, Property>,
+    /// Every property set in the body, evaluated (`version`, `image`, ...);
+    /// shared by the uses of one instance in a run (resolve's memo).
+    pub properties: Arc<IndexMap<String, Property>>,
     /// Repositories (indexes into [`Variant::repos`]) its packages come from.
     pub repos: Vec<usize>,
     pub steps: Vec<Step>,

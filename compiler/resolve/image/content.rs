@@ -3,6 +3,7 @@
 //! `requires` constraints, `after`, and the variant's `signing`.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use crate::maps::IndexMap;
 
@@ -206,7 +207,7 @@ fn evaluate_metadata<'p>(
         telemetry: false,
         remote_ai: false,
         changes: default_changes(c.kind),
-        properties: IndexMap::default(),
+        properties: Arc::default(),
     };
     for stmt in own_stmts(c) {
         let StmtKind::Property { name, value } = &stmt.kind else {
@@ -312,7 +313,7 @@ fn evaluate_metadata<'p>(
                 *clean = false;
                 // Kept, so that the property is not also reported missing.
                 if let Some(p) = to_property(&v) {
-                    meta.properties.insert(name.name.clone(), p);
+                    Arc::make_mut(&mut meta.properties).insert(name.name.clone(), p);
                 }
                 continue;
             }
@@ -383,7 +384,7 @@ fn evaluate_metadata<'p>(
             _ => {}
         }
         if let Some(p) = to_property(&v) {
-            meta.properties.insert(name.name.clone(), p);
+            Arc::make_mut(&mut meta.properties).insert(name.name.clone(), p);
         }
     }
     if c.kind == model::ComponentKind::Base && !meta.properties.contains_key("image") {

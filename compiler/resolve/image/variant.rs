@@ -6,6 +6,7 @@
 use crate::maps::HashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::maps::{IndexMap, IndexSet};
 
@@ -411,16 +412,17 @@ fn content<'p>(
 
 /// An instance's arguments as text, kept in the memo: the same arguments
 /// print the same whatever the variant (a value prints without its span).
-fn args(ev: &mut Evaluator<'_>, instance: &Rc<Instance>) -> IndexMap<String, String> {
+fn args(ev: &mut Evaluator<'_>, instance: &Rc<Instance>) -> Arc<IndexMap<String, String>> {
     let depth = ev.budget.depth;
     let slot = match ev.memo.lookup(instance, depth, Part::Args, |_| true) {
-        Lookup::Known(kept, ..) => match kept.downcast_ref::<IndexMap<String, String>>() {
+        Lookup::Known(kept, ..) => match kept.downcast_ref::<Arc<IndexMap<String, String>>>() {
             Some(args) => return args.clone(),
             None => None,
         },
         Lookup::Evaluate(slot) => slot,
     };
-    let args: IndexMap<String, String> = instance.args.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    let args: Arc<IndexMap<String, String>> =
+        Arc::new(instance.args.iter().map(|(k, v)| (k.clone(), v.to_string())).collect());
     if let Some(slot) = slot {
         ev.memo.record(slot, true, 0, Rc::new([]), || Rc::new(args.clone()));
     }
@@ -795,7 +797,7 @@ pub struct Meta {
     pub telemetry: bool,
     pub remote_ai: bool,
     pub changes: Changes,
-    pub properties: IndexMap<String, model::Property>,
+    pub properties: Arc<IndexMap<String, model::Property>>,
 }
 
 /// Default `changes` per kind: base < kernel < kmod < layers (tools) < bodies (config).
