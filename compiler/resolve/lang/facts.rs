@@ -82,13 +82,13 @@ impl<'p> Facts<'p> {
         }
     }
 
-    /// Whether `target.<name>` is known without evaluating anything and
-    /// equals `value` (spans aside).
+    /// Whether `target.<name>` is known without evaluating anything and is
+    /// [`Value::identical`] to `value` (spans aside).
     pub fn settled_as(&self, name: &str, value: &Value) -> bool {
         if let Some((v, _)) = self.computed.borrow().get(name) {
-            return v == value;
+            return v.identical(value);
         }
-        matches!(self.state.borrow().get(name), Some(State::Done(Ok(v))) if v == value)
+        matches!(self.state.borrow().get(name), Some(State::Done(Ok(v))) if v.identical(value))
     }
 
     /// The work a later read of the facts evaluated so far would spend less

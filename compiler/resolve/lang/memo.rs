@@ -28,7 +28,12 @@
 //!   same expression with the same error as without the memo. The key holds
 //!   the evaluation depth, so the depth limit is met the same way too;
 //! * only instances small to compare are kept (comparing equal instances
-//!   built apart costs their unfolded size), at most a few per fingerprint.
+//!   built apart costs their unfolded size), at most a few per fingerprint;
+//! * instances and fact values are compared with `identical`, not `==`:
+//!   maps are `==` whatever their order, but print and iterate in the
+//!   order written, so `l({"a" = "x", "b" = "y"})` and
+//!   `l({"b" = "y", "a" = "x"})` are kept apart (an attacker review found
+//!   the arguments of the second printed as the first's).
 
 use crate::maps::HashMap;
 use std::any::Any;
@@ -122,7 +127,7 @@ impl Memo {
         let found = self
             .entries
             .get(&key)
-            .and_then(|list| list.iter().find(|e| e.instance.same_as(instance) && agrees(&e.read)));
+            .and_then(|list| list.iter().find(|e| e.instance.identical(instance) && agrees(&e.read)));
         match found {
             Some(Entry { state: State::Known(kept, cost), read, .. }) => {
                 Lookup::Known(kept.clone(), *cost, read.clone())
@@ -140,7 +145,10 @@ impl Memo {
             return;
         }
         let list = self.entries.entry(slot.key).or_default();
-        if let Some(e) = list.iter_mut().find(|e| e.instance.same_as(&slot.instance) && *e.read == *read) {
+        let same_read = |kept: &Read| {
+            kept.len() == read.len() && kept.iter().zip(read.iter()).all(|((a, x), (b, y))| a == b && x.identical(y))
+        };
+        if let Some(e) = list.iter_mut().find(|e| e.instance.identical(&slot.instance) && same_read(&e.read)) {
             if let State::Seen = e.state {
                 e.state = State::Known(result(), cost);
             }
@@ -258,6 +266,25 @@ mod tests {
         assert!(known(m.lookup(&i, 0, steps, arch_is("ppc64le"))).is_none());
         // A variant where the fact is not known yet finds nothing.
         assert!(known(m.lookup(&i, 0, steps, |read: &[(String, Value)]| read.is_empty())).is_none());
+    }
+
+    #[test]
+    fn maps_written_in_another_order_are_another_instance() {
+        let map = |pairs: &[(&str, &str)]| {
+            let entries = pairs.iter().map(|(k, v)| (k.to_string(), Value::Str(v.to_string(), at(0, 0)))).collect();
+            let mut args = IndexMap::default();
+            args.insert("m".to_string(), Value::Map(entries));
+            Rc::new(Instance::new(DefId(3), DefKind::Layer, "m.l".into(), args, at(1, 2)))
+        };
+        let (ab, ba) = (map(&[("a", "x"), ("b", "y")]), map(&[("b", "y"), ("a", "x")]));
+        // Equal as values, but they print (and iterate) in another order.
+        assert!(ab.same_as(&ba) && !ab.identical(&ba));
+        let mut m = Memo::default();
+        for _ in 0..2 {
+            m.record(slot(m.lookup(&ab, 0, Part::Args, any)), true, 0, none_read(), || Rc::new(Changes::Weekly));
+        }
+        assert_eq!(known(m.lookup(&ab, 0, Part::Args, any)), Some((Changes::Weekly, 0)));
+        assert!(known(m.lookup(&ba, 0, Part::Args, any)).is_none());
     }
 
     #[test]

@@ -67,6 +67,19 @@ impl Instance {
                 && self.args == other.args)
     }
 
+    /// [`Instance::same_as`], and every map in the arguments, however deep,
+    /// written in the same order: what a memo needs before it reuses a
+    /// result, since maps print and iterate in the order written
+    /// (`{"a" = 1, "b" = 2}` and `{"b" = 2, "a" = 1}` are `==`, but the
+    /// arguments of `l(...)` print differently). Costs what `same_as` does.
+    pub fn identical(&self, other: &Instance) -> bool {
+        std::ptr::eq(self, other)
+            || (self.summary.fingerprint == other.summary.fingerprint
+                && self.def == other.def
+                && self.args.len() == other.args.len()
+                && self.args.iter().zip(&other.args).all(|((ka, a), (kb, b))| ka == kb && a.identical(b)))
+    }
+
     /// A hash that agrees with [`Instance::same_as`]: equal instances have
     /// equal fingerprints. For lookups only; it never reaches the output.
     pub fn fingerprint(&self) -> u64 {
@@ -156,6 +169,21 @@ impl PartialEq for Value {
 }
 
 impl Value {
+    /// `==`, and every map written in the same order (see
+    /// [`Instance::identical`]).
+    pub fn identical(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::List(a, _), Value::List(b, _)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.identical(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|((ka, x), (kb, y))| ka == kb && x.identical(y))
+            }
+            (Value::Instance(a), Value::Instance(b)) => a.identical(b),
+            _ => self == other,
+        }
+    }
+
     /// A hash that agrees with `==`: equal values have equal fingerprints.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
