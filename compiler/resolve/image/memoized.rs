@@ -1,5 +1,5 @@
-//! A part of a component (its metadata, its steps) evaluated through the
-//! instance memo (`lang/memo.rs`, whose comment gives the rules): a kept
+//! A part of a component (its metadata, its steps) or a repository
+//! evaluated through the instance memo (`lang/memo.rs`, whose comment gives the rules): a kept
 //! result when there is one for these facts and the work budget has its
 //! cost, otherwise an evaluation, kept when it was clean.
 
@@ -12,9 +12,10 @@ use super::facts::Facts;
 use super::memo::{Lookup, Part, Read};
 use super::value::Instance;
 
-/// The `part` of `instance` in the variant of `facts`. `evaluate` gets the list of facts read (each name once, in the
-/// order first read) and a flag to clear when an evaluation fails (some
-/// fail without a new report: a repeat); `own` says whether a result names
+/// The `part` of `instance` in the variant of `facts`. `evaluate` gets the
+/// list of facts read (each name once, in the order first read) and a flag
+/// to clear when an evaluation fails (some fail without a new report: a
+/// repeat); `own` says whether a result names
 /// nothing of its caller (no span of an argument). Bodies of the recipe
 /// have no instance (`None`) and are always evaluated.
 pub fn memoized<'p, T: Clone + std::fmt::Debug + 'static>(

@@ -70,25 +70,27 @@ impl<'p> Facts<'p> {
         self.suppressed.borrow_mut().push(name.to_string());
     }
 
-    /// The value of `target.<name>` if it is known without evaluating
-    /// anything: computed, or provided and evaluated already.
-    pub fn settled(&self, name: &str) -> Option<Value> {
+    /// `f` of the value of `target.<name>` if it is known without
+    /// evaluating anything: computed, or provided and evaluated already.
+    fn with_settled<R>(&self, name: &str, f: impl FnOnce(&Value) -> R) -> Option<R> {
         if let Some((v, _)) = self.computed.borrow().get(name) {
-            return Some(v.clone());
+            return Some(f(v));
         }
         match self.state.borrow().get(name) {
-            Some(State::Done(Ok(v))) => Some(v.clone()),
+            Some(State::Done(Ok(v))) => Some(f(v)),
             _ => None,
         }
     }
 
+    /// The value of `target.<name>` if it is known without evaluating anything.
+    pub fn settled(&self, name: &str) -> Option<Value> {
+        self.with_settled(name, Value::clone)
+    }
+
     /// Whether `target.<name>` is known without evaluating anything and is
-    /// [`Value::identical`] to `value` (spans aside).
+    /// [`Value::identical`] to `value` (spans aside); nothing is copied.
     pub fn settled_as(&self, name: &str, value: &Value) -> bool {
-        if let Some((v, _)) = self.computed.borrow().get(name) {
-            return v.identical(value);
-        }
-        matches!(self.state.borrow().get(name), Some(State::Done(Ok(v))) if v.identical(value))
+        self.with_settled(name, |v| v.identical(value)).unwrap_or(false)
     }
 
     /// The work a later read of the facts evaluated so far would spend less

@@ -22,8 +22,8 @@
 //!   in the definition itself (an argument's span is the caller's);
 //! * the work budget: the result is kept at the second evaluation of the
 //!   same key with the same facts, when the `let`s it reads are cached as
-//!   they will stay, and
-//!   a reuse spends exactly that evaluation's work; when that much is not
+//!   they will stay, and a reuse spends exactly that evaluation's work
+//!   (see the first point for the facts'); when that much is not
 //!   left, the component is evaluated again, so the budget runs out at the
 //!   same expression with the same error as without the memo. The key holds
 //!   the evaluation depth, so the depth limit is met the same way too;
