@@ -6,6 +6,12 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Small pages until the recipe is known to be large (`aidc::cli::pages`):
+/// run by the loader before `main`, so before Rust's start-up allocates.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SMALL_PAGES_FIRST: extern "C" fn() = aidc::cli::pages::small_pages_first;
+
 fn main() {
     std::process::exit(aidc::cli::main());
 }

@@ -21,6 +21,7 @@ mod keyscan;
 mod layout;
 mod one_recipe;
 mod outputs;
+pub mod pages;
 pub mod render;
 mod transaction;
 
@@ -103,8 +104,16 @@ fn command(cli: Cli) -> i32 {
         Command::Explain(args) => explain(&args.name),
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
-        Command::Init(args) => init::run(&args),
-        Command::Build(args) => build::run(&args),
+        // These start other programs (openssl, podman), which inherit the
+        // process's huge-page setting: theirs is the user's.
+        Command::Init(args) => {
+            pages::restore();
+            init::run(&args)
+        }
+        Command::Build(args) => {
+            pages::restore();
+            build::run(&args)
+        }
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
     }

@@ -11,7 +11,7 @@ use aidc::syntax;
 
 #[path = "../../benches/scale.rs"]
 #[allow(dead_code)]
-mod scale;
+pub mod scale;
 
 fn aid_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };

@@ -21,6 +21,7 @@ mod keys;
 mod konflux;
 #[allow(dead_code)] // shared with tests/cases
 mod konflux_case;
+mod pages;
 mod plans;
 mod repos;
 mod secrets;
