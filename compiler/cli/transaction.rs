@@ -291,25 +291,28 @@ impl Modes {
     /// looked at once. The directory is made first and its parent only
     /// when that fails for want of it: in a staged tree nearly every
     /// directory is new, and asking first was a system call for each
-    /// (8,000 in a project of 1,000 images).
+    /// (8,000 in a project of 1,000 images). A directory found made (by
+    /// another worker writing the same tree) is taken as it is: whoever
+    /// made it gives it its mode.
     fn make_dirs(self, path: &Path, made: &mut crate::maps::HashSet<PathBuf>) -> io::Result<()> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         if made.contains(path) {
             return Ok(());
         }
-        let create = || std::fs::DirBuilder::new().mode(DIR_MODE).create(path);
+        let create = || match std::fs::DirBuilder::new().mode(DIR_MODE).create(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        };
         let created = match create() {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
             Err(e) if e.kind() == io::ErrorKind::NotFound => match path.parent() {
                 Some(parent) if parent != path && !parent.as_os_str().is_empty() => {
                     self.make_dirs(parent, made)?;
-                    create()?;
-                    true
+                    create()?
                 }
                 _ => return Err(e),
             },
-            Err(e) => return Err(e),
+            other => other?,
         };
         if created && !self.kept(DIR_MODE) {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))?;
@@ -361,15 +364,16 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         // or into a hard link of someone else's file), with fixed modes;
         // then what is not aidc's, as it is.
         made.insert(staged.clone());
-        // The directories first, in order; then the files, each independent
-        // of the others, on every core when there are many.
-        for path in dir.files.keys() {
-            if let Some(p) = staged.join(path).parent() {
-                modes.make_dirs(p, &mut made)?;
-            }
-        }
-        let write = |path: &String, content: &String| -> io::Result<()> {
+        // Each file after its directory, the files on every core when there
+        // are many: a directory two workers both make is made once (the
+        // other finds it there), and making the 8,000 directories of a
+        // 1,000-image project in a row before the files was a twentieth of
+        // its run (docs/performance.md, stop 26).
+        let write = |path: &String, content: &String, made: &mut crate::maps::HashSet<PathBuf>| -> io::Result<()> {
             let to = staged.join(path);
+            if let Some(p) = to.parent() {
+                modes.make_dirs(p, made)?;
+            }
             let mode = if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE };
             if changes.unchanged.contains(path) {
                 let from = target.join(path);
@@ -385,14 +389,17 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         };
         if dir.files.len() < PARALLEL_FILES {
             for (path, content) in &dir.files {
-                write(path, content)?;
+                write(path, content, &mut made)?;
             }
         } else {
             let files: Vec<(&String, &String)> = dir.files.iter().collect();
             // The first error in the files' order, as in a row.
-            crate::par::chunks(&files, |chunk| chunk.iter().try_for_each(|(path, content)| write(path, content)))
-                .into_iter()
-                .collect::<io::Result<()>>()?;
+            crate::par::chunks(&files, |chunk| {
+                let mut made = made.clone();
+                chunk.iter().try_for_each(|(path, content)| write(path, content, &mut made))
+            })
+            .into_iter()
+            .collect::<io::Result<()>>()?;
         }
         let mut dirs = Vec::new();
         for entry in &changes.kept {
