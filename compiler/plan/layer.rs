@@ -487,7 +487,6 @@ pub fn builder_image(variant: &Variant) -> String {
 /// (plan/memo.rs says why that is sound).
 #[allow(clippy::too_many_arguments)]
 pub fn layers<'a>(
-    image: &model::Image,
     variant: &'a Variant,
     order: &[usize],
     inputs: &Inputs,
@@ -505,16 +504,17 @@ pub fn layers<'a>(
             continue;
         }
         let reads = Reads::component(variant, c, hermetic.is_some());
-        if let Some(layer) =
-            memo.layer(reads, hermetic, diagnostics, |d| component(image, variant, c, inputs, hermetic, files, d))
-            && (!layer.instructions.is_empty() || !layer.labels.is_empty())
+        if let Some(layer) = memo.layer(reads, hermetic, files, diagnostics, |image, files, d| {
+            component(image, variant, c, inputs, hermetic, files, d)
+        }) && (!layer.instructions.is_empty() || !layer.labels.is_empty())
         {
             out.push(layer);
         }
         if c.kind == ComponentKind::Kernel
-            && let Some(layer) = memo.layer(Reads::signature(variant, c), hermetic, diagnostics, |d| {
-                kernel_signature(image, variant, c, inputs, hermetic, files, d)
-            })
+            && let Some(layer) =
+                memo.layer(Reads::signature(variant, c), hermetic, files, diagnostics, |image, files, d| {
+                    kernel_signature(image, variant, c, inputs, hermetic, files, d)
+                })
         {
             out.push(layer);
         }
@@ -554,6 +554,63 @@ fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builde
         secrets,
         per_arch: false,
     }
+}
+
+/// `layer`, planned for the image named `from`, as planning it for the
+/// image named `to` gives it: every `from` in its text becomes `to` and
+/// its keys are made again (a builder's is the digest of its last
+/// instruction, which the layer's own inputs name). Only sound where
+/// plan/memo.rs checked that planning names the image and reads nothing
+/// else of it.
+pub fn relocated(layer: &Layer, from: &memchr::memmem::Finder<'_>, to: &str) -> Layer {
+    let text = |s: &String| match from.find(s.as_bytes()) {
+        Some(_) => {
+            let from = std::str::from_utf8(from.needle()).unwrap_or_default();
+            s.replace(from, to)
+        }
+        None => s.clone(),
+    };
+    let instruction = |i: &Instruction| Instruction {
+        comment: i.comment.as_ref().map(text),
+        kind: match &i.kind {
+            InstructionKind::Run { mounts, inputs, commands } => InstructionKind::Run {
+                mounts: mounts.iter().map(text).collect(),
+                inputs: inputs.iter().map(|(what, digest)| (text(what), text(digest))).collect(),
+                commands: commands.iter().map(text).collect(),
+            },
+            InstructionKind::Env { name, value } => InstructionKind::Env { name: text(name), value: text(value) },
+            InstructionKind::Label { key, value } => InstructionKind::Label { key: text(key), value: text(value) },
+            InstructionKind::Copy { src, dest, mode } => {
+                InstructionKind::Copy { src: text(src), dest: text(dest), mode: text(mode) }
+            }
+            InstructionKind::Arg { name, default } => InstructionKind::Arg { name: text(name), default: text(default) },
+        },
+    };
+    let builder = layer.builder.as_ref().map(|b| {
+        let instructions: Vec<Instruction> = b.instructions.iter().map(instruction).collect();
+        let key = instructions.last().map_or_else(|| b.key.clone(), crate::hash::digest_json);
+        Builder { module: text(&b.module), role: b.role, from: text(&b.from), key, instructions }
+    });
+    let mut instructions: Vec<Instruction> = layer.instructions.iter().map(instruction).collect();
+    if let (Some(old), Some(new)) = (&layer.builder, &builder)
+        && old.key != new.key
+    {
+        // The install names its builder's output by the builder's key.
+        let output = format!("stage:{BUILDER}");
+        for i in &mut instructions {
+            if let InstructionKind::Run { inputs, .. } = &mut i.kind {
+                for (what, digest) in inputs.iter_mut() {
+                    if *what == output && *digest == old.key {
+                        digest.clone_from(&new.key);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = layer_of(&text(&layer.component), instructions, builder, layer.is_kernel);
+    out.labels = layer.labels.iter().map(|(k, v)| (text(k), text(v))).collect();
+    out.per_arch = layer.per_arch;
+    out
 }
 
 fn uses_secret(i: &Instruction) -> bool {
@@ -604,13 +661,13 @@ fn signing_mounts(run: &mut Run, variant: &Variant, inputs: &Inputs, diagnostics
 /// Installs the recipe's public certificate in the image, for `mokutil
 /// --import` on the target machine (ublue ships its own the same way:
 /// ublue-os-akmods-addons.spec, /etc/pki/akmods/certs).
-fn install_cert(run: &mut Run, image: &model::Image, variant: &Variant, inputs: &Inputs) {
+fn install_cert(run: &mut Run, image: &str, variant: &Variant, inputs: &Inputs) {
     if let Some(s) = &variant.signing
         && let Some(cert) = inputs.entries.get(&s.cert)
     {
         let at = run.context(&s.cert, cert);
         // The public certificate, for `mokutil --import` on the target machine.
-        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&super::kmod_cert_path(&image.name))));
+        run.commands.push(format!("install -D -m 0644 {at} {}", quote(&super::kmod_cert_path(image))));
     }
 }
 
@@ -620,7 +677,7 @@ fn install_cert(run: &mut Run, image: &model::Image, variant: &Variant, inputs: 
 /// file in place and checks it is the one the builder verified. After
 /// ublue-os/akmods fetch-kernel.sh, which signs every kernel it ships.
 fn kernel_signature(
-    image: &model::Image,
+    image: &str,
     variant: &Variant,
     kernel: &Component,
     inputs: &Inputs,
@@ -738,7 +795,7 @@ WantedBy=multi-user.target
 ";
 
 fn component(
-    image: &model::Image,
+    image: &str,
     variant: &Variant,
     c: &Component,
     inputs: &Inputs,
@@ -746,7 +803,7 @@ fn component(
     files: &mut Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Layer> {
-    let image_name = image.name.as_str();
+    let image_name = image;
     let mut run = Run::default();
     let mut builder = None;
     let needs_dnf = c.steps.iter().any(|s| matches!(s.kind, StepKind::Packages { .. } | StepKind::Remove { .. }))
@@ -1081,7 +1138,7 @@ pub(super) fn builder_repos(variant: &Variant, c: &Component) -> Vec<usize> {
 /// ublue-os/akmods fetch-kernel.sh) and reads the kernel release from the
 /// kernel stage.
 fn kmod(
-    image: &model::Image,
+    image: &str,
     variant: &Variant,
     c: &Component,
     setup: &RepoSetup,
@@ -1106,8 +1163,7 @@ fn kmod(
     b.mount(DNF_CACHE.to_string());
     b.mount(VAR_LOG.to_string());
     let repos = builder_repos(variant, c);
-    let b_setup =
-        repositories(&mut b, &repos, variant, &image.name, files, setup.hermetic.then_some(&setup.keys), false);
+    let b_setup = repositories(&mut b, &repos, variant, image, files, setup.hermetic.then_some(&setup.keys), false);
     let script = files.script("aid-kmod-build.sh");
     let at = b.script(&script);
     b.mount(format!("type=bind,from={KERNEL_STAGE},source=/usr/lib/modules,target={KERNEL_MODULES}"));

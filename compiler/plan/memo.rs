@@ -1,4 +1,5 @@
-//! Each layer of an image planned once for all its variants: the variants
+//! Each layer of an image planned once for all its variants, and renamed
+//! for the other images of the same chunk: the variants
 //! of an image share most components (the kernel, the tools, the image's
 //! own body), and planning a component again for every variant (its `RUN`
 //! line, support files and digests) was most of a large plan
@@ -17,8 +18,9 @@
 //!   `layer::builder_repos` merges them by index), the signing block and
 //!   the builder image. The hermetic build's keys are compared beside it.
 //!   The rest is the same for every variant of one image: the image (its
-//!   name: a memo is made per image), the inputs' digests and the output
-//!   directory. Spans are compared too, though they only reach diagnostics.
+//!   name, which the memo is told with `start`), the inputs' digests and
+//!   the output directory. Within an image spans are compared too, though
+//!   they only reach diagnostics.
 //! * **Support files.** `Files::add` gives the same file for the same path
 //!   and content whenever it is asked (the first content at a path keeps
 //!   it; another content gets a suffix made from its digest, the same each
@@ -28,12 +30,34 @@
 //!   all (duplicates included: [`Diagnostics::pushes`]) is kept; planning it
 //!   again would find nothing either, as it reads the same values.
 //!
-//! Debug builds plan again on every hit and compare the two layers (and
-//! that nothing was found), so the test suites check the memo on every case.
-//! A memo lives in one call of `plan_images` for one image: nothing global,
-//! nothing shared between threads. A kept layer is handed out as an
-//! `Rc<Layer>`, not copied: a deep copy for every variant that reused it
-//! was 6% of a large compile's instructions (docs/performance.md, stop 24).
+//! **Across images** (stop 26). Most layers of a large project are the
+//! same stdlib components in every image, and differ only by the image's
+//! name in their support files' paths (`out/<image>/...`) and its
+//! certificate's path. A memo lives for the images of one chunk planned in
+//! a row, and a layer first planned for image A is, when a second image
+//! uses it with the same [`Reads`] (spans aside: planning reads them only
+//! for diagnostics, and a layer with diagnostics is never kept), planned
+//! once more for a *stand-in* name that no image of the model has. It is
+//! kept as a template only when renaming the stand-in to A in its text
+//! gives A's layer exactly, and its files (paths renamed, same contents)
+//! exactly A's: then every stand-in in it is a place where planning wrote
+//! the name (a stand-in written by the recipe, or made by two texts side by
+//! side, would have been renamed too and differ), and image names, all
+//! kebab-case, are quoted and slugged alike. Any other image gets the
+//! template renamed, its keys made again (`layer::relocated`), and its
+//! files added as planning would add them, unless a path would come out
+//! differently (this image has another content there already), when the
+//! layer is planned. The key of a layer is still the digest of its own
+//! text, so a compile gives the same bytes with the memo or without it,
+//! in any chunking.
+//!
+//! Debug builds plan again on every hit, renamed ones included, and compare
+//! the two layers and files (and that nothing was found), so the test suites
+//! check the memo on every case. A memo lives in one call of `plan_images`:
+//! nothing global, nothing shared between threads. A kept layer is handed
+//! out as an `Rc<Layer>`, not copied: a deep copy for every variant that
+//! reused it was 6% of a large compile's instructions (docs/performance.md,
+//! stop 24).
 
 use crate::maps::HashMap;
 use std::hash::{Hash, Hasher};
@@ -43,11 +67,12 @@ use crate::maps::IndexMap;
 
 use super::hermetic::Keys;
 use super::layer::Layer;
+use super::support::{Added, Files};
 use crate::diag::Diagnostics;
 use crate::model::{Component, ComponentKind, Property, Repo, Signing, Step, Variant};
 
-/// The layers planned so far for the variants of one image.
-#[derive(Default)]
+/// The layers planned so far: for the variants of the image being planned,
+/// and (relocatable) for the other images of the same chunk.
 pub struct Memo<'a> {
     /// By [`Reads::fingerprint`]: what planning read, the hermetic build's
     /// keys, the layer planned. A fingerprint, not the name, so that many
@@ -56,6 +81,25 @@ pub struct Memo<'a> {
     layers: HashMap<u64, Vec<Entry<'a>>>,
     /// The finishing layer, without and with the initramfs step.
     finish: [Option<Rc<Layer>>; 2],
+    /// The image being planned.
+    image: String,
+    /// A name no image of the model has, planned for in place of one.
+    stand_in: String,
+    /// Finds it in a layer's text.
+    finder: memchr::memmem::Finder<'static>,
+    /// The layers of the images planned before, by fingerprint as `layers`.
+    across: HashMap<u64, Vec<(Reads<'a>, Option<Keys>, Across)>>,
+}
+
+/// What the memo knows of a layer planned for another image.
+enum Across {
+    /// Planned for one image: its name, the layer, the files it added.
+    Seen { image: String, layer: Rc<Layer>, added: Vec<Added> },
+    /// Planned for the stand-in name, and found to be the layer of `Seen`
+    /// with the stand-in renamed: renamed again for any image.
+    Template { layer: Rc<Layer>, added: Vec<Added> },
+    /// Its planning reads the image's name otherwise than to write it.
+    Refused,
 }
 
 /// Most layers kept under one fingerprint: equal fingerprints of distinct
@@ -69,6 +113,7 @@ type Entry<'a> = (Reads<'a>, Option<Keys>, Rc<Layer>);
 
 /// An `IndexMap` compared in order (`IndexMap`'s own `==` ignores the
 /// order, and a component's arguments are written in order: `describe`).
+#[derive(Clone, Copy)]
 struct Ordered<'a, V>(&'a IndexMap<String, V>);
 
 impl<V: PartialEq> PartialEq for Ordered<'_, V> {
@@ -79,7 +124,7 @@ impl<V: PartialEq> PartialEq for Ordered<'_, V> {
 
 /// What planning one layer of a variant reads, besides what every variant
 /// of the image shares (see the module's comment).
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Reads<'a> {
     /// `layer::component`: the component's layer.
     Component {
@@ -96,7 +141,7 @@ pub enum Reads<'a> {
 }
 
 /// The component's fields planning reads for itself.
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Own<'a> {
     name: &'a str,
     kind: ComponentKind,
@@ -106,7 +151,7 @@ pub struct Own<'a> {
 }
 
 /// What a kmod reads of its variant (`layer::kmod`).
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Kmod<'a> {
     kernel: Option<String>,
     repos: Vec<&'a Repo>,
@@ -147,6 +192,60 @@ impl<'a> Reads<'a> {
         }
     }
 
+    /// Equal but for where things are written: the spans of the component,
+    /// its repositories and the signing block differ between images that
+    /// use the same component, and planning reads them only for the
+    /// diagnostics of a layer that is never kept.
+    fn same_but_spans(&self, other: &Reads<'_>) -> bool {
+        fn own(a: &Own<'_>, b: &Own<'_>) -> bool {
+            a.name == b.name && a.kind == b.kind && a.args == b.args && a.properties == b.properties
+        }
+        fn steps(a: &[Step], b: &[Step]) -> bool {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.kind == b.kind)
+        }
+        fn repos(a: &[&Repo], b: &[&Repo]) -> bool {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(a, b)| {
+                    a.name == b.name
+                        && a.id == b.id
+                        && a.source == b.source
+                        && a.license == b.license
+                        && a.keep == b.keep
+                })
+        }
+        fn signing(a: Option<&Signing>, b: Option<&Signing>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => a.key == b.key && a.cert == b.cert,
+                (a, b) => a.is_none() && b.is_none(),
+            }
+        }
+        match (self, other) {
+            (
+                Reads::Component { of, steps: s, repos: r, base_repofiles: f, kmod: k },
+                Reads::Component { of: of2, steps: s2, repos: r2, base_repofiles: f2, kmod: k2 },
+            ) => {
+                own(of, of2)
+                    && steps(s, s2)
+                    && repos(r, r2)
+                    && f == f2
+                    && match (k, k2) {
+                        (Some(a), Some(b)) => {
+                            a.kernel == b.kernel
+                                && repos(&a.repos, &b.repos)
+                                && signing(a.signing, b.signing)
+                                && a.builder == b.builder
+                        }
+                        (a, b) => a.is_none() && b.is_none(),
+                    }
+            }
+            (
+                Reads::Signature { of, signing: s, builder: b },
+                Reads::Signature { of: of2, signing: s2, builder: b2 },
+            ) => own(of, of2) && signing(*s, *s2) && b == b2,
+            _ => false,
+        }
+    }
+
     /// A hash of the parts that tell components apart best (cheap next to
     /// hashing whole steps): equal [`Reads`] have equal fingerprints.
     fn fingerprint(&self) -> u64 {
@@ -176,14 +275,41 @@ impl<'a> Reads<'a> {
 }
 
 impl<'a> Memo<'a> {
-    /// The layer planned for `reads` with `keys` before, else `plan`'s,
-    /// kept when its planning pushed no diagnostic.
+    /// A memo for the images of `model`, planned in a row.
+    pub fn new(model: &crate::model::Model) -> Memo<'a> {
+        let taken = |name: &str| model.images.iter().any(|i| i.name == name);
+        let stand_in = (1..)
+            .map(|n| if n == 1 { "aidc-stand-in".to_string() } else { format!("aidc-stand-in-{n}") })
+            .find(|name| !taken(name))
+            .unwrap_or_default();
+        Memo {
+            layers: HashMap::default(),
+            finish: [None, None],
+            image: String::new(),
+            finder: memchr::memmem::Finder::new(stand_in.as_bytes()).into_owned(),
+            stand_in,
+            across: HashMap::default(),
+        }
+    }
+
+    /// Starts on the image named `name`: its variants' layers so far are
+    /// forgotten, other images' are kept.
+    pub fn start(&mut self, name: &str) {
+        self.layers.clear();
+        self.finish = [None, None];
+        name.clone_into(&mut self.image);
+    }
+
+    /// The layer planned for `reads` with `keys` before, else `plan`'s
+    /// (given the image's name and the files to add to), kept when its
+    /// planning pushed no diagnostic.
     pub fn layer(
         &mut self,
         reads: Reads<'a>,
         keys: Option<&Keys>,
+        files: &mut Files,
         diagnostics: &mut Diagnostics,
-        plan: impl FnOnce(&mut Diagnostics) -> Option<Layer>,
+        plan: impl Fn(&str, &mut Files, &mut Diagnostics) -> Option<Layer>,
     ) -> Option<Rc<Layer>> {
         let fingerprint = reads.fingerprint();
         let entries = self.layers.entry(fingerprint).or_default();
@@ -192,14 +318,15 @@ impl<'a> Memo<'a> {
             #[cfg(debug_assertions)]
             {
                 let pushes = diagnostics.pushes();
-                let again = plan(diagnostics);
+                let again = plan(&self.image, files, diagnostics);
                 assert_eq!(diagnostics.pushes(), pushes, "planning `{}` again found something", layer.component);
                 assert_eq!(again.as_ref(), Some(&**layer), "the memo's layer is not what planning again gives");
             }
             return Some(Rc::clone(layer));
         }
         let pushes = diagnostics.pushes();
-        let layer = plan(diagnostics).map(Rc::new);
+        let layer = self.across(fingerprint, &reads, keys, files, diagnostics, &plan);
+        let entries = self.layers.entry(fingerprint).or_default();
         if diagnostics.pushes() == pushes
             && entries.len() < MAX_PER_FINGERPRINT
             && let Some(layer) = &layer
@@ -209,10 +336,85 @@ impl<'a> Memo<'a> {
         layer
     }
 
+    /// The layer of another image renamed for this one, where that is
+    /// what planning gives; else planned for this one.
+    fn across(
+        &mut self,
+        fingerprint: u64,
+        reads: &Reads<'a>,
+        keys: Option<&Keys>,
+        files: &mut Files,
+        diagnostics: &mut Diagnostics,
+        plan: &impl Fn(&str, &mut Files, &mut Diagnostics) -> Option<Layer>,
+    ) -> Option<Rc<Layer>> {
+        let entries = self.across.entry(fingerprint).or_default();
+        let Some(index) = entries.iter().position(|(r, k, _)| r.same_but_spans(reads) && k.as_ref() == keys) else {
+            // First seen: planned, and kept with the files it added.
+            let pushes = diagnostics.pushes();
+            files.record();
+            let layer = plan(&self.image, files, diagnostics).map(Rc::new);
+            let added = files.recorded();
+            if diagnostics.pushes() == pushes
+                && entries.len() < MAX_PER_FINGERPRINT
+                && let Some(layer) = &layer
+            {
+                let seen = Across::Seen { image: self.image.clone(), layer: Rc::clone(layer), added };
+                entries.push((reads.clone(), keys.cloned(), seen));
+            }
+            return layer;
+        };
+        let entry = &mut entries[index].2;
+        if let Across::Seen { image, layer, added } = entry {
+            // Seen in a second image: planned for the stand-in, which must
+            // give the first image's layer once renamed.
+            let mut scratch = files.empty();
+            scratch.record();
+            let mut found = Diagnostics::default();
+            let template = plan(&self.stand_in, &mut scratch, &mut found);
+            let template_added = scratch.recorded();
+            *entry = match template {
+                Some(template)
+                    if found.pushes() == 0
+                        && super::layer::relocated(&template, &self.finder, image) == **layer
+                        && renamed(&template_added, &self.stand_in, image) == *added =>
+                {
+                    Across::Template { layer: Rc::new(template), added: template_added }
+                }
+                _ => Across::Refused,
+            };
+        }
+        if let Across::Template { layer: template, added } = &entries[index].2
+            && let Some(layer) = relocate(template, added, (&self.stand_in, &self.finder), &self.image, files)
+        {
+            #[cfg(debug_assertions)]
+            {
+                let pushes = diagnostics.pushes();
+                files.record();
+                let again = plan(&self.image, files, diagnostics);
+                let again_added = files.recorded();
+                assert_eq!(diagnostics.pushes(), pushes, "planning `{}` again found something", layer.component);
+                assert_eq!(
+                    again.as_ref(),
+                    Some(&layer),
+                    "a layer renamed for another image is not what planning gives"
+                );
+                assert_eq!(again_added, renamed(added, &self.stand_in, &self.image), "its files differ");
+            }
+            return Some(Rc::new(layer));
+        }
+        plan(&self.image, files, diagnostics).map(Rc::new)
+    }
+
     /// How many layers were planned and kept.
     #[cfg(test)]
     pub fn planned(&self) -> usize {
         self.layers.values().map(Vec::len).sum()
+    }
+
+    /// How many layers planned for another image are kept renamable.
+    #[cfg(test)]
+    pub fn templates(&self) -> usize {
+        self.across.values().flatten().filter(|(_, _, a)| matches!(a, Across::Template { .. })).count()
     }
 
     /// The finishing layer (`initramfs` or not), planned once.
@@ -227,6 +429,41 @@ impl<'a> Memo<'a> {
             None => Rc::clone(slot.insert(Rc::new(plan()))),
         }
     }
+}
+
+/// The files `added` lists for the image named `from`, as added for `to`.
+fn renamed(added: &[Added], from: &str, to: &str) -> Vec<Added> {
+    added
+        .iter()
+        .map(|a| Added {
+            asked: a.asked.replace(from, to),
+            content: a.content.clone(),
+            digest: a.digest.clone(),
+            given: a.given.replace(from, to),
+        })
+        .collect()
+}
+
+/// `template` (planned for `from`, adding `added`) for the image named
+/// `to`, its files added: `None` when a file would get another path than
+/// the template's renamed (a path this image had taken with another
+/// content), and then planning gives the layer. The files added before
+/// such a path are the ones planning adds first.
+fn relocate(
+    template: &Layer,
+    added: &[Added],
+    (from, finder): (&str, &memchr::memmem::Finder<'_>),
+    to: &str,
+    files: &mut Files,
+) -> Option<Layer> {
+    for a in added {
+        let asked = a.asked.replace(from, to);
+        if files.given(&asked, &a.content, &a.digest) != a.given.replace(from, to) {
+            return None;
+        }
+        files.add_digested(&asked, a.content.clone(), a.digest.clone());
+    }
+    Some(super::layer::relocated(template, finder, to))
 }
 
 #[cfg(test)]

@@ -317,9 +317,12 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
     let mut diagnostics = Diagnostics::default();
     let mut files = support::Files::new(&options.out_dir);
     let mut planned = Vec::new();
+    // One memo for the chunk: an image reuses its variants' layers and,
+    // renamed, other images' (plan/memo.rs).
+    let mut memo = memo::Memo::new(model);
     for image in images {
         let mut sequences = Vec::new();
-        let mut memo = memo::Memo::default();
+        memo.start(&image.name);
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
             if let Some(pipeline) = hermetic {
@@ -327,8 +330,7 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
                 hermetic::check_repos(variant, &mut diagnostics);
                 hermetic::check_keys(variant, pipeline, &mut diagnostics);
             }
-            let Some(layers) =
-                variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo)
+            let Some(layers) = variant_layers(variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo)
             else {
                 continue;
             };
@@ -347,7 +349,6 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
 /// ordered or the architectures cannot be merged (both reported).
 /// `memo` holds the layers of the image's variants planned so far.
 fn variant_layers<'a>(
-    image: &crate::model::Image,
     variant: &'a crate::model::Variant,
     inputs: &Inputs,
     hermetic: Option<&crate::model::Pipeline>,
@@ -358,7 +359,7 @@ fn variant_layers<'a>(
     let mut per_arch = Vec::new();
     for v in variant.per_arch() {
         let order = order::order(v, diagnostics)?;
-        let layers = layer::layers(image, v, &order, inputs, hermetic, files, diagnostics, memo);
+        let layers = layer::layers(v, &order, inputs, hermetic, files, diagnostics, memo);
         per_arch.push((v.arch.as_str(), layers));
     }
     arch::merge(variant, per_arch, diagnostics)
@@ -370,11 +371,12 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     let mut owners = BTreeMap::new();
     let mut files = support::Files::new(&options.out_dir);
     let mut diagnostics = Diagnostics::default();
+    let mut memo = memo::Memo::new(model);
     for image in &model.images {
-        let mut memo = memo::Memo::default();
+        memo.start(&image.name);
         for variant in &image.variants {
             let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
-            let layers = variant_layers(image, variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo);
+            let layers = variant_layers(variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo);
             for layer in layers.unwrap_or_default() {
                 if let Some(b) = &layer.builder {
                     owners.insert(b.key.clone(), layer.component.clone());
@@ -438,16 +440,17 @@ mod tests {
         let plan_variants = |shared: bool| {
             let mut files = support::Files::new("out");
             let mut diagnostics = Diagnostics::default();
-            let mut memo = memo::Memo::default();
+            let mut memo = memo::Memo::new(&model);
+            memo.start(&image.name);
             let mut layers = Vec::new();
             for variant in &image.variants {
                 if !shared {
-                    memo = memo::Memo::default();
+                    memo = memo::Memo::new(&model);
+                    memo.start(&image.name);
                 }
                 let inputs = Inputs::default();
                 layers.push(
-                    variant_layers(image, variant, &inputs, None, &mut files, &mut diagnostics, &mut memo)
-                        .expect("layers"),
+                    variant_layers(variant, &inputs, None, &mut files, &mut diagnostics, &mut memo).expect("layers"),
                 );
             }
             assert!(diagnostics.is_empty(), "{diagnostics:?}");
@@ -472,6 +475,95 @@ mod tests {
         // A reused layer is the kept one, shared, not a copy of it.
         let (clean, more) = (&layers[0], &layers[1]);
         assert!(clean.iter().all(|l| more.iter().any(|m| Rc::ptr_eq(l, m))), "`clean`'s layers are shared by `more`");
+    }
+
+    /// Each variant's layers.
+    type ImageLayers = Vec<Vec<Rc<layer::Layer>>>;
+
+    /// Plans `images` of `model` in a row, with one memo (`shared`) or a
+    /// memo per image: each image's layers per variant, the support files,
+    /// the memo's renamable layers.
+    fn plan_in_a_row(model: &Model, shared: bool) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
+        let mut files = support::Files::new("out");
+        let mut diagnostics = Diagnostics::default();
+        let mut memo = memo::Memo::new(model);
+        let mut images = Vec::new();
+        for image in &model.images {
+            if !shared {
+                memo = memo::Memo::new(model);
+            }
+            memo.start(&image.name);
+            let inputs = Inputs::default();
+            let variants = image.variants.iter().map(|variant| {
+                variant_layers(variant, &inputs, None, &mut files, &mut diagnostics, &mut memo).expect("layers")
+            });
+            images.push(variants.collect());
+        }
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        (images, files.into_maps().0, memo.templates())
+    }
+
+    #[test]
+    fn layers_renamed_for_other_images_are_what_planning_them_gives() {
+        let model = model(4);
+        let (renamed, files, templates) = plan_in_a_row(&model, true);
+        let (alone, alone_files, _) = plan_in_a_row(&model, false);
+        assert_eq!(renamed, alone);
+        assert_eq!(files, alone_files);
+        // The kernel, its signature-less install and ramalama are renamed.
+        assert!(templates >= 2, "{templates} layers renamable");
+        let text = format!("{:?}", renamed[3]);
+        assert!(text.contains("out/gen-3/") && !text.contains("aidc-stand-in"), "{text}");
+    }
+
+    fn resolved(recipe: String) -> Model {
+        let mut loader = MemLoader::default();
+        loader.insert("r/image.aid", recipe);
+        let resolved =
+            crate::resolve::resolve(&["r/image.aid".into()], &loader, &SearchPath::default()).expect("entry");
+        let mut diagnostics = Diagnostics::default();
+        let model = resolved.model.into_value(&mut diagnostics).expect("the recipe resolves");
+        assert!(!diagnostics.has_errors(), "{diagnostics:?}");
+        model
+    }
+
+    #[test]
+    fn a_layer_whose_text_holds_the_stand_in_is_planned_for_each_image() {
+        let mut recipe = String::from("layer p(x: string) {\n  packages [x]\n  write \"/etc/p.conf\" \"p\"\n}\n");
+        for name in ["one", "two", "three"] {
+            recipe.push_str(&format!(
+                "image {name} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  use p(\"aidc-stand-in-tools\")\n}}\n"
+            ));
+        }
+        let model = resolved(recipe);
+        let (renamed, files, templates) = plan_in_a_row(&model, true);
+        let (alone, alone_files, _) = plan_in_a_row(&model, false);
+        assert_eq!(renamed, alone);
+        assert_eq!(files, alone_files);
+        assert_eq!(templates, 0, "a layer naming the stand-in is not renamable");
+        let text = format!("{:?}", renamed[2]);
+        assert!(text.contains("aidc-stand-in-tools") && text.contains("out/three/files/p/"), "{text}");
+    }
+
+    /// Image `two` writes `p`'s file with another content first, so the
+    /// renamed `p("a")` would need the path it holds: planned instead, its
+    /// file with a digest suffix.
+    #[test]
+    fn a_path_the_image_holds_already_is_planned_not_renamed() {
+        let mut recipe = String::from("layer p(x: string) {\n  write \"/etc/p.conf\" x\n}\n");
+        for (name, uses) in
+            [("one", "use p(\"a\")"), ("two", "use p(\"b\")\n  use p(\"a\")"), ("three", "use p(\"a\")")]
+        {
+            recipe.push_str(&format!("image {name} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  {uses}\n}}\n"));
+        }
+        let model = resolved(recipe);
+        let (renamed, files, templates) = plan_in_a_row(&model, true);
+        let (alone, alone_files, _) = plan_in_a_row(&model, false);
+        assert_eq!(renamed, alone);
+        assert_eq!(files, alone_files);
+        assert_eq!(templates, 1, "p(\"a\") is renamable");
+        assert!(files.keys().any(|p| p.starts_with("two/files/p/0-p.conf.")), "{:?}", files.keys());
+        assert!(files.contains_key("three/files/p/0-p.conf"), "{:?}", files.keys());
     }
 
     #[test]

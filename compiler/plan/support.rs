@@ -29,24 +29,78 @@ pub struct SupportFile {
 pub struct Files {
     out_dir: String,
     files: BTreeMap<String, (String, String)>,
+    /// Every [`Files::add`] since [`Files::record`], in order.
+    log: Option<Vec<Added>>,
+}
+
+/// One [`Files::add`]: the path asked for, the content and its digest, and
+/// the path given (the one asked for, or it with a digest suffix).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Added {
+    pub asked: String,
+    pub content: String,
+    pub digest: String,
+    pub given: String,
 }
 
 impl Files {
     pub fn new(out_dir: &str) -> Files {
-        Files { out_dir: out_dir.to_string(), files: BTreeMap::new() }
+        Files { out_dir: out_dir.to_string(), files: BTreeMap::new(), log: None }
     }
 
     /// Adds a file at `path` (relative to the output directory); a different
     /// content at a taken path gets a digest suffix.
     pub fn add(&mut self, path: &str, content: String) -> SupportFile {
-        if let Some(file) = self.same(path, &content) {
-            return file;
-        }
-        let digest = crate::hash::digest_text(&content);
-        let path = if self.files.contains_key(path) { format!("{path}.{}", &digest[3..15]) } else { path.to_string() };
-        let file = SupportFile { context_path: format!("{}/{path}", self.out_dir), digest: digest.clone() };
-        self.files.insert(path, (content, digest));
+        let digest = match self.files.get(path) {
+            Some((existing, digest)) if *existing == content => digest.clone(),
+            _ => crate::hash::digest_text(&content),
+        };
+        self.add_digested(path, content, digest)
+    }
+
+    /// [`Files::add`] of a content whose digest is known.
+    pub fn add_digested(&mut self, path: &str, content: String, digest: String) -> SupportFile {
+        let given = self.given(path, &content, &digest);
+        self.log(path, &content, &digest, &given);
+        let file = SupportFile { context_path: format!("{}/{given}", self.out_dir), digest: digest.clone() };
+        self.files.insert(given, (content, digest));
         file
+    }
+
+    fn log(&mut self, asked: &str, content: &str, digest: &str, given: &str) {
+        if let Some(log) = &mut self.log {
+            log.push(Added {
+                asked: asked.to_string(),
+                content: content.to_string(),
+                digest: digest.to_string(),
+                given: given.to_string(),
+            });
+        }
+    }
+
+    /// The path [`Files::add`] gives `content` (with `digest`) asked at
+    /// `path`: `path` when it is free or holds that content, else `path`
+    /// with a digest suffix.
+    pub fn given(&self, path: &str, content: &str, digest: &str) -> String {
+        match self.files.get(path) {
+            Some((existing, _)) if existing != content => format!("{path}.{}", &digest[3..15]),
+            _ => path.to_string(),
+        }
+    }
+
+    /// No files, with the same output directory.
+    pub fn empty(&self) -> Files {
+        Files::new(&self.out_dir)
+    }
+
+    /// Starts logging every add.
+    pub fn record(&mut self) {
+        self.log = Some(Vec::new());
+    }
+
+    /// The adds logged since [`Files::record`]; logging stops.
+    pub fn recorded(&mut self) -> Vec<Added> {
+        self.log.take().unwrap_or_default()
     }
 
     /// The file at `path` if it holds `content` already.
@@ -60,7 +114,13 @@ impl Files {
     pub fn script(&mut self, name: &str) -> SupportFile {
         let content = SCRIPTS.iter().find(|(n, _)| *n == name).map_or("", |(_, c)| c);
         let path = format!("scripts/{name}");
-        self.same(&path, content).unwrap_or_else(|| self.add(&path, content.to_string()))
+        match self.same(&path, content) {
+            Some(file) => {
+                self.log(&path, content, &file.digest, &path);
+                file
+            }
+            None => self.add(&path, content.to_string()),
+        }
     }
 
     /// Takes in the files of `later` (planned after these): `false`, and
