@@ -89,6 +89,9 @@ pub struct Memo<'a> {
     finder: memchr::memmem::Finder<'static>,
     /// The layers of the images planned before, by fingerprint as `layers`.
     across: HashMap<u64, Vec<(Reads<'a>, Option<Keys>, Across)>>,
+    /// How many images are planned after this one: none, and what this one
+    /// plans is not kept for them (a project of one image pays nothing).
+    later: usize,
 }
 
 /// What the memo knows of a layer planned for another image.
@@ -275,8 +278,8 @@ impl<'a> Reads<'a> {
 }
 
 impl<'a> Memo<'a> {
-    /// A memo for the images of `model`, planned in a row.
-    pub fn new(model: &crate::model::Model) -> Memo<'a> {
+    /// A memo for `images` images of `model`, planned in a row.
+    pub fn new(model: &crate::model::Model, images: usize) -> Memo<'a> {
         let taken = |name: &str| model.images.iter().any(|i| i.name == name);
         let stand_in = (1..)
             .map(|n| if n == 1 { "aidc-stand-in".to_string() } else { format!("aidc-stand-in-{n}") })
@@ -289,12 +292,14 @@ impl<'a> Memo<'a> {
             finder: memchr::memmem::Finder::new(stand_in.as_bytes()).into_owned(),
             stand_in,
             across: HashMap::default(),
+            later: images,
         }
     }
 
     /// Starts on the image named `name`: its variants' layers so far are
     /// forgotten, other images' are kept.
     pub fn start(&mut self, name: &str) {
+        self.later = self.later.saturating_sub(1);
         self.layers.clear();
         self.finish = [None, None];
         name.clone_into(&mut self.image);
@@ -347,9 +352,16 @@ impl<'a> Memo<'a> {
         diagnostics: &mut Diagnostics,
         plan: &impl Fn(&str, &mut Files, &mut Diagnostics) -> Option<Layer>,
     ) -> Option<Rc<Layer>> {
-        let entries = self.across.entry(fingerprint).or_default();
-        let Some(index) = entries.iter().position(|(r, k, _)| r.same_but_spans(reads) && k.as_ref() == keys) else {
+        let found = self
+            .across
+            .get(&fingerprint)
+            .and_then(|entries| entries.iter().position(|(r, k, _)| r.same_but_spans(reads) && k.as_ref() == keys));
+        let Some(index) = found else {
+            if self.later == 0 {
+                return plan(&self.image, files, diagnostics).map(Rc::new);
+            }
             // First seen: planned, and kept with the files it added.
+            let entries = self.across.entry(fingerprint).or_default();
             let pushes = diagnostics.pushes();
             files.record();
             let layer = plan(&self.image, files, diagnostics).map(Rc::new);
@@ -363,6 +375,7 @@ impl<'a> Memo<'a> {
             }
             return layer;
         };
+        let entries = self.across.get_mut(&fingerprint).expect("found above");
         let entry = &mut entries[index].2;
         if let Across::Seen { image, layer, added } = entry {
             // Seen in a second image: planned for the stand-in, which must

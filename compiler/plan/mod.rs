@@ -319,7 +319,7 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
     let mut planned = Vec::new();
     // One memo for the chunk: an image reuses its variants' layers and,
     // renamed, other images' (plan/memo.rs).
-    let mut memo = memo::Memo::new(model);
+    let mut memo = memo::Memo::new(model, images.len());
     for image in images {
         let mut sequences = Vec::new();
         memo.start(&image.name);
@@ -371,7 +371,7 @@ pub fn layer_owners(model: &Model, inputs: &Inputs, options: &Options) -> BTreeM
     let mut owners = BTreeMap::new();
     let mut files = support::Files::new(&options.out_dir);
     let mut diagnostics = Diagnostics::default();
-    let mut memo = memo::Memo::new(model);
+    let mut memo = memo::Memo::new(model, model.images.len());
     for image in &model.images {
         memo.start(&image.name);
         for variant in &image.variants {
@@ -440,12 +440,12 @@ mod tests {
         let plan_variants = |shared: bool| {
             let mut files = support::Files::new("out");
             let mut diagnostics = Diagnostics::default();
-            let mut memo = memo::Memo::new(&model);
+            let mut memo = memo::Memo::new(&model, 1);
             memo.start(&image.name);
             let mut layers = Vec::new();
             for variant in &image.variants {
                 if !shared {
-                    memo = memo::Memo::new(&model);
+                    memo = memo::Memo::new(&model, 1);
                     memo.start(&image.name);
                 }
                 let inputs = Inputs::default();
@@ -486,11 +486,11 @@ mod tests {
     fn plan_in_a_row(model: &Model, shared: bool) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
         let mut files = support::Files::new("out");
         let mut diagnostics = Diagnostics::default();
-        let mut memo = memo::Memo::new(model);
+        let mut memo = memo::Memo::new(model, model.images.len());
         let mut images = Vec::new();
         for image in &model.images {
             if !shared {
-                memo = memo::Memo::new(model);
+                memo = memo::Memo::new(model, 1);
             }
             memo.start(&image.name);
             let inputs = Inputs::default();
