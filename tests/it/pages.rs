@@ -87,10 +87,13 @@ fn a_large_recipe_is_compiled_in_huge_pages() {
     assert!(recipe.len() as u64 >= 256 * 1024, "the recipe is large: {} bytes", recipe.len());
     std::fs::write(dir.join("image.aid"), recipe).expect("recipe");
     let (minor, max_rss_kib) = faults(dir, &["check", "image.aid"]);
-    // In 4 KiB pages every page of the resident set is one fault.
+    // In 4 KiB pages every page of the resident set is one fault (17,400
+    // faults for 18,800 pages when this was broken, 900 for 24,000 since);
+    // at least half the memory in huge pages leaves room for a kernel short
+    // of them.
     let small_pages = max_rss_kib / 4;
     assert!(
-        minor * 4 < small_pages,
+        minor * 2 < small_pages,
         "{minor} page faults for {max_rss_kib} KiB resident: not in huge pages (4 KiB pages would take {small_pages})"
     );
 }
