@@ -410,14 +410,7 @@ mod tests {
                  variant clean {{}}\n  variant more {{ packages [\"tool-{i}\"] }}\n}}\n"
             ));
         }
-        let mut loader = MemLoader::default();
-        loader.insert("r/image.aid", recipe);
-        let resolved =
-            crate::resolve::resolve(&["r/image.aid".into()], &loader, &SearchPath::default()).expect("entry");
-        let mut diagnostics = Diagnostics::default();
-        let model = resolved.model.into_value(&mut diagnostics).expect("the recipe resolves");
-        assert!(!diagnostics.has_errors(), "{diagnostics:?}");
-        model
+        resolved(recipe)
     }
 
     #[test]
@@ -516,6 +509,7 @@ mod tests {
         assert!(text.contains("out/gen-3/") && !text.contains("aidc-stand-in"), "{text}");
     }
 
+    /// The model of `recipe`, which resolves without errors.
     fn resolved(recipe: String) -> Model {
         let mut loader = MemLoader::default();
         loader.insert("r/image.aid", recipe);
