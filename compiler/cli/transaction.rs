@@ -255,7 +255,7 @@ const DIR_MODE: u32 = 0o755;
 
 /// Creates the directory `path` (and its missing parents) with [`DIR_MODE`].
 fn make_dirs(path: &Path) -> io::Result<()> {
-    Modes::read().make_dirs(path, &mut crate::maps::HashSet::default())
+    Modes::read().make_dirs(path, &mut crate::maps::HashSet::default(), false)
 }
 
 /// Whether files and directories get their fixed modes on creation: with
@@ -291,10 +291,13 @@ impl Modes {
     /// looked at once. The directory is made first and its parent only
     /// when that fails for want of it: in a staged tree nearly every
     /// directory is new, and asking first was a system call for each
-    /// (8,000 in a project of 1,000 images). A directory found made (by
-    /// another worker writing the same tree) is taken as it is: whoever
-    /// made it gives it its mode.
-    fn make_dirs(self, path: &Path, made: &mut crate::maps::HashSet<PathBuf>) -> io::Result<()> {
+    /// (8,000 in a project of 1,000 images). In a staged tree (`staged`),
+    /// a directory found made is another worker's, which may not have given
+    /// it its mode yet (a umask of 0177 leaves its maker no search right
+    /// until then): it gets its mode here too, before anything goes in it.
+    /// Elsewhere (the output directory's parents) a directory found is left
+    /// as it is.
+    fn make_dirs(self, path: &Path, made: &mut crate::maps::HashSet<PathBuf>, staged: bool) -> io::Result<()> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         if made.contains(path) {
             return Ok(());
@@ -305,16 +308,22 @@ impl Modes {
             Err(e) => Err(e),
         };
         let created = match create() {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => match path.parent() {
-                Some(parent) if parent != path && !parent.as_os_str().is_empty() => {
-                    self.make_dirs(parent, made)?;
-                    create()?
+            // Not found: the parent is missing. Refused, in a staged tree:
+            // the parent is another worker's, not yet given its mode.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound || (staged && e.kind() == io::ErrorKind::PermissionDenied) =>
+            {
+                match path.parent() {
+                    Some(parent) if parent != path && !parent.as_os_str().is_empty() => {
+                        self.make_dirs(parent, made, staged)?;
+                        create()?
+                    }
+                    _ => return Err(e),
                 }
-                _ => return Err(e),
-            },
+            }
             other => other?,
         };
-        if created && !self.kept(DIR_MODE) {
+        if (created || staged) && !self.kept(DIR_MODE) {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))?;
         }
         made.insert(path.to_path_buf());
@@ -372,7 +381,7 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         let write = |path: &String, content: &String, made: &mut crate::maps::HashSet<PathBuf>| -> io::Result<()> {
             let to = staged.join(path);
             if let Some(p) = to.parent() {
-                modes.make_dirs(p, made)?;
+                modes.make_dirs(p, made, true)?;
             }
             let mode = if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE };
             if changes.unchanged.contains(path) {
@@ -406,7 +415,7 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
             let (from, to) = (target.join(&entry.path), staged.join(&entry.path));
             match entry.kind {
                 Kind::Dir => {
-                    modes.make_dirs(&to, &mut made)?;
+                    modes.make_dirs(&to, &mut made, true)?;
                     dirs.push((to, std::fs::symlink_metadata(&from)?.permissions()));
                 }
                 Kind::Symlink => std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?,

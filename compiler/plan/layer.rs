@@ -559,10 +559,12 @@ fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builde
 /// `layer`, planned for the image named `from`, as planning it for the
 /// image named `to` gives it: every `from` in its text becomes `to` and
 /// its keys are made again (a builder's is the digest of its last
-/// instruction, which the layer's own inputs name). Only sound where
-/// plan/memo.rs checked that planning names the image and reads nothing
-/// else of it.
-pub fn relocated(layer: &Layer, from: &memchr::memmem::Finder<'_>, to: &str) -> Layer {
+/// instruction, which the layer's own inputs name). `None` when the new
+/// name makes two mounts or two inputs of one `RUN` the same: planning
+/// would have written the second one not at all (`Run::mount`,
+/// `Run::input`). Only sound where plan/memo.rs checked that planning
+/// names the image and reads nothing else of it.
+pub fn relocated(layer: &Layer, from: &memchr::memmem::Finder<'_>, to: &str) -> Option<Layer> {
     let text = |s: &String| match from.find(s.as_bytes()) {
         Some(_) => {
             let from = std::str::from_utf8(from.needle()).unwrap_or_default();
@@ -607,10 +609,23 @@ pub fn relocated(layer: &Layer, from: &memchr::memmem::Finder<'_>, to: &str) -> 
             }
         }
     }
+    let builder_instructions = builder.as_ref().map_or(&[][..], |b| &b.instructions[..]);
+    if instructions.iter().chain(builder_instructions).any(repeats) {
+        return None;
+    }
     let mut out = layer_of(&text(&layer.component), instructions, builder, layer.is_kernel);
     out.labels = layer.labels.iter().map(|(k, v)| (text(k), text(v))).collect();
     out.per_arch = layer.per_arch;
-    out
+    Some(out)
+}
+
+/// Whether a `RUN` holds a mount or an input twice, which planning never writes.
+fn repeats(i: &Instruction) -> bool {
+    fn twice<T: Eq + std::hash::Hash>(items: &[T]) -> bool {
+        let mut seen = crate::maps::HashSet::default();
+        !items.iter().all(|item| seen.insert(item))
+    }
+    matches!(&i.kind, InstructionKind::Run { mounts, inputs, .. } if twice(mounts) || twice(inputs))
 }
 
 fn uses_secret(i: &Instruction) -> bool {

@@ -388,7 +388,7 @@ impl<'a> Memo<'a> {
             *entry = match template {
                 Some(template)
                     if found.pushes() == 0
-                        && super::layer::relocated(&template, &self.finder, image) == **layer
+                        && super::layer::relocated(&template, &self.finder, image).as_ref() == Some(&**layer)
                         && renamed(&template_added, &self.stand_in, image) == *added =>
                 {
                     Across::Template { layer: Rc::new(template), added: template_added }
@@ -476,7 +476,7 @@ fn relocate(
         }
         files.add_digested(&asked, a.content.clone(), a.digest.clone());
     }
-    Some(super::layer::relocated(template, finder, to))
+    super::layer::relocated(template, finder, to)
 }
 
 #[cfg(test)]

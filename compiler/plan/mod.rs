@@ -477,6 +477,15 @@ mod tests {
     /// memo per image: each image's layers per variant, the support files,
     /// the memo's renamable layers.
     fn plan_in_a_row(model: &Model, shared: bool) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
+        plan_in_a_row_with(model, &Inputs::default(), shared)
+    }
+
+    /// [`plan_in_a_row`] with these inputs' digests.
+    fn plan_in_a_row_with(
+        model: &Model,
+        inputs: &Inputs,
+        shared: bool,
+    ) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
         let mut files = support::Files::new("out");
         let mut diagnostics = Diagnostics::default();
         let mut memo = memo::Memo::new(model, model.images.len());
@@ -486,9 +495,8 @@ mod tests {
                 memo = memo::Memo::new(model, 1);
             }
             memo.start(&image.name);
-            let inputs = Inputs::default();
             let variants = image.variants.iter().map(|variant| {
-                variant_layers(variant, &inputs, None, &mut files, &mut diagnostics, &mut memo).expect("layers")
+                variant_layers(variant, inputs, None, &mut files, &mut diagnostics, &mut memo).expect("layers")
             });
             images.push(variants.collect());
         }
@@ -558,6 +566,38 @@ mod tests {
         assert_eq!(templates, 1, "p(\"a\") is renamable");
         assert!(files.keys().any(|p| p.starts_with("two/files/p/0-p.conf.")), "{:?}", files.keys());
         assert!(files.contains_key("three/files/p/0-p.conf"), "{:?}", files.keys());
+    }
+
+    /// A file of the build context at the path of image `two`'s support
+    /// file, with its content: planning `two` names the input once (mounted
+    /// twice), where renaming `one`'s layer would name it twice. Found by
+    /// stop 26's attacker review.
+    #[test]
+    fn an_input_that_the_new_name_makes_twice_is_planned_not_renamed() {
+        let mut recipe = String::from(
+            "layer l() {\n  write \"/etc/x.conf\" \"hello\"\n  copy \"out/two/files/l/0-x.conf\" to \"/etc/y.conf\"\n}\n",
+        );
+        for name in ["one", "two", "three"] {
+            recipe.push_str(&format!("image {name} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  use l()\n}}\n"));
+        }
+        let model = resolved(recipe);
+        let inputs = |digest: &str| Inputs {
+            entries: BTreeMap::from([(
+                "out/two/files/l/0-x.conf".to_string(),
+                Input { digest: digest.to_string(), is_dir: false },
+            )]),
+        };
+        // The support file's content, as planning writes it, is the input's.
+        let (_, files, _) = plan_in_a_row_with(&model, &inputs("b3:other"), false);
+        let digest = crate::hash::digest_text(&files["two/files/l/0-x.conf"]);
+        let inputs = inputs(&digest);
+        let (renamed, files, templates) = plan_in_a_row_with(&model, &inputs, true);
+        let (alone, alone_files, _) = plan_in_a_row_with(&model, &inputs, false);
+        assert_eq!(renamed, alone);
+        assert_eq!(files, alone_files);
+        assert_eq!(templates, 1, "l() is renamable, for `three`");
+        let text = format!("{:?}", renamed[1]);
+        assert_eq!(text.matches(&format!("(\"out/two/files/l/0-x.conf\", \"{digest}\")")).count(), 1, "{text}");
     }
 
     #[test]
