@@ -622,6 +622,10 @@ pub fn relocated(layer: &Layer, from: &memchr::memmem::Finder<'_>, to: &str) -> 
 /// Whether a `RUN` holds a mount or an input twice, which planning never writes.
 fn repeats(i: &Instruction) -> bool {
     fn twice<T: Eq + std::hash::Hash>(items: &[T]) -> bool {
+        // A few (most `RUN`s): compared in place; many: a set, not n².
+        if items.len() <= 16 {
+            return items.iter().enumerate().any(|(i, item)| items[..i].contains(item));
+        }
         let mut seen = crate::maps::HashSet::default();
         !items.iter().all(|item| seen.insert(item))
     }
