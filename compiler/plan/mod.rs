@@ -473,15 +473,10 @@ mod tests {
     /// Each variant's layers.
     type ImageLayers = Vec<Vec<Rc<layer::Layer>>>;
 
-    /// Plans `images` of `model` in a row, with one memo (`shared`) or a
-    /// memo per image: each image's layers per variant, the support files,
-    /// the memo's renamable layers.
-    fn plan_in_a_row(model: &Model, shared: bool) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
-        plan_in_a_row_with(model, &Inputs::default(), shared)
-    }
-
-    /// [`plan_in_a_row`] with these inputs' digests.
-    fn plan_in_a_row_with(
+    /// Plans the images of `model` in a row with these inputs' digests, with
+    /// one memo (`shared`) or a memo per image: each image's layers per
+    /// variant, the support files, the memo's renamable layers.
+    fn plan_in_a_row(
         model: &Model,
         inputs: &Inputs,
         shared: bool,
@@ -504,13 +499,20 @@ mod tests {
         (images, files.into_maps().0, memo.templates())
     }
 
+    /// `model` planned in a row with one memo, checked to be what a memo
+    /// per image gives: each image's layers, the files, the templates kept.
+    fn renamed_as_planned(model: &Model, inputs: &Inputs) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
+        let (renamed, files, templates) = plan_in_a_row(model, inputs, true);
+        let (alone, alone_files, _) = plan_in_a_row(model, inputs, false);
+        assert_eq!(renamed, alone);
+        assert_eq!(files, alone_files);
+        (renamed, files, templates)
+    }
+
     #[test]
     fn layers_renamed_for_other_images_are_what_planning_them_gives() {
         let model = model(4);
-        let (renamed, files, templates) = plan_in_a_row(&model, true);
-        let (alone, alone_files, _) = plan_in_a_row(&model, false);
-        assert_eq!(renamed, alone);
-        assert_eq!(files, alone_files);
+        let (renamed, _, templates) = renamed_as_planned(&model, &Inputs::default());
         // The kernel, its signature-less install and ramalama are renamed.
         assert!(templates >= 2, "{templates} layers renamable");
         let text = format!("{:?}", renamed[3]);
@@ -538,10 +540,7 @@ mod tests {
             ));
         }
         let model = resolved(recipe);
-        let (renamed, files, templates) = plan_in_a_row(&model, true);
-        let (alone, alone_files, _) = plan_in_a_row(&model, false);
-        assert_eq!(renamed, alone);
-        assert_eq!(files, alone_files);
+        let (renamed, _, templates) = renamed_as_planned(&model, &Inputs::default());
         assert_eq!(templates, 0, "a layer naming the stand-in is not renamable");
         let text = format!("{:?}", renamed[2]);
         assert!(text.contains("aidc-stand-in-tools") && text.contains("out/three/files/p/"), "{text}");
@@ -559,10 +558,7 @@ mod tests {
             recipe.push_str(&format!("image {name} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  {uses}\n}}\n"));
         }
         let model = resolved(recipe);
-        let (renamed, files, templates) = plan_in_a_row(&model, true);
-        let (alone, alone_files, _) = plan_in_a_row(&model, false);
-        assert_eq!(renamed, alone);
-        assert_eq!(files, alone_files);
+        let (_, files, templates) = renamed_as_planned(&model, &Inputs::default());
         assert_eq!(templates, 1, "p(\"a\") is renamable");
         assert!(files.keys().any(|p| p.starts_with("two/files/p/0-p.conf.")), "{:?}", files.keys());
         assert!(files.contains_key("three/files/p/0-p.conf"), "{:?}", files.keys());
@@ -588,13 +584,10 @@ mod tests {
             )]),
         };
         // The support file's content, as planning writes it, is the input's.
-        let (_, files, _) = plan_in_a_row_with(&model, &inputs("b3:other"), false);
+        let (_, files, _) = plan_in_a_row(&model, &inputs("b3:other"), false);
         let digest = crate::hash::digest_text(&files["two/files/l/0-x.conf"]);
         let inputs = inputs(&digest);
-        let (renamed, files, templates) = plan_in_a_row_with(&model, &inputs, true);
-        let (alone, alone_files, _) = plan_in_a_row_with(&model, &inputs, false);
-        assert_eq!(renamed, alone);
-        assert_eq!(files, alone_files);
+        let (renamed, _, templates) = renamed_as_planned(&model, &inputs);
         assert_eq!(templates, 1, "l() is renamable, for `three`");
         let text = format!("{:?}", renamed[1]);
         assert_eq!(text.matches(&format!("(\"out/two/files/l/0-x.conf\", \"{digest}\")")).count(), 1, "{text}");
