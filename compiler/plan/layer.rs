@@ -556,22 +556,16 @@ fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builde
     }
 }
 
-/// `layer`, planned for the image named `from`, as planning it for the
-/// image named `to` gives it: every `from` in its text becomes `to` and
-/// its keys are made again (a builder's is the digest of its last
-/// instruction, which the layer's own inputs name). `None` when the new
-/// name makes two mounts or two inputs of one `RUN` the same: planning
-/// would have written the second one not at all (`Run::mount`,
-/// `Run::input`). Only sound where plan/memo.rs checked that planning
-/// names the image and reads nothing else of it.
-pub fn relocated(layer: &Layer, from: &memchr::memmem::Finder<'_>, to: &str) -> Option<Layer> {
-    let text = |s: &String| match from.find(s.as_bytes()) {
-        Some(_) => {
-            let from = std::str::from_utf8(from.needle()).unwrap_or_default();
-            s.replace(from, to)
-        }
-        None => s.clone(),
-    };
+/// `layer`, planned for one image's name, as planning it for another name
+/// gives it: `rename` gives each of its texts with the new name, and its
+/// keys are made again (a builder's is the digest of its last instruction,
+/// which the layer's own inputs name). `None` when the new name makes two
+/// mounts or two inputs of one `RUN` the same: planning would have written
+/// the second one not at all (`Run::mount`, `Run::input`). Only sound where
+/// plan/memo.rs checked that planning names the image and reads nothing
+/// else of it.
+pub fn relocated(layer: &Layer, rename: &dyn Fn(&str) -> String) -> Option<Layer> {
+    let text = |s: &String| rename(s);
     let instruction = |i: &Instruction| Instruction {
         comment: i.comment.as_ref().map(text),
         kind: match &i.kind {

@@ -84,14 +84,69 @@ pub struct Memo<'a> {
     /// The image being planned.
     image: String,
     /// A name no image of the model has, planned for in place of one.
-    stand_in: String,
-    /// Finds it in a layer's text.
-    finder: memchr::memmem::Finder<'static>,
+    stand_in: StandIn,
     /// The layers of the images planned before, by fingerprint as `layers`.
     across: HashMap<u64, Vec<(Reads<'a>, Option<Keys>, Across)>>,
     /// How many images are planned after this one: none, and what this one
     /// plans is not kept for them (a project of one image pays nothing).
     later: usize,
+}
+
+/// The name layers are planned for to be renamed, and its finder (made
+/// once: a layer's every text is searched for it).
+struct StandIn {
+    name: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl StandIn {
+    /// A name no image of `model` has: `aidc-stand-in`, else with `-2`, `-3`...
+    fn for_model(model: &crate::model::Model) -> StandIn {
+        let taken = |name: &str| model.images.iter().any(|i| i.name == name);
+        let name = std::iter::once("aidc-stand-in".to_string())
+            .chain((2..).map(|n| format!("aidc-stand-in-{n}")))
+            .find(|name| !taken(name))
+            .expect("an unbounded list holds a name no image has");
+        StandIn { finder: memchr::memmem::Finder::new(name.as_bytes()).into_owned(), name }
+    }
+
+    /// `text` with every stand-in renamed `to`.
+    fn rename(&self, text: &str, to: &str) -> String {
+        match self.finder.find(text.as_bytes()) {
+            Some(_) => text.replace(&self.name, to),
+            None => text.to_string(),
+        }
+    }
+
+    /// The files `added` lists for the stand-in, as added for `to`.
+    fn rename_files(&self, added: &[Added], to: &str) -> Vec<Added> {
+        added
+            .iter()
+            .map(|a| Added {
+                asked: self.rename(&a.asked, to),
+                content: a.content.clone(),
+                digest: a.digest.clone(),
+                given: self.rename(&a.given, to),
+            })
+            .collect()
+    }
+
+    /// `template` (planned for the stand-in, adding `added`) for the image
+    /// named `to`, its files added: `None` when a file would get another
+    /// path than the template's renamed (a path this image had taken with
+    /// another content), or the layer's renaming is not what planning gives
+    /// (`layer::relocated`); then planning gives the layer. The files added
+    /// before are the ones planning adds first.
+    fn relocate(&self, template: &Layer, added: &[Added], to: &str, files: &mut Files) -> Option<Layer> {
+        for a in added {
+            let asked = self.rename(&a.asked, to);
+            if files.given(&asked, &a.content, &a.digest) != self.rename(&a.given, to) {
+                return None;
+            }
+            files.add_digested(&asked, a.content.clone(), a.digest.clone());
+        }
+        super::layer::relocated(template, &|text| self.rename(text, to))
+    }
 }
 
 /// What the memo knows of a layer planned for another image.
@@ -280,17 +335,11 @@ impl<'a> Reads<'a> {
 impl<'a> Memo<'a> {
     /// A memo for `images` images of `model`, planned in a row.
     pub fn new(model: &crate::model::Model, images: usize) -> Memo<'a> {
-        let taken = |name: &str| model.images.iter().any(|i| i.name == name);
-        let stand_in = (1..)
-            .map(|n| if n == 1 { "aidc-stand-in".to_string() } else { format!("aidc-stand-in-{n}") })
-            .find(|name| !taken(name))
-            .unwrap_or_default();
         Memo {
             layers: HashMap::default(),
             finish: [None, None],
             image: String::new(),
-            finder: memchr::memmem::Finder::new(stand_in.as_bytes()).into_owned(),
-            stand_in,
+            stand_in: StandIn::for_model(model),
             across: HashMap::default(),
             later: images,
         }
@@ -383,13 +432,14 @@ impl<'a> Memo<'a> {
             let mut scratch = files.empty();
             scratch.record();
             let mut found = Diagnostics::default();
-            let template = plan(&self.stand_in, &mut scratch, &mut found);
+            let template = plan(&self.stand_in.name, &mut scratch, &mut found);
             let template_added = scratch.recorded();
             *entry = match template {
                 Some(template)
                     if found.pushes() == 0
-                        && super::layer::relocated(&template, &self.finder, image).as_ref() == Some(&**layer)
-                        && renamed(&template_added, &self.stand_in, image) == *added =>
+                        && super::layer::relocated(&template, &|text| self.stand_in.rename(text, image)).as_ref()
+                            == Some(&**layer)
+                        && self.stand_in.rename_files(&template_added, image) == *added =>
                 {
                     Across::Template { layer: Rc::new(template), added: template_added }
                 }
@@ -397,7 +447,7 @@ impl<'a> Memo<'a> {
             };
         }
         if let Across::Template { layer: template, added } = &entries[index].2
-            && let Some(layer) = relocate(template, added, (&self.stand_in, &self.finder), &self.image, files)
+            && let Some(layer) = self.stand_in.relocate(template, added, &self.image, files)
         {
             #[cfg(debug_assertions)]
             {
@@ -411,7 +461,7 @@ impl<'a> Memo<'a> {
                     Some(&layer),
                     "a layer renamed for another image is not what planning gives"
                 );
-                assert_eq!(again_added, renamed(added, &self.stand_in, &self.image), "its files differ");
+                assert_eq!(again_added, self.stand_in.rename_files(added, &self.image), "its files differ");
             }
             return Some(Rc::new(layer));
         }
@@ -444,45 +494,9 @@ impl<'a> Memo<'a> {
     }
 }
 
-/// The files `added` lists for the image named `from`, as added for `to`.
-fn renamed(added: &[Added], from: &str, to: &str) -> Vec<Added> {
-    added
-        .iter()
-        .map(|a| Added {
-            asked: a.asked.replace(from, to),
-            content: a.content.clone(),
-            digest: a.digest.clone(),
-            given: a.given.replace(from, to),
-        })
-        .collect()
-}
-
-/// `template` (planned for `from`, adding `added`) for the image named
-/// `to`, its files added: `None` when a file would get another path than
-/// the template's renamed (a path this image had taken with another
-/// content), and then planning gives the layer. The files added before
-/// such a path are the ones planning adds first.
-fn relocate(
-    template: &Layer,
-    added: &[Added],
-    (from, finder): (&str, &memchr::memmem::Finder<'_>),
-    to: &str,
-    files: &mut Files,
-) -> Option<Layer> {
-    for a in added {
-        let asked = a.asked.replace(from, to);
-        if files.given(&asked, &a.content, &a.digest) != a.given.replace(from, to) {
-            return None;
-        }
-        files.add_digested(&asked, a.content.clone(), a.digest.clone());
-    }
-    super::layer::relocated(template, finder, to)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::{MemLoader, SearchPath};
 
     /// Arguments chosen to collide under a fingerprint seed written in the
     /// source (after the parameter name `nfkvb`, every 16-byte argument text
@@ -500,13 +514,7 @@ mod tests {
             recipe.push_str(&format!("  use p(\">5K.E5Zvalue{i:02}\")\n"));
         }
         recipe.push_str("}\n");
-        let mut loader = MemLoader::default();
-        loader.insert("r/image.aid", recipe);
-        let resolved =
-            crate::resolve::resolve(&["r/image.aid".into()], &loader, &SearchPath::default()).expect("entry");
-        let mut diagnostics = Diagnostics::default();
-        let model = resolved.model.into_value(&mut diagnostics).expect("the recipe resolves");
-        assert!(!diagnostics.has_errors(), "{diagnostics:?}");
+        let model = super::super::tests::resolved(recipe);
         let variant = &model.images[0].variants[0];
         let uses: Vec<_> = variant.components.iter().filter(|c| c.name == "p").collect();
         assert_eq!(uses.len(), 64);
