@@ -121,11 +121,13 @@ pub fn run(request: &Request<'_>, mode: Mode) -> Result<Compiled, String> {
     if let Some(model) = &model {
         let inputs = (request.hash)(&plan::input_uses(model)).into_value(&mut diagnostics).unwrap_or_default();
         if !diagnostics.has_errors()
-            && let Some(p) = plan::plan(model, &inputs, &request.options).into_value(&mut diagnostics)
+            && let Some(mut p) = plan::plan(model, &inputs, &request.options).into_value(&mut diagnostics)
         {
             diagnostics.extend(plan::unpinned_bases(model, &request.options));
             let modules = module_digests(&compiled.loaded, request.entry);
-            let outputs = emit::emit(&p, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
+            let support = std::mem::take(&mut p.files);
+            let outputs =
+                emit::emit(&p, support, &inputs, &recipe_file(request.entry), &modules).into_value(&mut diagnostics);
             if model.pipeline.is_some() {
                 let files =
                     konflux::files_locked(model, &p, &request.repo, &request.locked).into_value(&mut diagnostics);

@@ -21,7 +21,7 @@ pub fn chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Ve
         return vec![f(items)];
     };
     let size = items.len().div_ceil(cores() * 4).max(MIN_ITEMS / 2);
-    pool.install(|| items.par_chunks(size).map(&f).collect())
+    pool.install(|| items.par_chunks(size).with_max_len(1).map(&f).collect())
 }
 
 /// `f` over each of `items`, the results in order: on every core when

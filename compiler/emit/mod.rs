@@ -107,11 +107,14 @@ fn empty_entry() -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string("{}".into()).unwrap_or_default()
 }
 
-/// Renders every output. `recipe` is the recipe's file name as shown in the
+/// Renders every output: the Containerfiles of `plan`, the support files it
+/// made (`support`, taken out of it: moved into the outputs, not copied),
+/// the manifest. `recipe` is the recipe's file name as shown in the
 /// header; `modules` maps every module read to its digest. It finds nothing
 /// wrong: every decision was the plan's.
 pub fn emit(
     plan: &Plan,
+    support: crate::plan::FileMap,
     inputs: &Inputs,
     recipe: &str,
     modules: &BTreeMap<String, String>,
@@ -142,15 +145,14 @@ pub fn emit(
         files.push((path, text));
         manifest_images.insert(name, entry);
     }
-    for (path, content) in &plan.files {
-        let digest = plan.file_digests.get(path).cloned().unwrap_or_else(|| crate::hash::digest(content.as_bytes()));
+    for (path, (content, digest)) in support {
         debug_assert_eq!(
             digest,
             crate::hash::digest(content.as_bytes()),
             "a support file changed after it was digested"
         );
         digests.push((path.clone(), digest));
-        files.push((path.clone(), content.clone()));
+        files.push((path, content));
     }
     let mut out: Files = files.into_iter().collect();
     let digests: BTreeMap<String, String> = digests.into_iter().collect();

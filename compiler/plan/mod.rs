@@ -56,7 +56,7 @@ pub fn kmod_cert_path(image: &str) -> String {
 
 pub use layer::builder_image;
 pub use shell::{containerfile_string, quote, toml_string};
-pub use support::SCRIPTS;
+pub use support::{FileMap, SCRIPTS};
 
 use crate::diag::{Diagnostics, Outcome};
 use crate::model::Model;
@@ -150,12 +150,12 @@ pub fn repository(reference: &str) -> &str {
 pub struct Plan {
     pub out_dir: String,
     pub images: Vec<ImagePlan>,
-    /// Generated support files, by path relative to the output directory.
-    pub files: BTreeMap<String, String>,
-    /// The digest of each support file, made when it was added (emitting
-    /// hashed every file a second time for the manifest).
+    /// Generated support files, each with the digest made when it was added
+    /// (emitting hashed every file a second time for the manifest).
+    /// `driver::run` moves them into the outputs (`emit::emit` takes them),
+    /// so the plan it returns holds none.
     #[serde(skip)]
-    pub file_digests: BTreeMap<String, String>,
+    pub files: support::FileMap,
 }
 
 /// One image: one Containerfile.
@@ -278,18 +278,22 @@ pub fn input_uses(model: &Model) -> Vec<InputUse> {
 /// (a digest suffix decided by order), the images are planned again in a row.
 pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> {
     let chunks = crate::par::chunks(&model.images, |images| plan_images(model, images, inputs, options));
-    let mut chunks = chunks.into_iter();
-    let Some(mut whole) = chunks.next() else {
-        return plan_images(model, &[], inputs, options).into_outcome(model, options);
-    };
-    for chunk in chunks {
-        if !whole.files.merge(chunk.files) {
-            return plan_images(model, &model.images, inputs, options).into_outcome(model, options);
-        }
-        whole.images.extend(chunk.images);
-        whole.diagnostics.extend(chunk.diagnostics);
+    if chunks.len() < 2 {
+        let whole = chunks.into_iter().next();
+        return whole.unwrap_or_else(|| plan_images(model, &[], inputs, options)).into_outcome(model, options);
     }
-    whole.into_outcome(model, options)
+    let mut images = Vec::with_capacity(model.images.len());
+    let mut diagnostics = Diagnostics::default();
+    let mut files = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        images.extend(chunk.images);
+        diagnostics.extend(chunk.diagnostics);
+        files.push(chunk.files);
+    }
+    match support::Files::merged(files) {
+        Some(files) => Planned { images, files, diagnostics }.into_outcome(model, options),
+        None => plan_images(model, &model.images, inputs, options).into_outcome(model, options),
+    }
 }
 
 /// The plans of some images, their support files and their diagnostics.
@@ -305,8 +309,7 @@ impl Planned {
         if let Some(pipeline) = model.pipeline.as_ref().filter(|p| p.hermetic) {
             hermetic::check_unused_keys(model, pipeline, &mut self.diagnostics);
         }
-        let (files, file_digests) = self.files.into_maps();
-        let plan = Plan { out_dir: options.out_dir.clone(), images: self.images, files, file_digests };
+        let plan = Plan { out_dir: options.out_dir.clone(), images: self.images, files: self.files.into_map() };
         Outcome::unless_errors(plan, self.diagnostics)
     }
 }
@@ -447,8 +450,7 @@ mod tests {
                 );
             }
             assert!(diagnostics.is_empty(), "{diagnostics:?}");
-            let (files, _) = files.into_maps();
-            (layers, files, memo.planned())
+            (layers, files.into_map(), memo.planned())
         };
         let (layers, files, planned) = plan_variants(true);
         let (alone, alone_files, _) = plan_variants(false);
@@ -476,11 +478,7 @@ mod tests {
     /// Plans the images of `model` in a row with these inputs' digests, with
     /// one memo (`shared`) or a memo per image: each image's layers per
     /// variant, the support files, the memo's renamable layers.
-    fn plan_in_a_row(
-        model: &Model,
-        inputs: &Inputs,
-        shared: bool,
-    ) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
+    fn plan_in_a_row(model: &Model, inputs: &Inputs, shared: bool) -> (Vec<ImageLayers>, support::FileMap, usize) {
         let mut files = support::Files::new("out");
         let mut diagnostics = Diagnostics::default();
         let mut memo = memo::Memo::new(model, model.images.len());
@@ -496,12 +494,12 @@ mod tests {
             images.push(variants.collect());
         }
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
-        (images, files.into_maps().0, memo.templates())
+        (images, files.into_map(), memo.templates())
     }
 
     /// `model` planned in a row with one memo, checked to be what a memo
     /// per image gives: each image's layers, the files, the templates kept.
-    fn renamed_as_planned(model: &Model, inputs: &Inputs) -> (Vec<ImageLayers>, BTreeMap<String, String>, usize) {
+    fn renamed_as_planned(model: &Model, inputs: &Inputs) -> (Vec<ImageLayers>, support::FileMap, usize) {
         let (renamed, files, templates) = plan_in_a_row(model, inputs, true);
         let (alone, alone_files, _) = plan_in_a_row(model, inputs, false);
         assert_eq!(renamed, alone);
@@ -585,7 +583,7 @@ mod tests {
         };
         // The support file's content, as planning writes it, is the input's.
         let (_, files, _) = plan_in_a_row(&model, &inputs("b3:other"), false);
-        let digest = crate::hash::digest_text(&files["two/files/l/0-x.conf"]);
+        let digest = files["two/files/l/0-x.conf"].1.clone();
         let inputs = inputs(&digest);
         let (renamed, _, templates) = renamed_as_planned(&model, &inputs);
         assert_eq!(templates, 1, "l() is renamable, for `three`");
@@ -594,15 +592,24 @@ mod tests {
     }
 
     #[test]
-    fn a_later_chunk_with_other_contents_at_a_path_is_refused() {
-        let mut first = support::Files::new("out");
-        first.add("x/a", "one".into());
-        let mut same = support::Files::new("out");
-        same.add("x/a", "one".into());
-        same.add("y/b", "two".into());
-        assert!(first.merge(same));
-        let mut other = support::Files::new("out");
-        other.add("x/a", "three".into());
-        assert!(!first.merge(other));
+    fn chunks_merge_as_planned_in_a_row_and_disagreeing_ones_are_refused() {
+        let chunk = |files: &[(&str, &str)]| {
+            let mut chunk = support::Files::new("out");
+            for (path, content) in files {
+                chunk.add(path, content.to_string());
+            }
+            chunk
+        };
+        let merged = |chunks: Vec<support::Files>| support::Files::merged(chunks).map(support::Files::into_map);
+        let in_a_row = chunk(&[("x/a", "one"), ("z/c", "three"), ("y/b", "two"), ("scripts/s", "s")]).into_map();
+        let chunks = vec![
+            chunk(&[("x/a", "one"), ("z/c", "three")]),
+            chunk(&[("y/b", "two"), ("x/a", "one")]),
+            chunk(&[("scripts/s", "s")]),
+            chunk(&[]),
+        ];
+        assert_eq!(merged(chunks), Some(in_a_row));
+        assert_eq!(merged(vec![chunk(&[("x/a", "one")]), chunk(&[("x/a", "three")])]), None);
+        assert_eq!(merged(Vec::new()), None);
     }
 }

@@ -28,7 +28,7 @@ pub struct SupportFile {
 /// plan (docs/performance.md).
 pub struct Files {
     out_dir: String,
-    files: BTreeMap<String, (String, String)>,
+    files: FileMap,
     /// Every [`Files::add`] since [`Files::record`], in order.
     log: Option<Vec<Added>>,
 }
@@ -123,27 +123,40 @@ impl Files {
         }
     }
 
-    /// Takes in the files of `later` (planned after these): `false`, and
-    /// nothing is sure to be taken, when a path holds different contents
-    /// in the two (planned in a row, the later one would have been renamed).
-    pub fn merge(&mut self, later: Files) -> bool {
-        for (path, file) in later.files {
-            match self.files.get(&path) {
-                Some((content, _)) if *content != file.0 => return false,
-                Some(_) => {}
-                None => {
-                    self.files.insert(path, file);
+    /// The files of chunks of images planned one after another, as planning
+    /// them in a row gives them: `None` when a path holds different
+    /// contents in two chunks (planned in a row, the later one would have
+    /// been renamed). One sort of every entry, stable so that the first
+    /// chunk's comes first: taking the chunks in one by one was 11,000
+    /// lookups and inserts into one map on a single core.
+    pub fn merged(chunks: impl IntoIterator<Item = Files>) -> Option<Files> {
+        let mut chunks = chunks.into_iter();
+        let first = chunks.next()?;
+        let mut entries: Vec<(String, (String, String))> =
+            first.files.into_iter().chain(chunks.flat_map(|chunk| chunk.files)).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(String, (String, String))> = Vec::with_capacity(entries.len());
+        for (path, file) in entries {
+            match kept.last() {
+                Some((last, (content, _))) if *last == path => {
+                    if *content != file.0 {
+                        return None;
+                    }
                 }
+                _ => kept.push((path, file)),
             }
         }
-        true
+        Some(Files { out_dir: first.out_dir, files: kept.into_iter().collect(), log: first.log })
     }
 
-    /// The files and their digests, by path.
-    pub fn into_maps(self) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-        self.files.into_iter().map(|(path, (content, digest))| ((path.clone(), content), (path, digest))).unzip()
+    /// The files by path, each with its digest.
+    pub fn into_map(self) -> FileMap {
+        self.files
     }
 }
+
+/// Support files by path relative to the output directory: (content, digest).
+pub type FileMap = BTreeMap<String, (String, String)>;
 
 /// A name safe as one path segment: `tools.ramalama` -> `tools.ramalama`,
 /// anything outside `[A-Za-z0-9._-]` becomes `-`.
