@@ -110,12 +110,26 @@ impl StandIn {
         StandIn { finder: memchr::memmem::Finder::new(name.as_bytes()).into_owned(), name }
     }
 
-    /// `text` with every stand-in renamed `to`.
+    /// `text` with every stand-in renamed `to`, as `str::replace` would
+    /// (left to right, matches not overlapping), by the finder made once:
+    /// `replace` built a searcher for every string of every renamed layer.
     fn rename(&self, text: &str, to: &str) -> String {
-        match self.finder.find(text.as_bytes()) {
-            Some(_) => text.replace(&self.name, to),
-            None => text.to_string(),
+        let mut renamed = String::new();
+        let mut copied = 0;
+        for at in self.finder.find_iter(text.as_bytes()) {
+            if copied == 0 {
+                renamed.reserve(text.len() + to.len());
+            }
+            // The stand-in is ASCII: a match starts and ends on characters.
+            renamed.push_str(&text[copied..at]);
+            renamed.push_str(to);
+            copied = at + self.name.len();
         }
+        if copied == 0 {
+            return text.to_string();
+        }
+        renamed.push_str(&text[copied..]);
+        renamed
     }
 
     /// The files `added` lists for the stand-in, as added for `to`.
@@ -140,10 +154,11 @@ impl StandIn {
     fn relocate(&self, template: &Layer, added: &[Added], to: &str, files: &mut Files) -> Option<Layer> {
         for a in added {
             let asked = self.rename(&a.asked, to);
-            if files.given(&asked, &a.content, &a.digest) != self.rename(&a.given, to) {
+            let given = files.given(&asked, &a.content, &a.digest);
+            if given != self.rename(&a.given, to) {
                 return None;
             }
-            files.add_digested(&asked, a.content.clone(), a.digest.clone());
+            files.add_given(&asked, given, a.content.clone(), a.digest.clone());
         }
         super::layer::relocated(template, &|text| self.rename(text, to))
     }
@@ -497,6 +512,28 @@ impl<'a> Memo<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Renaming is `str::replace`'s: matches at either end, back to back,
+    /// inside longer names, beside non-ASCII text, and none.
+    #[test]
+    fn renaming_replaces_as_str_replace_does() {
+        let model = crate::model::Model::default();
+        let stand_in = StandIn::for_model(&model);
+        let s = "aidc-stand-in";
+        let texts = [
+            String::new(),
+            "no match".into(),
+            s.into(),
+            format!("{s}{s}"),
+            format!("{s}-2/{s}.conf é{s}é"),
+            format!("aidc-stand-i {s}x aidc-stand-in"),
+        ];
+        for text in &texts {
+            for to in ["", "gen-7", "aidc-stand-in-2", "ü"] {
+                assert_eq!(stand_in.rename(text, to), text.replace(s, to), "{text:?} to {to:?}");
+            }
+        }
+    }
 
     /// Arguments chosen to collide under a fingerprint seed written in the
     /// source (after the parameter name `nfkvb`, every 16-byte argument text

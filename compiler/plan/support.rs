@@ -61,6 +61,12 @@ impl Files {
     /// [`Files::add`] of a content whose digest is known.
     pub fn add_digested(&mut self, path: &str, content: String, digest: String) -> SupportFile {
         let given = self.given(path, &content, &digest);
+        self.add_given(path, given, content, digest)
+    }
+
+    /// [`Files::add_digested`] at `path`, where `given` is what
+    /// [`Files::given`] gives it (a caller that asked already).
+    pub fn add_given(&mut self, path: &str, given: String, content: String, digest: String) -> SupportFile {
         self.log(path, &content, &digest, &given);
         let file = SupportFile { context_path: format!("{}/{given}", self.out_dir), digest: digest.clone() };
         self.files.insert(given, (content, digest));
