@@ -536,8 +536,8 @@ fn describe(c: &Component) -> String {
 
 fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builder>, is_kernel: bool) -> Layer {
     let key = match &builder {
-        Some(b) => crate::hash::digest_json_parts(&instructions, &[b.key.as_bytes()]),
-        None => crate::hash::digest_json_parts(&instructions, &[]),
+        Some(b) => super::key::of_layer(&instructions, &[b.key.as_bytes()]),
+        None => super::key::of_layer(&instructions, &[]),
     };
     let secrets = if builder.as_ref().is_some_and(|b| b.instructions.iter().any(uses_secret)) {
         builder_secret(&builder)
@@ -584,7 +584,7 @@ pub fn relocated(layer: &Layer, rename: &dyn Fn(&str) -> String) -> Option<Layer
     };
     let builder = layer.builder.as_ref().map(|b| {
         let instructions: Vec<Instruction> = b.instructions.iter().map(instruction).collect();
-        let key = instructions.last().map_or_else(|| b.key.clone(), crate::hash::digest_json);
+        let key = instructions.last().map_or_else(|| b.key.clone(), super::key::of_instruction);
         Builder { module: text(&b.module), role: b.role, from: text(&b.from), key, instructions }
     });
     let mut instructions: Vec<Instruction> = layer.instructions.iter().map(instruction).collect();
@@ -722,7 +722,7 @@ fn kernel_signature(
         if keep { "keep-signatures" } else { "replace-signatures" }
     ));
     let sign = b.into_instruction(format!("sign the kernel of {} with the recipe's key", describe(kernel)))?;
-    let builder_key = crate::hash::digest_json(&sign);
+    let builder_key = super::key::of_instruction(&sign);
     let builder = Builder {
         module: "kernel".to_string(),
         role: "sign",
@@ -1215,7 +1215,7 @@ fn kmod(
     }
     let builder_instruction =
         b.into_instruction(format!("build and sign {} against the image's kernel", describe(c)))?;
-    let builder_key = crate::hash::digest_json(&builder_instruction);
+    let builder_key = super::key::of_instruction(&builder_instruction);
     let mut instructions = vec![builder_instruction];
     if signed {
         instructions.insert(0, signing_arg());

@@ -5,6 +5,7 @@
 
 mod arch;
 pub mod hermetic;
+mod key;
 mod layer;
 pub use layer::is_bzip2;
 mod memo;

@@ -1,0 +1,223 @@
+//! Layer keys: the digest of a layer's instructions as compact JSON, the
+//! JSON written here by hand, byte for byte what `serde_json::to_vec` writes
+//! for them (the keys in every manifest were made that way, and stay the
+//! same). serde's writer spent three instructions a byte looking for
+//! characters to escape, and its keys were a tenth of a large compile's
+//! work; strings here are passed over eight bytes at a time. Debug builds
+//! serialize every key's instructions with serde_json too and compare.
+
+use super::{Instruction, InstructionKind};
+
+thread_local! {
+    /// The JSON being digested, kept per thread: a new `Vec` for every layer
+    /// grew by reallocation.
+    static JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The key of a layer: [`crate::hash::digest_parts`] of its instructions'
+/// JSON followed by `rest` (a builder's key).
+pub fn of_layer(instructions: &[Instruction], rest: &[&[u8]]) -> String {
+    JSON.with_borrow_mut(|json| {
+        json.clear();
+        list(json, instructions);
+        debug_assert_eq!(json.as_slice(), serde_json::to_vec(instructions).expect("json").as_slice());
+        crate::hash::digest_parts(std::iter::once(json.as_slice()).chain(rest.iter().copied()))
+    })
+}
+
+/// The key of a builder: [`crate::hash::digest`] of its last instruction's JSON.
+pub fn of_instruction(instruction: &Instruction) -> String {
+    JSON.with_borrow_mut(|json| {
+        json.clear();
+        self::instruction(json, instruction);
+        debug_assert_eq!(json.as_slice(), serde_json::to_vec(instruction).expect("json").as_slice());
+        crate::hash::digest(json)
+    })
+}
+
+fn list(out: &mut Vec<u8>, instructions: &[Instruction]) {
+    out.push(b'[');
+    for (i, instruction) in instructions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        self::instruction(out, instruction);
+    }
+    out.push(b']');
+}
+
+/// `{"comment":…,"kind":{"kind":"run",…}}`: the struct's fields in order,
+/// the enum tagged inside (`#[serde(tag = "kind", rename_all = "lowercase")]`).
+fn instruction(out: &mut Vec<u8>, instruction: &Instruction) {
+    out.extend_from_slice(b"{\"comment\":");
+    match &instruction.comment {
+        Some(comment) => string(out, comment),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"kind\":{\"kind\":");
+    match &instruction.kind {
+        InstructionKind::Run { mounts, inputs, commands } => {
+            out.extend_from_slice(b"\"run\",\"mounts\":");
+            strings(out, mounts);
+            out.extend_from_slice(b",\"inputs\":[");
+            for (i, (what, digest)) in inputs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                string(out, what);
+                out.push(b',');
+                string(out, digest);
+                out.push(b']');
+            }
+            out.extend_from_slice(b"],\"commands\":");
+            strings(out, commands);
+        }
+        InstructionKind::Env { name, value } => fields(out, b"\"env\"", &[(b"name", name), (b"value", value)]),
+        InstructionKind::Label { key, value } => fields(out, b"\"label\"", &[(b"key", key), (b"value", value)]),
+        InstructionKind::Copy { src, dest, mode } => {
+            fields(out, b"\"copy\"", &[(b"src", src), (b"dest", dest), (b"mode", mode)]);
+        }
+        InstructionKind::Arg { name, default } => {
+            fields(out, b"\"arg\"", &[(b"name", name), (b"default", default)]);
+        }
+    }
+    out.extend_from_slice(b"}}");
+}
+
+/// The tag, then each `"name":"value"`.
+fn fields(out: &mut Vec<u8>, tag: &[u8], fields: &[(&[u8], &String)]) {
+    out.extend_from_slice(tag);
+    for (name, value) in fields {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"\":");
+        string(out, value);
+    }
+}
+
+fn strings(out: &mut Vec<u8>, list: &[String]) {
+    out.push(b'[');
+    for (i, s) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, s);
+    }
+    out.push(b']');
+}
+
+/// A JSON string as serde_json escapes it: `"` and `\` with a backslash,
+/// the control characters below 0x20 as `\b`, `\t`, `\n`, `\f`, `\r` or
+/// `\u00xx` (lowercase hex), everything else (DEL, non-ASCII) as it is.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Eight bytes at a time while none of them needs escaping.
+        while let Some(word) = bytes.get(i..i + 8) {
+            if needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&b) = bytes.get(i) else { break };
+        i += 1;
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0x0c => b"\\f",
+            b'\r' => b"\\r",
+            0x00..=0x1f => &[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[copied..i - 1]);
+        out.extend_from_slice(escaped);
+        copied = i;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+/// Whether any byte of `word` is below 0x20, `"` or `\` (exact: the
+/// zero-byte and less-than tests of "Bit Twiddling Hacks" say whether
+/// some byte is one, never that none is when one is).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    below_space | has_zero(word ^ (ONES * b'"' as u64)) | has_zero(word ^ (ONES * b'\\' as u64)) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(instructions: &[Instruction]) -> Vec<u8> {
+        let mut out = Vec::new();
+        list(&mut out, instructions);
+        out
+    }
+
+    /// Every byte value where escaping decides (each control character,
+    /// `"`, `\`, DEL), at every offset within the eight-byte words and
+    /// beside non-ASCII text, in every kind of instruction: serde_json's bytes.
+    #[test]
+    fn the_json_is_serde_jsons() {
+        let mut texts: Vec<String> = vec![String::new(), "plain text, longer than a word".into(), "é€😀 ok".into()];
+        for c in (0u8..0x20).chain([b'"', b'\\', 0x7f, b'a']) {
+            for at in 0..17 {
+                let mut s = "x".repeat(at);
+                s.push(c as char);
+                s.push_str("tail é");
+                texts.push(s);
+            }
+        }
+        let text = |i: usize| texts[i % texts.len()].clone();
+        let mut instructions = Vec::new();
+        for i in 0..texts.len() {
+            let kind = match i % 5 {
+                0 => InstructionKind::Run {
+                    mounts: vec![text(i), text(i + 1)],
+                    inputs: vec![(text(i + 2), text(i + 3)), (text(i), String::new())],
+                    commands: if i % 2 == 0 { Vec::new() } else { vec![text(i + 4)] },
+                },
+                1 => InstructionKind::Env { name: text(i), value: text(i + 1) },
+                2 => InstructionKind::Label { key: text(i), value: text(i + 1) },
+                3 => InstructionKind::Copy { src: text(i), dest: text(i + 1), mode: text(i + 2) },
+                _ => InstructionKind::Arg { name: text(i), default: text(i + 1) },
+            };
+            let comment = (i % 3 != 0).then(|| text(i + 5));
+            instructions.push(Instruction { comment, kind });
+        }
+        assert_eq!(json(&instructions), serde_json::to_vec(&instructions).expect("json"));
+        assert_eq!(json(&[]), b"[]");
+        for instruction in &instructions {
+            let mut one = Vec::new();
+            self::instruction(&mut one, instruction);
+            assert_eq!(one, serde_json::to_vec(instruction).expect("json"));
+        }
+    }
+
+    #[test]
+    fn a_word_needs_escaping_exactly_when_one_of_its_bytes_does() {
+        let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                assert_eq!(needs_escape(u64::from_le_bytes(word)), needs(b), "byte {b:#x} at {at}");
+                let mut high = [0xc3u8; 8];
+                high[at] = b;
+                assert_eq!(needs_escape(u64::from_le_bytes(high)), needs(b), "byte {b:#x} at {at} among 0xc3");
+            }
+        }
+    }
+}
