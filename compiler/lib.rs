@@ -12,6 +12,7 @@ pub mod explain;
 pub mod format;
 pub mod graph;
 pub mod hash;
+pub mod json;
 pub mod konflux;
 pub mod maps;
 pub mod model;

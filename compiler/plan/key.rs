@@ -3,10 +3,11 @@
 //! for them (the keys in every manifest were made that way, and stay the
 //! same). serde's writer spent three instructions a byte looking for
 //! characters to escape, and its keys were a tenth of a large compile's
-//! work; strings here are passed over eight bytes at a time. Debug builds
-//! serialize every key's instructions with serde_json too and compare.
+//! work; strings here are written by `crate::json`. Debug builds serialize
+//! every key's instructions with serde_json too and compare.
 
 use super::{Instruction, InstructionKind};
+use crate::json::string;
 
 thread_local! {
     /// The JSON being digested, kept per thread: a new `Vec` for every layer
@@ -107,55 +108,6 @@ fn strings(out: &mut Vec<u8>, list: &[String]) {
     out.push(b']');
 }
 
-/// A JSON string as serde_json escapes it: `"` and `\` with a backslash,
-/// the control characters below 0x20 as `\b`, `\t`, `\n`, `\f`, `\r` or
-/// `\u00xx` (lowercase hex), everything else (DEL, non-ASCII) as it is.
-fn string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.push(b'"');
-    let (mut copied, mut i) = (0, 0);
-    while i < bytes.len() {
-        // Eight bytes at a time while none of them needs escaping.
-        while let Some(word) = bytes.get(i..i + 8) {
-            if needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
-                break;
-            }
-            i += 8;
-        }
-        let Some(&b) = bytes.get(i) else { break };
-        i += 1;
-        let escaped: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            0x0c => b"\\f",
-            b'\r' => b"\\r",
-            0x00..=0x1f => &[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[copied..i - 1]);
-        out.extend_from_slice(escaped);
-        copied = i;
-    }
-    out.extend_from_slice(&bytes[copied..]);
-    out.push(b'"');
-}
-
-const HEX: [u8; 16] = *b"0123456789abcdef";
-
-/// Whether any byte of `word` is below 0x20, `"` or `\` (exact: the
-/// zero-byte and less-than tests of "Bit Twiddling Hacks" say whether
-/// some byte is one, never that none is when one is).
-fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    below_space | has_zero(word ^ (ONES * b'"' as u64)) | has_zero(word ^ (ONES * b'\\' as u64)) != 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,23 +118,15 @@ mod tests {
         out
     }
 
-    /// Every byte value where escaping decides (each control character,
-    /// `"`, `\`, DEL), at every offset within the eight-byte words and
-    /// beside non-ASCII text, in every kind of instruction: serde_json's bytes.
+    /// Every kind of instruction, with and without a comment, empty and
+    /// full lists, and strings to escape (`crate::json` checks every byte):
+    /// serde_json's bytes.
     #[test]
     fn the_json_is_serde_jsons() {
-        let mut texts: Vec<String> = vec![String::new(), "plain text, longer than a word".into(), "é€😀 ok".into()];
-        for c in (0u8..0x20).chain([b'"', b'\\', 0x7f, b'a']) {
-            for at in 0..17 {
-                let mut s = "x".repeat(at);
-                s.push(c as char);
-                s.push_str("tail é");
-                texts.push(s);
-            }
-        }
-        let text = |i: usize| texts[i % texts.len()].clone();
+        let texts = ["", "plain", "a\"b\\c", "line\nbreak\t\u{1}\u{7f}", "é€😀", "\u{2028}"];
+        let text = |i: usize| texts[i % texts.len()].to_string();
         let mut instructions = Vec::new();
-        for i in 0..texts.len() {
+        for i in 0..texts.len() * 5 {
             let kind = match i % 5 {
                 0 => InstructionKind::Run {
                     mounts: vec![text(i), text(i + 1)],
@@ -203,21 +147,6 @@ mod tests {
             let mut one = Vec::new();
             self::instruction(&mut one, instruction);
             assert_eq!(one, serde_json::to_vec(instruction).expect("json"));
-        }
-    }
-
-    #[test]
-    fn a_word_needs_escaping_exactly_when_one_of_its_bytes_does() {
-        let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                let mut word = [b'a'; 8];
-                word[at] = b;
-                assert_eq!(needs_escape(u64::from_le_bytes(word)), needs(b), "byte {b:#x} at {at}");
-                let mut high = [0xc3u8; 8];
-                high[at] = b;
-                assert_eq!(needs_escape(u64::from_le_bytes(high)), needs(b), "byte {b:#x} at {at} among 0xc3");
-            }
         }
     }
 }
