@@ -10,6 +10,11 @@ use rayon::prelude::*;
 /// usual) should not start threads at all (docs/performance.md).
 pub const MIN_ITEMS: usize = 16;
 
+/// At most this many chunks per core: more, and the last one to finish
+/// leaves the other cores idle for less time; fewer, and each chunk's memo
+/// (resolve's instances, planning's layers) is warmed up fewer times.
+pub const CHUNKS_PER_CORE: usize = 8;
+
 /// `f` over contiguous chunks of `items`, the results in the chunks' order.
 /// A chunk is at least `MIN_ITEMS / 2` items, and there are a few chunks per
 /// core so that a slow chunk does not keep the others waiting. With fewer
@@ -20,7 +25,7 @@ pub fn chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Ve
     let Some(pool) = pool else {
         return vec![f(items)];
     };
-    let size = items.len().div_ceil(cores() * 4).max(MIN_ITEMS / 2);
+    let size = items.len().div_ceil(cores() * CHUNKS_PER_CORE).max(MIN_ITEMS / 2);
     // Each chunk a job of its own: rayon's adaptive splitter stops halving
     // at about two pieces per thread, so eight chunks ran as four jobs of
     // two, and the last job kept one core busy alone for 40 ms of resolving

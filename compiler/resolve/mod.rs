@@ -158,8 +158,8 @@ fn images_in_parallel(
     if roots.len() < crate::par::MIN_ITEMS || crate::par::cores() < 2 {
         return None;
     }
-    // `par::chunks` makes at most four chunks per core.
-    let parts = crate::par::cores() as u64 * 4;
+    // `par::chunks` makes at most this many chunks.
+    let parts = (crate::par::cores() * crate::par::CHUNKS_PER_CORE) as u64;
     let share = ev.budget.left() / parts;
     // Once a chunk reports something, the others stop at their next image:
     // the images are resolved in a row anyway.

@@ -12,7 +12,7 @@ use crate::support::{files, root};
 /// below its own, nothing else.
 const LAYERS: &[&[&str]] = &[
     &["embedded", "maps"],
-    &["source", "hash", "paths", "par"],
+    &["source", "hash", "json", "paths", "par"],
     &["diag", "validate"],
     &["syntax"],
     &["model", "format", "stdlib"],
