@@ -255,14 +255,22 @@ fn report(layout: &Layout, planned: &crate::plan::Plan, summary: &Summary, shown
     // One write for all the lines, not one per line (standard output is
     // line-buffered): 3,000 targets were 3,000 system calls.
     let mut lines = String::new();
+    let out_dir = Path::new(&context).join(&layout.out_in_context);
     for image in planned.images.iter().filter(|_| !quiet) {
+        let containerfile = out_dir.join(&image.containerfile);
+        let containerfile = containerfile.display().to_string();
         for t in &image.targets {
-            let secrets: String = t.secrets.iter().map(|s| format!(" --secret id={},src=FILE", s.id)).collect();
-            lines.push_str(&format!(
-                "podman build -f {} --target {}{secrets} {context}\n",
-                Path::new(&context).join(&layout.out_in_context).join(&image.containerfile).display(),
-                t.variant
-            ));
+            for part in ["podman build -f ", &containerfile, " --target ", &t.variant] {
+                lines.push_str(part);
+            }
+            for s in &t.secrets {
+                for part in [" --secret id=", &s.id, ",src=FILE"] {
+                    lines.push_str(part);
+                }
+            }
+            for part in [" ", &context, "\n"] {
+                lines.push_str(part);
+            }
         }
     }
     print!("{lines}");

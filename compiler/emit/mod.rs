@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, context};
-use serde::Serialize;
 
 use crate::plan::{Inputs, Plan};
 
@@ -52,19 +51,70 @@ fn template_render(recipe: &str, containerfile: &str, image: &crate::plan::Image
         .unwrap_or_else(|e| format!("# aidc: internal error rendering the Containerfile: {e}\n"))
 }
 
-#[derive(Serialize)]
+/// The manifest's fields, written as serde_json's pretty printer writes a
+/// struct of them in this order (`version` and `compiler` first; the test
+/// below checks it against that printer), by hand with `crate::json`'s
+/// strings: serde's printer took most of what was left on one thread at
+/// the end of emitting 1,000 images, and each image's entry, written on
+/// every core, went in checked again as a `RawValue`.
 struct Manifest<'a> {
-    /// Format version of this file.
-    version: u32,
-    compiler: &'static str,
     recipe: &'a str,
     inputs: BTreeMap<&'a str, &'a str>,
     modules: &'a BTreeMap<String, String>,
     templates: BTreeMap<&'a str, String>,
-    /// Each image's entry, its JSON made where its Containerfile was.
-    images: BTreeMap<String, Box<serde_json::value::RawValue>>,
+    /// Each image's entry, as [`manifest_image`] wrote it.
+    images: BTreeMap<String, Vec<u8>>,
     outputs: &'a BTreeMap<String, String>,
 }
+
+/// The manifest's format version.
+const MANIFEST_VERSION: u32 = 1;
+
+impl Manifest<'_> {
+    fn text(&self) -> String {
+        use crate::json::string;
+        let entries = |map: &BTreeMap<String, String>| map.iter().map(|(k, v)| k.len() + v.len() + 16).sum::<usize>();
+        let size = self.images.iter().map(|(name, entry)| name.len() + entry.len() + 16).sum::<usize>()
+            + entries(self.outputs)
+            + entries(self.modules)
+            + 4096;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(format!("{{\n  \"version\": {MANIFEST_VERSION},\n  \"compiler\": ").as_bytes());
+        string(&mut out, COMPILER);
+        out.extend_from_slice(b",\n  \"recipe\": ");
+        string(&mut out, self.recipe);
+        map(&mut out, "inputs", self.inputs.iter().map(|(k, v)| (*k, *v)), string);
+        map(&mut out, "modules", self.modules.iter().map(|(k, v)| (k.as_str(), v)), |out, v| string(out, v));
+        map(&mut out, "templates", self.templates.iter().map(|(k, v)| (*k, v)), |out, v| string(out, v));
+        map(&mut out, "images", self.images.iter().map(|(k, v)| (k.as_str(), v)), |out, v| out.extend_from_slice(v));
+        map(&mut out, "outputs", self.outputs.iter().map(|(k, v)| (k.as_str(), v)), |out, v| string(out, v));
+        out.extend_from_slice(b"\n}\n");
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// `,` and a field of the manifest holding a map, its values written by `value`.
+fn map<'a, V>(
+    out: &mut Vec<u8>,
+    name: &str,
+    entries: impl Iterator<Item = (&'a str, V)>,
+    value: impl Fn(&mut Vec<u8>, V),
+) {
+    out.extend_from_slice(b",\n  ");
+    crate::json::string(out, name);
+    out.extend_from_slice(b": {");
+    let mut empty = true;
+    for (key, v) in entries {
+        out.extend_from_slice(if empty { b"\n    " } else { b",\n    " });
+        crate::json::string(out, key);
+        out.extend_from_slice(b": ");
+        value(out, v);
+        empty = false;
+    }
+    out.extend_from_slice(if empty { b"}" } else { b"\n  }" });
+}
+
+const COMPILER: &str = concat!("aidc ", env!("CARGO_PKG_VERSION"));
 
 /// An image's entry in the manifest: its pretty JSON as it stands there,
 /// two levels in (`"images": { "name": ... }`), as serde_json's pretty
@@ -73,7 +123,7 @@ struct Manifest<'a> {
 /// printer and the indenting after it were a twentieth of a large compile.
 /// Made with the image's Containerfile, on every core for a large project
 /// (the manifest of 1,000 images was 16 ms on one).
-fn manifest_image(img: &crate::plan::ImagePlan) -> Box<serde_json::value::RawValue> {
+fn manifest_image(img: &crate::plan::ImagePlan) -> Vec<u8> {
     use crate::json::string;
     // A later target of the same name wins, as in a map built from them.
     let targets: BTreeMap<&str, &str> = img.targets.iter().map(|t| (t.variant.as_str(), t.inputs.as_str())).collect();
@@ -110,13 +160,7 @@ fn manifest_image(img: &crate::plan::ImagePlan) -> Box<serde_json::value::RawVal
     }
     out.extend_from_slice(if img.stages.is_empty() { b"]" } else { b"\n      ]" });
     out.extend_from_slice(b"\n    }");
-    let text = String::from_utf8(out).unwrap_or_else(|_| "{}".into());
-    serde_json::value::RawValue::from_string(text).unwrap_or_else(|_| empty_entry())
-}
-
-/// `{}`, for an entry that would not serialize (plain structs always do).
-fn empty_entry() -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string("{}".into()).unwrap_or_default()
+    out
 }
 
 /// Renders every output: the Containerfiles of `plan`, the support files it
@@ -169,8 +213,6 @@ pub fn emit(
     let mut out: Files = files.into_iter().collect();
     let digests: BTreeMap<String, String> = digests.into_iter().collect();
     let manifest = Manifest {
-        version: 1,
-        compiler: concat!("aidc ", env!("CARGO_PKG_VERSION")),
         recipe,
         inputs: inputs.entries.iter().map(|(p, i)| (p.as_str(), i.digest.as_str())).collect(),
         modules,
@@ -178,17 +220,7 @@ pub fn emit(
         images: manifest_images,
         outputs: &digests,
     };
-    // Sized up front: grown by doubling, the 5 MB manifest of 1,000 images
-    // was copied as many times again on the one thread left at this point.
-    let size = manifest.images.iter().map(|(name, entry)| name.len() + entry.get().len() + 16).sum::<usize>()
-        + digests.iter().map(|(path, digest)| path.len() + digest.len() + 16).sum::<usize>()
-        + 4096;
-    let mut json = Vec::with_capacity(size);
-    let mut text = match serde_json::to_writer_pretty(&mut json, &manifest) {
-        Ok(()) => String::from_utf8(json).unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    text.push('\n');
+    let text = manifest.text();
     out.insert(MANIFEST.to_string(), text);
     crate::diag::Outcome::ok(out, Default::default())
 }
@@ -197,6 +229,7 @@ pub fn emit(
 mod tests {
     use super::*;
     use crate::plan::{ImagePlan, Stage, StageRole, Target};
+    use serde::Serialize;
 
     #[derive(Serialize)]
     struct ManifestImage<'a> {
@@ -213,12 +246,13 @@ mod tests {
         layers: &'a [String],
     }
 
-    /// An image's entry made on its own and spliced in is
-    /// byte for byte what serializing the whole manifest at once writes,
+    /// The manifest written by hand, each image's entry made on its own,
+    /// is byte for byte what serde_json's pretty printer writes for it,
     /// with strings serde_json escapes, line and paragraph separators,
-    /// non-ASCII, empty targets, stages and layers, and repeated names.
+    /// non-ASCII, every stage role, empty maps, targets, stages and
+    /// layers, and repeated names.
     #[test]
-    fn spliced_entries_are_what_one_serialization_writes() {
+    fn the_manifest_is_what_serde_jsons_printer_writes() {
         let weird = ["a\"b\\c", "line\nbreak\r\t", "\u{1}\u{1f}\u{7f}", "\u{2028}\u{2029}", "é€😀", "", "    ", "}\n{"];
         let stage = |i: usize, layers: Vec<String>| Stage {
             name: weird[i % weird.len()].to_string(),
@@ -257,24 +291,29 @@ mod tests {
         #[derive(Serialize)]
         struct Whole<'a> {
             version: u32,
+            compiler: &'a str,
+            recipe: &'a str,
+            inputs: BTreeMap<&'a str, &'a str>,
+            modules: BTreeMap<String, String>,
+            templates: BTreeMap<&'a str, String>,
             images: BTreeMap<&'a str, ManifestImage<'a>>,
-            outputs: BTreeMap<&'a str, &'a str>,
+            outputs: BTreeMap<String, String>,
         }
-        #[derive(Serialize)]
-        struct Spliced<'a> {
-            version: u32,
-            images: BTreeMap<String, Box<serde_json::value::RawValue>>,
-            outputs: BTreeMap<&'a str, &'a str>,
-        }
-        let outputs: BTreeMap<&str, &str> = weird.iter().map(|w| (*w, *w)).collect();
-        let whole = Whole {
-            version: 1,
-            images: images
-                .iter()
-                .map(|img| {
-                    (
-                        img.name.as_str(),
-                        ManifestImage {
+        let pairs: BTreeMap<String, String> = weird.iter().map(|w| (w.to_string(), format!("{w}{w}"))).collect();
+        for full in [true, false] {
+            let pairs = if full { pairs.clone() } else { BTreeMap::new() };
+            let images = if full { &images[..] } else { &[] };
+            let whole = Whole {
+                version: MANIFEST_VERSION,
+                compiler: COMPILER,
+                recipe: weird[0],
+                inputs: pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                modules: pairs.clone(),
+                templates: pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+                images: images
+                    .iter()
+                    .map(|img| {
+                        let entry = ManifestImage {
                             containerfile: img.containerfile.as_str(),
                             targets: img.targets.iter().map(|t| (t.variant.as_str(), t.inputs.as_str())).collect(),
                             stages: img
@@ -287,19 +326,22 @@ mod tests {
                                     layers: &s.layers,
                                 })
                                 .collect(),
-                        },
-                    )
-                })
-                .collect(),
-            outputs: outputs.clone(),
-        };
-        let mut spliced_images = BTreeMap::new();
-        for img in &images {
-            spliced_images.insert(img.name.clone(), manifest_image(img));
+                        };
+                        (img.name.as_str(), entry)
+                    })
+                    .collect(),
+                outputs: pairs.clone(),
+            };
+            let by_hand = Manifest {
+                recipe: weird[0],
+                inputs: whole.inputs.clone(),
+                modules: &pairs,
+                templates: whole.templates.clone(),
+                images: images.iter().map(|img| (img.name.clone(), manifest_image(img))).collect(),
+                outputs: &pairs,
+            };
+            let printed = serde_json::to_string_pretty(&whole).expect("json") + "\n";
+            assert_eq!(by_hand.text(), printed);
         }
-        let spliced = Spliced { version: 1, images: spliced_images, outputs };
-        let a = serde_json::to_string_pretty(&whole).expect("json");
-        let b = serde_json::to_string_pretty(&spliced).expect("json");
-        assert_eq!(a, b);
     }
 }
