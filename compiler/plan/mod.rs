@@ -592,6 +592,30 @@ mod tests {
         assert_eq!(text.matches(&format!("(\"out/two/files/l/0-x.conf\", \"{digest}\")")).count(), 1, "{text}");
     }
 
+    /// A file written on purpose at the path a later file of the same name
+    /// would be given (its digest is known in advance) keeps its content:
+    /// the later file gets a longer suffix, then a numbered one.
+    #[test]
+    fn a_digest_suffixed_path_taken_on_purpose_is_not_overwritten() {
+        let two = crate::hash::digest_text("two");
+        let (short, long) = (format!("x/a.conf.{}", &two[3..15]), format!("x/a.conf.{}", &two[3..]));
+        let mut files = support::Files::new("out");
+        files.add(&short, "evil".into());
+        files.add("x/a.conf", "one".into());
+        assert_eq!(files.add("x/a.conf", "two".into()).context_path, format!("out/{long}"));
+        let mut files = support::Files::new("out");
+        for (path, content) in [(short.as_str(), "evil"), (long.as_str(), "worse"), ("x/a.conf", "one")] {
+            files.add(path, content.into());
+        }
+        assert_eq!(files.add("x/a.conf", "two".into()).context_path, format!("out/{long}-2"));
+        // The same content again is given the path it has.
+        assert_eq!(files.add("x/a.conf", "two".into()).context_path, format!("out/{long}-2"));
+        let map = files.into_map();
+        let contents: Vec<&str> =
+            [short.as_str(), &long, "x/a.conf", &format!("{long}-2")].iter().map(|p| map[*p].0.as_str()).collect();
+        assert_eq!(contents, ["evil", "worse", "one", "two"]);
+    }
+
     #[test]
     fn chunks_merge_as_planned_in_a_row_and_disagreeing_ones_are_refused() {
         let chunk = |files: &[(&str, &str)]| {

@@ -86,12 +86,28 @@ impl Files {
 
     /// The path [`Files::add`] gives `content` (with `digest`) asked at
     /// `path`: `path` when it is free or holds that content, else `path`
-    /// with a digest suffix.
+    /// with a digest suffix, the first of these free or holding that
+    /// content: 12 hex digits of the digest, all 64, then those and `-2`,
+    /// `-3`... A recipe can write a file at the 12-digit name on purpose
+    /// (the digest of another file's content is known in advance), and the
+    /// file given that name later overwrote it, leaving the step that
+    /// wrote it with another content than its digest says (found by stop
+    /// 27's attacker review).
     pub fn given(&self, path: &str, content: &str, digest: &str) -> String {
-        match self.files.get(path) {
-            Some((existing, _)) if existing != content => format!("{path}.{}", &digest[3..15]),
-            _ => path.to_string(),
+        let holds = |candidate: &str| self.files.get(candidate).is_none_or(|(existing, _)| existing == content);
+        if holds(path) {
+            return path.to_string();
         }
+        let hex = digest.get(3..).unwrap_or(digest);
+        let short = format!("{path}.{}", hex.get(..12).unwrap_or(hex));
+        if holds(&short) {
+            return short;
+        }
+        let long = format!("{path}.{hex}");
+        (1..)
+            .map(|n| if n == 1 { long.clone() } else { format!("{long}-{n}") })
+            .find(|candidate| holds(candidate))
+            .unwrap_or(long)
     }
 
     /// No files, with the same output directory.

@@ -98,15 +98,7 @@ fn refuse(source: SourceId, text: &str) -> Option<(ast::Module, Vec<Diagnostic>)
     let module = ast::Module { source: Some(source), ..ast::Module::default() };
     match depth::scan(text) {
         None => return None,
-        Some(depth::Refusal::TooDeep(pos)) => {
-            diagnostics.push(
-                Diagnostic::error(Code::TooDeep, format!("nesting deeper than {} levels", depth::MAX_DEPTH))
-                    .label(Span::new(source, pos, pos + 1), "this opens one level too many")
-                    .help(
-                        "brackets, block comments and `${...}` nest at most 64 deep; flatten the expression or use a `let`",
-                    ),
-            );
-        }
+        Some(depth::Refusal::TooDeep(pos)) => diagnostics.push(too_deep(source, pos)),
         Some(depth::Refusal::UnclosedComment { outer, inner }) => {
             let mut d = Diagnostic::error(Code::UnterminatedComment, "unterminated block comment")
                 .label(Span::new(source, outer, outer + 2), "this comment is never closed");
@@ -120,6 +112,27 @@ fn refuse(source: SourceId, text: &str) -> Option<(ast::Module, Vec<Diagnostic>)
         }
     }
     Some((module, diagnostics))
+}
+
+/// The diagnostic of nesting deeper than [`depth::MAX_DEPTH`] at `pos`.
+fn too_deep(source: SourceId, pos: usize) -> Diagnostic {
+    Diagnostic::error(Code::TooDeep, format!("nesting deeper than {} levels", depth::MAX_DEPTH))
+        .label(Span::new(source, pos, pos + 1), "this opens one level too many")
+        .help("brackets, block comments and `${...}` nest at most 64 deep; flatten the expression or use a `let`")
+}
+
+/// The nesting of `text` from `pos` on, read as code: pest is started
+/// there at a line that looks like an item (a segment's cut, or where it
+/// goes on after an error), which the pre-scan of the whole file may have
+/// read inside a string or a comment. Deeper than [`depth::MAX_DEPTH`]
+/// from there, pest is not started: its recursion would overflow the stack
+/// (found by stop 27's attacker review: a triple-quoted string holding a
+/// line `let x = [[[...` 15,000 deep).
+fn too_deep_from(source: SourceId, text: &str, pos: usize) -> Option<Diagnostic> {
+    match depth::scan(&text[pos..]) {
+        Some(depth::Refusal::TooDeep(at)) => Some(too_deep(source, pos + at)),
+        _ => None,
+    }
 }
 
 /// pest and lowering, on text the pre-scans let through.
@@ -167,7 +180,13 @@ fn items(source: SourceId, text: &str, from: usize, items: &mut Vec<ast::Item>, 
     };
     let parsed = crate::par::map(&bounds, |&(start, stop)| {
         let (mut items, mut diagnostics, mut errors) = (Vec::new(), Vec::new(), 0);
-        let end = items_until(source, text, start, stop, &mut errors, &mut items, &mut diagnostics);
+        let end = match too_deep_from(source, text, start).filter(|_| start != from) {
+            Some(refused) => {
+                diagnostics.push(refused);
+                None
+            }
+            None => items_until(source, text, start, stop, &mut errors, &mut items, &mut diagnostics),
+        };
         (items, diagnostics, end)
     });
     if parsed.iter().any(|(_, d, _)| !d.is_empty()) {
@@ -184,6 +203,8 @@ fn items(source: SourceId, text: &str, from: usize, items: &mut Vec<ast::Item>, 
                 items.extend(segment);
                 at = end;
             }
+            // Where the segment before ended, read in a row from a cut
+            // whose nesting was checked: that segment's items end there.
             Some(other) => at = items_until(source, text, other, stop, &mut errors, items, diagnostics),
         }
     }
@@ -273,6 +294,10 @@ fn items_until(
                 match next_item_start(text, pos + skipped + 1) {
                     Some(next) => pos = next,
                     None => return None,
+                }
+                if let Some(refused) = too_deep_from(source, text, pos) {
+                    diagnostics.push(refused);
+                    return None;
                 }
             }
         }
