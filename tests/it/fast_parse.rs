@@ -75,7 +75,9 @@ fn every_valid_recipe() {
     for (name, text) in &texts {
         if agree(name, text) {
             accepted += 1;
-        } else if syntax::parse_slow(SourceId(0), text).1.is_empty() {
+        } else if syntax::parse_slow(SourceId(0), text).1.is_empty() && !text.contains('\u{FEFF}') {
+            // A text holding U+FEFF is left to pest on purpose (fast.rs):
+            // tests/hostile/found keeps one, for pest's own depth checks.
             declined.push(name.clone());
         }
     }
