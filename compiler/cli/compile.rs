@@ -40,8 +40,10 @@ pub fn run(args: &CompileArgs) -> i32 {
         return 1;
     };
     let planned = std::mem::ManuallyDrop::new(planned);
+    // The outputs too are left to the exit: a large project's are 12,000
+    // files whose freeing ran alone on the main thread after the write.
     let dirs = match output_dirs(&layout, outputs, konflux) {
-        Ok(d) => d,
+        Ok(d) => std::mem::ManuallyDrop::new(d),
         Err(message) => return render::usage_error(format, &message),
     };
     let shown = Shown { layout: &layout, dirs: &dirs };
@@ -79,7 +81,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         return check(format, &layout, &dirs, &shown);
     }
     let summary = match write_all(&layout.repo_root, &dirs) {
-        Ok(w) => w,
+        Ok(w) => std::mem::ManuallyDrop::new(w),
         Err(WriteError::Io(message)) => return render::usage_error(format, &message),
         Err(WriteError::Conflicts(conflicts)) => {
             let (dir, path) = &conflicts[0];

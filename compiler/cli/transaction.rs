@@ -297,9 +297,9 @@ impl Modes {
     /// until then): it gets its mode here too, before anything goes in it.
     /// Elsewhere (the output directory's parents) a directory found is left
     /// as it is.
-    fn make_dirs(self, path: &Path, made: &mut crate::maps::HashSet<PathBuf>, staged: bool) -> io::Result<()> {
+    fn make_dirs(self, path: &Path, made: &mut Made, staged: bool) -> io::Result<()> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        if made.contains(path) {
+        if made.contains(path.as_os_str()) {
             return Ok(());
         }
         let create = || match std::fs::DirBuilder::new().mode(DIR_MODE).create(path) {
@@ -326,10 +326,16 @@ impl Modes {
         if (created || staged) && !self.kept(DIR_MODE) {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(DIR_MODE))?;
         }
-        made.insert(path.to_path_buf());
+        made.insert(path.as_os_str().to_owned());
         Ok(())
     }
 }
+
+/// The directories a staging made or found, by their paths' bytes: every
+/// path here is joined from one root and normalized names, so bytes compare
+/// as paths do, and hashing a `Path` goes component by component (0.6% of
+/// the samples of a 1,000-image compile, docs/performance.md).
+type Made = crate::maps::HashSet<std::ffi::OsString>;
 
 /// From this many files on, a staged tree's files are written on every
 /// core: creating a file costs the kernel more than writing a small one,
@@ -372,13 +378,13 @@ pub fn stage(dir: &OutputDir, changes: &Changes) -> io::Result<Staged> {
         // aidc's files first, each made new (never written through a link,
         // or into a hard link of someone else's file), with fixed modes;
         // then what is not aidc's, as it is.
-        made.insert(staged.clone());
+        made.insert(staged.clone().into_os_string());
         // Each file after its directory, the files on every core when there
         // are many: a directory two workers both make is made once (the
         // other finds it there), and making the 8,000 directories of a
         // 1,000-image project in a row before the files was a twentieth of
         // its run (docs/performance.md, stop 26).
-        let write = |path: &String, content: &String, made: &mut crate::maps::HashSet<PathBuf>| -> io::Result<()> {
+        let write = |path: &String, content: &String, made: &mut Made| -> io::Result<()> {
             let to = staged.join(path);
             if let Some(p) = to.parent() {
                 modes.make_dirs(p, made, true)?;

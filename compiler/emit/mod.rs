@@ -177,26 +177,25 @@ pub fn emit(
 ) -> crate::diag::Outcome<Files> {
     // Many images render on every core (`crate::par`), each Containerfile
     // digested where it was rendered.
-    let rendered = crate::par::chunks(&plan.images, |images| {
-        let render = |image: &crate::plan::ImagePlan| {
-            let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);
-            let text = containerfile::render(recipe, &containerfile_path, image);
-            debug_assert_eq!(
-                text,
-                template_render(recipe, &containerfile_path, image),
-                "the Containerfile writer disagrees with templates/Containerfile.j2"
-            );
-            let digest = crate::hash::digest(text.as_bytes());
-            (image.containerfile.clone(), text, digest, (image.name.clone(), manifest_image(image)))
-        };
-        images.iter().map(render).collect::<Vec<_>>()
-    });
+    let render = |image: &crate::plan::ImagePlan| {
+        let containerfile_path = format!("{}/{}", plan.out_dir, image.containerfile);
+        let text = containerfile::render(recipe, &containerfile_path, image);
+        debug_assert_eq!(
+            text,
+            template_render(recipe, &containerfile_path, image),
+            "the Containerfile writer disagrees with templates/Containerfile.j2"
+        );
+        let digest = crate::hash::digest(text.as_bytes());
+        Some((image.containerfile.clone(), text, digest, (image.name.clone(), manifest_image(image))))
+    };
+    let (rendered, _) =
+        crate::par::pulled(&plan.images, || (), |_, image| render(image), |_| ()).expect("rendering never stops");
     // The maps are built from lists in one go (sorted once, a later entry
     // for the same path winning, as inserting one by one would have it):
     // 12,000 inserts were 12 ms of a 1,000-image project.
     let (mut files, mut digests) = (Vec::new(), Vec::new());
     let mut manifest_images = BTreeMap::new();
-    for (path, text, digest, (name, entry)) in rendered.into_iter().flatten() {
+    for (path, text, digest, (name, entry)) in rendered {
         digests.push((path.clone(), digest));
         files.push((path, text));
         manifest_images.insert(name, entry);
@@ -210,17 +209,25 @@ pub fn emit(
         digests.push((path.clone(), digest));
         files.push((path, content));
     }
-    let mut out: Files = files.into_iter().collect();
-    let digests: BTreeMap<String, String> = digests.into_iter().collect();
-    let manifest = Manifest {
-        recipe,
-        inputs: inputs.entries.iter().map(|(p, i)| (p.as_str(), i.digest.as_str())).collect(),
-        modules,
-        templates: TEMPLATES.iter().map(|(n, s)| (*n, crate::hash::digest_text(s))).collect(),
-        images: manifest_images,
-        outputs: &digests,
-    };
-    let text = manifest.text();
+    // The files' map and the manifest on two cores for a large project:
+    // both ran alone on the main thread while the workers waited.
+    let many = plan.images.len() >= crate::par::MIN_ITEMS;
+    let (mut out, text) = crate::par::join(
+        many,
+        || files.into_iter().collect::<Files>(),
+        || {
+            let digests: BTreeMap<String, String> = digests.into_iter().collect();
+            let manifest = Manifest {
+                recipe,
+                inputs: inputs.entries.iter().map(|(p, i)| (p.as_str(), i.digest.as_str())).collect(),
+                modules,
+                templates: TEMPLATES.iter().map(|(n, s)| (*n, crate::hash::digest_text(s))).collect(),
+                images: manifest_images,
+                outputs: &digests,
+            };
+            manifest.text()
+        },
+    );
     out.insert(MANIFEST.to_string(), text);
     crate::diag::Outcome::ok(out, Default::default())
 }

@@ -271,25 +271,41 @@ pub fn input_uses(model: &Model) -> Vec<InputUse> {
 
 /// Plans every image of the model.
 ///
-/// Many images are planned on every core (`crate::par`), each chunk of
-/// images with support files of its own, merged in order. Images write
-/// their support files under their own name (`<image>/...`) and share only
-/// aidc's scripts, whose content is the same for all, so the merge is what
-/// planning them in a row gives; should two chunks ever disagree on a path
-/// (a digest suffix decided by order), the images are planned again in a row.
+/// Many images are planned on every core (`crate::par::pulled`): each
+/// worker takes the next image whenever it is free, with a memo and
+/// support files of its own, and the files are merged. Images write their
+/// support files under their own name (`<image>/...`) and share only
+/// aidc's scripts, whose content is the same for all. A worker plans its
+/// images in the model's order, so a path it finds taken was taken by an
+/// image before in a row too; a path it finds free but another worker gave
+/// another content (a digest suffix decided by order) is found by the
+/// merge, and then the images are planned again in a row. So the merge is
+/// what planning them in a row gives.
 pub fn plan(model: &Model, inputs: &Inputs, options: &Options) -> Outcome<Plan> {
-    let chunks = crate::par::chunks(&model.images, |images| plan_images(model, images, inputs, options));
-    if chunks.len() < 2 {
-        let whole = chunks.into_iter().next();
-        return whole.unwrap_or_else(|| plan_images(model, &[], inputs, options)).into_outcome(model, options);
+    if model.images.len() < crate::par::MIN_ITEMS {
+        return plan_images(model, &model.images, inputs, options).into_outcome(model, options);
     }
+    // Not told how many images a worker will plan, a memo keeps what each
+    // plans for the next.
+    let pulled = crate::par::pulled(
+        &model.images,
+        || (support::Files::new(&options.out_dir), memo::Memo::new(model, usize::MAX)),
+        |(files, memo), image| {
+            let mut diagnostics = Diagnostics::default();
+            let planned = plan_image(model, image, inputs, options, files, memo, &mut diagnostics);
+            Some((planned, diagnostics))
+        },
+        |(files, _)| files,
+    );
+    let (planned, files) = pulled.expect("planning an image never stops the others");
     let mut images = Vec::with_capacity(model.images.len());
     let mut diagnostics = Diagnostics::default();
-    let mut files = Vec::with_capacity(chunks.len());
-    for chunk in chunks {
-        images.extend(chunk.images);
-        diagnostics.extend(chunk.diagnostics);
-        files.push(chunk.files);
+    for (image, found) in planned {
+        // An image after one with an error is not staged, as in a row.
+        if !diagnostics.has_errors() && !found.has_errors() {
+            images.extend(image);
+        }
+        diagnostics.extend(found);
     }
     match support::Files::merged(files) {
         Some(files) => Planned { images, files, diagnostics }.into_outcome(model, options),
@@ -321,31 +337,45 @@ fn plan_images(model: &Model, images: &[crate::model::Image], inputs: &Inputs, o
     let mut diagnostics = Diagnostics::default();
     let mut files = support::Files::new(&options.out_dir);
     let mut planned = Vec::new();
-    // One memo for the chunk: an image reuses its variants' layers and,
+    // One memo for the row: an image reuses its variants' layers and,
     // renamed, other images' (plan/memo.rs).
     let mut memo = memo::Memo::new(model, images.len());
     for image in images {
-        let mut sequences = Vec::new();
-        memo.start(&image.name);
-        for variant in &image.variants {
-            let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
-            if let Some(pipeline) = hermetic {
-                hermetic::check(variant, &mut diagnostics);
-                hermetic::check_repos(variant, &mut diagnostics);
-                hermetic::check_keys(variant, pipeline, &mut diagnostics);
-            }
-            let Some(layers) = variant_layers(variant, inputs, hermetic, &mut files, &mut diagnostics, &mut memo)
-            else {
-                continue;
-            };
-            sequences.push((variant, layers));
-        }
-        if diagnostics.has_errors() {
-            continue;
-        }
-        planned.push(stages::stages(image, &sequences, options));
+        planned.extend(plan_image(model, image, inputs, options, &mut files, &mut memo, &mut diagnostics));
     }
     Planned { images: planned, files, diagnostics }
+}
+
+/// Plans one image: `None` when `diagnostics` has an error, this image's
+/// or one before it in `diagnostics` (it is checked, not staged). Its
+/// support files go into `files`; `memo` holds the layers planned before.
+fn plan_image<'a>(
+    model: &'a Model,
+    image: &'a crate::model::Image,
+    inputs: &Inputs,
+    options: &Options,
+    files: &mut support::Files,
+    memo: &mut memo::Memo<'a>,
+    diagnostics: &mut Diagnostics,
+) -> Option<ImagePlan> {
+    let mut sequences = Vec::new();
+    memo.start(&image.name);
+    for variant in &image.variants {
+        let hermetic = model.pipeline.as_ref().filter(|p| p.hermetic);
+        if let Some(pipeline) = hermetic {
+            hermetic::check(variant, diagnostics);
+            hermetic::check_repos(variant, diagnostics);
+            hermetic::check_keys(variant, pipeline, diagnostics);
+        }
+        let Some(layers) = variant_layers(variant, inputs, hermetic, files, diagnostics, memo) else {
+            continue;
+        };
+        sequences.push((variant, layers));
+    }
+    if diagnostics.has_errors() {
+        return None;
+    }
+    Some(stages::stages(image, &sequences, options))
 }
 
 /// A variant's layers: each architecture's, merged into one sequence

@@ -55,9 +55,22 @@ fn resolve_split(
     let in_parallel;
     let model = {
         let program = Program::build(&loaded, &mut diagnostics);
-        structure::check(&program, &mut diagnostics);
-        let mut named = Diagnostics::default();
-        names::check(&program, &mut named);
+        // The two checks read the program only: side by side for a large
+        // project, whose images they walk alone before any is resolved.
+        let (structural, named) = crate::par::join(
+            program.images.len() >= crate::par::MIN_ITEMS,
+            || {
+                let mut found = Diagnostics::default();
+                structure::check(&program, &mut found);
+                found
+            },
+            || {
+                let mut named = Diagnostics::default();
+                names::check(&program, &mut named);
+                named
+            },
+        );
+        diagnostics.extend(structural);
         let mut ev = Evaluator::new(&program);
         let mut model = Model {
             modules: loaded.modules.iter().map(|m| loaded.sources.get(m.source).name.clone()).collect(),
@@ -132,21 +145,22 @@ fn resolve_image(
     }
 }
 
-/// The images of a large project resolved on every core, each chunk of
-/// images by an evaluator of its own, when that gives exactly what one
-/// evaluator resolving them in a row gives; `None` otherwise, and the
-/// caller resolves them in a row.
+/// The images of a large project resolved on every core, each worker
+/// with an evaluator of its own taking the next image whenever it is free
+/// (`crate::par::pulled`), when that gives exactly what one evaluator
+/// resolving them in a row gives; `None` otherwise, and the caller
+/// resolves them in a row.
 ///
 /// Why the results are the same: an evaluator's caches (`let` values, the
 /// memo of instances) never change a value, only the work it costs; its
 /// other state (the diagnostics, the platform errors seen, the budget)
-/// only decides what is reported. So the chunks are kept only when no
-/// chunk reported anything, and when the work they spent together is
-/// within what the one evaluator has left: a chunk evaluates each `let`
+/// only decides what is reported. So the workers' images are kept only
+/// when none reported anything, and when the work they spent together is
+/// within what the one evaluator has left: a worker evaluates each `let`
 /// again and a memo hit costs what the evaluation did, so a resolve in a
-/// row would spend no more and would not have run out. Each chunk gets a
+/// row would spend no more and would not have run out. Each worker gets a
 /// share of that budget, so a recipe that runs out costs at most twice
-/// the budget in all (the chunks, then the resolve in a row that reports
+/// the budget in all (the workers, then the resolve in a row that reports
 /// the error where it always did).
 fn images_in_parallel(
     program: &Program,
@@ -158,35 +172,24 @@ fn images_in_parallel(
     if roots.len() < crate::par::MIN_ITEMS || crate::par::cores() < 2 {
         return None;
     }
-    // `par::chunks` makes at most this many chunks.
-    let parts = (crate::par::cores() * crate::par::CHUNKS_PER_CORE) as u64;
-    let share = ev.budget.left() / parts;
-    // Once a chunk reports something, the others stop at their next image:
-    // the images are resolved in a row anyway.
-    let reported = std::sync::atomic::AtomicBool::new(false);
-    let chunks = crate::par::chunks(roots, |chunk| {
-        let mut ev = Evaluator::new(program);
-        ev.budget = ev.budget.share(share);
-        let mut images = Vec::with_capacity(chunk.len());
-        for &image in chunk {
-            if reported.load(std::sync::atomic::Ordering::Relaxed) {
-                return None;
-            }
-            images.push(resolve_image(&mut ev, image, first, others));
-            if !ev.diags.is_empty() || ev.reports > 0 || ev.budget.exhausted {
-                reported.store(true, std::sync::atomic::Ordering::Relaxed);
-                return None;
-            }
-        }
-        Some((images, share - ev.budget.left()))
-    });
-    let mut images = Vec::with_capacity(roots.len());
-    let mut spent = 0u64;
-    for chunk in chunks {
-        let (chunk, work) = chunk?;
-        images.extend(chunk);
-        spent = spent.saturating_add(work);
-    }
+    // `par::pulled` starts one worker per core.
+    let share = ev.budget.left() / crate::par::cores() as u64;
+    // Once a worker reports something, the others stop at their next
+    // image: the images are resolved in a row anyway.
+    let (images, spent) = crate::par::pulled(
+        roots,
+        || {
+            let mut ev = Evaluator::new(program);
+            ev.budget = ev.budget.share(share);
+            ev
+        },
+        |ev, &image| {
+            let resolved = resolve_image(ev, image, first, others);
+            (ev.diags.is_empty() && ev.reports == 0 && !ev.budget.exhausted).then_some(resolved)
+        },
+        |ev| share - ev.budget.left(),
+    )?;
+    let spent = spent.into_iter().fold(0u64, u64::saturating_add);
     // Checked first: a failed `spend` would use the budget up for good.
     if spent > ev.budget.left() {
         return None;
