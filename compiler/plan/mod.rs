@@ -447,17 +447,30 @@ mod tests {
         resolved(recipe)
     }
 
+    /// Planned on every core (each worker forgetting the layers it saw
+    /// once, more than once), the plan and its files are those of a plan
+    /// in a row.
     #[test]
     fn planned_on_every_core_as_in_a_row() {
-        let images = 3 * crate::par::MIN_ITEMS;
+        let images = 2 * memo::FORGET_SEEN_EVERY + crate::par::MIN_ITEMS;
         let model = model(images);
         let options = Options { out_dir: "out".into(), ..Default::default() };
-        let json = |p: Outcome<Plan>| serde_json::to_string(&p.value.expect("a plan")).expect("json");
-        let chunked = json(plan(&model, &Inputs::default(), &options));
-        let in_a_row =
+        let json = |p: Outcome<Plan>| {
+            let plan = p.value.expect("a plan");
+            (serde_json::to_string(&plan).expect("json"), plan.files)
+        };
+        let (pulled, pulled_files) = json(plan(&model, &Inputs::default(), &options));
+        let (in_a_row, in_a_row_files) =
             json(plan_images(&model, &model.images, &Inputs::default(), &options).into_outcome(&model, &options));
-        assert_eq!(chunked, in_a_row);
-        assert!(chunked.contains("scripts/aid-kernel.sh") && chunked.contains(&format!("gen-{}/", images - 1)));
+        assert_eq!(pulled, in_a_row);
+        assert_eq!(pulled_files, in_a_row_files);
+        assert!(pulled.contains("scripts/aid-kernel.sh") && pulled.contains(&format!("gen-{}/", images - 1)));
+        assert!(pulled_files.contains_key(&format!(
+            "gen-{}/files/gen-{}/0-{}.conf",
+            images - 1,
+            images - 1,
+            images - 1
+        )));
     }
 
     #[test]
