@@ -237,34 +237,40 @@ pub enum InstructionKind {
 /// The build-context paths the model reads (copied files, scripts,
 /// certificates), for the CLI to hash before planning: each once, where it
 /// is first named (a set, not a scan of those so far: a project of many
-/// images each copying its own file would be quadratic).
+/// images each copying its own file would be quadratic). Each image's are
+/// listed on every core for many images (walking a large model's steps
+/// ran alone between resolving and planning).
 pub fn input_uses(model: &Model) -> Vec<InputUse> {
-    let mut out: Vec<InputUse> = Vec::new();
+    let (per_image, _) = crate::par::pulled(&model.images, || (), |_, image| Some(image_input_uses(image)), |_| ())
+        .expect("listing never stops");
+    let keys = model.pipeline.iter().filter(|p| p.hermetic).flat_map(|p| p.keys.values());
+    let named = per_image.into_iter().flatten().chain(keys.map(|k| InputUse { path: k.path.clone(), span: k.span }));
     let mut seen: crate::maps::HashSet<String> = crate::maps::HashSet::default();
-    let mut push = |path: &str, span: Span| {
-        if !seen.contains(path) {
-            seen.insert(path.to_string());
+    named.filter(|u| seen.insert(u.path.clone())).collect()
+}
+
+/// The build-context paths one image reads, each once, in the order named.
+fn image_input_uses<'a>(image: &'a crate::model::Image) -> Vec<InputUse> {
+    let mut out: Vec<InputUse> = Vec::new();
+    let mut seen: crate::maps::HashSet<&str> = crate::maps::HashSet::default();
+    let mut push = |path: &'a str, span: Span| {
+        if seen.insert(path) {
             out.push(InputUse { path: path.to_string(), span });
         }
     };
-    for image in &model.images {
-        for variant in &image.variants {
-            for c in &variant.components {
-                for step in &c.steps {
-                    match &step.kind {
-                        crate::model::StepKind::Copy { src, src_span, .. } => push(src, *src_span),
-                        crate::model::StepKind::Run { shell: crate::model::RunSource::Script(p) } => push(p, step.span),
-                        _ => {}
-                    }
+    for variant in &image.variants {
+        for c in &variant.components {
+            for step in &c.steps {
+                match &step.kind {
+                    crate::model::StepKind::Copy { src, src_span, .. } => push(src, *src_span),
+                    crate::model::StepKind::Run { shell: crate::model::RunSource::Script(p) } => push(p, step.span),
+                    _ => {}
                 }
             }
-            if let Some(s) = &variant.signing {
-                push(&s.cert, s.cert_span);
-            }
         }
-    }
-    for key in model.pipeline.iter().filter(|p| p.hermetic).flat_map(|p| p.keys.values()) {
-        push(&key.path, key.span);
+        if let Some(s) = &variant.signing {
+            push(&s.cert, s.cert_span);
+        }
     }
     out
 }
