@@ -1,5 +1,5 @@
 //! Each layer of an image planned once for all its variants, and renamed
-//! for the other images of the same chunk: the variants
+//! for the other images the same worker plans: the variants
 //! of an image share most components (the kernel, the tools, the image's
 //! own body), and planning a component again for every variant (its `RUN`
 //! line, support files and digests) was most of a large plan
@@ -33,8 +33,8 @@
 //! **Across images** (stop 26). Most layers of a large project are the
 //! same stdlib components in every image, and differ only by the image's
 //! name in their support files' paths (`out/<image>/...`) and its
-//! certificate's path. A memo lives for the images of one chunk planned in
-//! a row, and a layer first planned for image A is, when a second image
+//! certificate's path. A memo lives for the images one worker plans, in
+//! the model's order (`par::pulled`), and a layer first planned for image A is, when a second image
 //! uses it with the same [`Reads`] (spans aside: planning reads them only
 //! for diagnostics, and a layer with diagnostics is never kept), planned
 //! once more for a *stand-in* name that no image of the model has. It is
@@ -49,12 +49,12 @@
 //! differently (this image has another content there already), when the
 //! layer is planned. The key of a layer is still the digest of its own
 //! text, so a compile gives the same bytes with the memo or without it,
-//! in any chunking.
+//! whichever worker plans which image.
 //!
 //! Debug builds plan again on every hit, renamed ones included, and compare
 //! the two layers and files (and that nothing was found), so the test suites
-//! check the memo on every case. A memo lives in one call of `plan_images`:
-//! nothing global, nothing shared between threads. A kept layer is handed
+//! check the memo on every case. A memo lives in one worker of `plan`, or
+//! one call of `plan_images`: nothing global, nothing shared between threads. A kept layer is handed
 //! out as an `Rc<Layer>`, not copied: a deep copy for every variant that
 //! reused it was 6% of a large compile's instructions (docs/performance.md,
 //! stop 24).
@@ -72,7 +72,7 @@ use crate::diag::Diagnostics;
 use crate::model::{Component, ComponentKind, Property, Repo, Signing, Step, Variant};
 
 /// The layers planned so far: for the variants of the image being planned,
-/// and (relocatable) for the other images of the same chunk.
+/// and (relocatable) for the other images the same worker plans.
 pub struct Memo<'a> {
     /// By [`Reads::fingerprint`]: what planning read, the hermetic build's
     /// keys, the layer planned. A fingerprint, not the name, so that many
@@ -375,7 +375,7 @@ impl<'a> Memo<'a> {
         if self.started % FORGET_SEEN_EVERY == 0 {
             // A layer seen once and not since is most likely an image's
             // own: kept for every image a worker plans, such layers held
-            // 16 MB more of a 1,000-image plan than chunks of images did.
+            // 10 MB more of a 1,000-image plan than chunks of images did.
             self.across.retain(|_, entries| {
                 entries.retain(|(_, _, a)| !matches!(a, Across::Seen { .. }));
                 !entries.is_empty()

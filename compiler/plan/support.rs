@@ -145,12 +145,12 @@ impl Files {
         }
     }
 
-    /// The files of chunks of images planned one after another, as planning
-    /// them in a row gives them: `None` when a path holds different
-    /// contents in two chunks (planned in a row, the later one would have
-    /// been renamed). One sort of every entry, stable so that the first
-    /// chunk's comes first: taking the chunks in one by one was 11,000
-    /// lookups and inserts into one map on a single core.
+    /// The files of the workers that planned the images (each its images in
+    /// the model's order), as planning them in a row gives them: `None`
+    /// when a path holds different contents in two workers' (planned in a
+    /// row, the later one would have been renamed). One sort of every
+    /// entry, stable so that the first worker's comes first: taking them in
+    /// one by one was 11,000 lookups and inserts into one map on one core.
     pub fn merged(chunks: impl IntoIterator<Item = Files>) -> Option<Files> {
         let mut chunks = chunks.into_iter();
         let first = chunks.next()?;

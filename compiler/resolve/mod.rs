@@ -94,7 +94,7 @@ fn resolve_split(
             .map(ImageId)
             .collect();
         // Not when the pipeline reported anything: its evaluation may have
-        // left a failed `let` in the evaluator's cache, which a chunk's
+        // left a failed `let` in the evaluator's cache, which a worker's
         // fresh evaluator would evaluate again, perhaps without the error.
         let quiet = diagnostics.is_empty() && named.is_empty() && pipeline_diags.is_empty() && ev.reports == 0;
         let parallel =
@@ -329,7 +329,7 @@ mod tests {
 
     /// The pipeline is evaluated first, by the evaluator that resolves the
     /// images in a row: what it reported (a failed `let` it left in that
-    /// evaluator's cache, say) must not be evaluated again by the chunks.
+    /// evaluator's cache, say) must not be evaluated again by the workers.
     #[test]
     fn a_report_in_the_pipeline_resolves_the_images_in_a_row() {
         let loader = recipe_with_branch(3 * crate::par::MIN_ITEMS, None, "5");
