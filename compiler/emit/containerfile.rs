@@ -161,7 +161,7 @@ mod tests {
             from: "quay.io/fedora/fedora:44".into(),
             role: StageRole::Final,
             about: strings(about),
-            instructions,
+            instructions: instructions.into(),
             layers: Vec::new(),
         };
         let image = ImagePlan {

@@ -266,7 +266,7 @@ mod tests {
             from: weird[(i + 1) % weird.len()].to_string(),
             role: [StageRole::Shared, StageRole::Builder, StageRole::Final][i % 3],
             about: Vec::new(),
-            instructions: Vec::new(),
+            instructions: Default::default(),
             layers,
         };
         let target = |v: &str, i: &str| Target { variant: v.into(), inputs: i.into(), secrets: Vec::new() };

@@ -114,7 +114,7 @@ fn merge_layer(variant: &Variant, all: Vec<(&str, Rc<Layer>)>, diagnostics: &mut
     Some(Rc::new(Layer {
         component,
         key,
-        instructions,
+        instructions: instructions.into(),
         is_kernel: first.is_kernel,
         builder,
         labels: first.labels.clone(),

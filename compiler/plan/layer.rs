@@ -77,7 +77,8 @@ pub struct Layer {
     pub component: String,
     /// The digest of everything that makes this layer: its instructions and inputs.
     pub key: String,
-    pub instructions: Vec<Instruction>,
+    /// Shared with every stage that has the layer (`plan::Instructions`).
+    pub instructions: std::sync::Arc<[Instruction]>,
     /// The kernel layer: builder stages read its `/usr/lib/modules`.
     pub is_kernel: bool,
     /// A builder stage this layer installs the output of.
@@ -547,7 +548,7 @@ fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builde
     Layer {
         component: c_name.to_string(),
         key,
-        instructions,
+        instructions: instructions.into(),
         is_kernel,
         builder,
         labels: Vec::new(),

@@ -198,9 +198,82 @@ pub struct Stage {
     pub role: StageRole,
     /// Lines of the comment above the stage.
     pub about: Vec<String>,
-    pub instructions: Vec<Instruction>,
+    pub instructions: Instructions,
     /// The key (digest) of each layer in the stage, in order.
     pub layers: Vec<String>,
+}
+
+/// A stage's instructions, in order: its own, and the runs of its layers'
+/// shared with the layers (the same `RUN`s in every variant's stage that
+/// has the layer: a copy for each was 1.7% of the instructions of a
+/// 200-image compile). Serialized and printed as one list.
+#[derive(Clone, Default)]
+pub struct Instructions(Vec<Piece>);
+
+#[derive(Clone)]
+enum Piece {
+    One(Instruction),
+    Shared(std::sync::Arc<[Instruction]>),
+}
+
+impl Instructions {
+    pub fn push(&mut self, instruction: Instruction) {
+        self.0.push(Piece::One(instruction));
+    }
+
+    /// A layer's instructions, shared with it.
+    pub fn push_shared(&mut self, instructions: std::sync::Arc<[Instruction]>) {
+        if !instructions.is_empty() {
+            self.0.push(Piece::Shared(instructions));
+        }
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Instruction> {
+        self.0.iter().flat_map(|piece| match piece {
+            Piece::One(one) => std::slice::from_ref(one),
+            Piece::Shared(run) => &run[..],
+        })
+    }
+
+    pub fn contains(&self, instruction: &Instruction) -> bool {
+        self.iter().any(|i| i == instruction)
+    }
+
+    pub fn last(&self) -> Option<&Instruction> {
+        self.iter().next_back()
+    }
+}
+
+impl Extend<Instruction> for Instructions {
+    fn extend<I: IntoIterator<Item = Instruction>>(&mut self, instructions: I) {
+        self.0.extend(instructions.into_iter().map(Piece::One));
+    }
+}
+
+impl From<Vec<Instruction>> for Instructions {
+    fn from(instructions: Vec<Instruction>) -> Instructions {
+        Instructions(instructions.into_iter().map(Piece::One).collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Instructions {
+    type Item = &'a Instruction;
+    type IntoIter = Box<dyn Iterator<Item = &'a Instruction> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl std::fmt::Debug for Instructions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Instructions {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// One Containerfile instruction.

@@ -178,16 +178,20 @@ impl Walk<'_> {
                 current = Some(self.open_stage(variant, &path[i..], &current_from));
             }
             let s = current.expect("a stage is open");
-            // A kmod's builder stage comes before the stage that uses it.
-            let mut instructions = self.nodes[n].layer.instructions.clone();
-            if let Some(b) = &self.nodes[n].layer.builder {
+            // A kmod's builder stage comes before the stage that uses it,
+            // and the layer names it: its own copy. Other layers' are shared.
+            let layer = self.nodes[n].layer;
+            let mut named = None;
+            if let Some(b) = &layer.builder {
                 let (builder_name, inserted) = self.builder_stage(variant, b, &path[..i], s);
                 if inserted {
                     current = Some(s + 1);
                 }
+                let mut instructions = layer.instructions.to_vec();
                 for ins in &mut instructions {
                     replace_placeholder(ins, BUILDER, &builder_name);
                 }
+                named = Some(instructions);
             }
             let s = current.expect("a stage is open");
             // A step that branches on the architecture reads `TARGETARCH`,
@@ -200,8 +204,11 @@ impl Walk<'_> {
                     self.stages[s].instructions.push(arg);
                 }
             }
-            self.stages[s].instructions.extend(instructions);
-            self.stages[s].layers.push(self.nodes[n].layer.key.clone());
+            match named {
+                Some(instructions) => self.stages[s].instructions.extend(instructions),
+                None => self.stages[s].instructions.push_shared(std::sync::Arc::clone(&layer.instructions)),
+            }
+            self.stages[s].layers.push(layer.key.clone());
             self.stage_of[n] = Some(s);
             current_from = self.stages[s].name.clone();
         }
@@ -266,7 +273,7 @@ impl Walk<'_> {
             from: from.to_string(),
             role,
             about,
-            instructions: Vec::new(),
+            instructions: Default::default(),
             layers: Vec::new(),
         });
         self.stages.len() - 1
@@ -320,7 +327,7 @@ impl Walk<'_> {
             from: b.from.clone(),
             role: StageRole::Builder,
             about: vec![what, identity],
-            instructions,
+            instructions: instructions.into(),
             layers: vec![b.key.clone()],
         };
         self.stages.insert(s, builder);
@@ -346,7 +353,7 @@ impl Walk<'_> {
             from: from.to_string(),
             role: StageRole::Final,
             about: vec![format!("Target `{}`.", variant.name)],
-            instructions: Vec::new(),
+            instructions: Default::default(),
             layers: Vec::new(),
         });
         self.stages.len() - 1
