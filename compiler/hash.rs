@@ -2,14 +2,20 @@
 
 /// The digest of some bytes.
 pub fn digest(bytes: &[u8]) -> String {
-    format!("b3:{}", blake3::hash(bytes).to_hex())
+    written(&blake3::hash(bytes))
+}
+
+/// A digest as written: `b3:` and its hex (not `format!`, which costs
+/// more than hashing a short text).
+fn written(hash: &blake3::Hash) -> String {
+    ["b3:", hash.to_hex().as_str()].concat()
 }
 
 /// The digest of a text: looked up for one compiled into aidc
 /// ([`crate::embedded`]), hashed otherwise.
 pub fn digest_text(text: &str) -> String {
     match crate::embedded::digest_of(text) {
-        Some(d) => format!("b3:{}", blake3::Hash::from_bytes(*d).to_hex()),
+        Some(d) => written(&blake3::Hash::from_bytes(*d)),
         None => digest(text.as_bytes()),
     }
 }
@@ -22,7 +28,7 @@ pub fn digest_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    format!("b3:{}", hasher.finalize().to_hex())
+    written(&hasher.finalize())
 }
 
 #[cfg(test)]

@@ -129,7 +129,9 @@ fn instruction(out: &mut String, ins: &Instruction) {
 /// `s` through the template's `comment` filter (`plan::shell::comment`),
 /// which changes only control and line-separator characters.
 fn push_comment(out: &mut String, s: &str) {
-    if s.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
+    // Printable ASCII, nearly every comment, is looked at byte by byte.
+    let plain = s.bytes().all(|b| matches!(b, b' '..=b'~'));
+    if !plain && s.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
         out.push_str(&crate::plan::shell::comment(s));
     } else {
         out.push_str(s);

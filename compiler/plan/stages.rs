@@ -396,7 +396,7 @@ fn final_labels(
     parts.extend(layers.iter().map(|l| l.key.as_bytes().to_vec()));
     let mut user: Vec<(String, String)> = layers.iter().flat_map(|l| l.labels.iter().cloned()).collect();
     for (k, v) in &user {
-        parts.push(format!("{k}={v}").into_bytes());
+        parts.push([k.as_bytes(), b"=", v.as_bytes()].concat());
     }
     let digest = crate::hash::digest_parts(parts.iter().map(Vec::as_slice));
     let target = if variant.implicit { image.name.clone() } else { format!("{}-{}", image.name, variant.name) };

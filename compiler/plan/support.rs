@@ -68,7 +68,7 @@ impl Files {
     /// [`Files::given`] gives it (a caller that asked already).
     pub fn add_given(&mut self, path: &str, given: String, content: String, digest: String) -> SupportFile {
         self.log(path, &content, &digest, &given);
-        let file = SupportFile { context_path: format!("{}/{given}", self.out_dir), digest: digest.clone() };
+        let file = SupportFile { context_path: [&self.out_dir, "/", &given].concat(), digest: digest.clone() };
         self.files.insert(given, (content, digest));
         file
     }

@@ -469,7 +469,7 @@ fn fact_values<'p>(ev: &mut Evaluator<'p>, facts: &Facts<'p>) -> IndexMap<String
 fn usage(asm: &Assembly<'_>, index: usize) -> (Span, String) {
     let c = &asm.components[index];
     match &c.instance {
-        Some(_) => (c.span, format!("`{}` is used here", c.name)),
+        Some(_) => (c.span, c.name.clone()),
         None => (Span::new(crate::source::SourceId(u32::MAX), 0, 0), String::new()),
     }
 }

@@ -59,8 +59,10 @@ pub struct Evaluator<'p> {
     /// Images being assembled, innermost last: an image built `from` another
     /// image of the project assembles that one first, for its facts.
     pub assembling: Vec<super::value::ImageId>,
-    /// Where the definition being evaluated was used (outermost first): an
-    /// error inside a stdlib definition also points at the user's call.
+    /// Where the definition being evaluated was used and its name
+    /// (outermost first): an error inside a stdlib definition also points
+    /// at the user's call, labelled "`name` is used here" (made only for
+    /// an error: it was 1.4% of a large resolve's instructions).
     pub context: Vec<(Span, String)>,
     /// The architecture being resolved (`target.arch`) and the platform of
     /// the pipeline that asks for it, for the error of a component that has
@@ -118,7 +120,7 @@ impl<'p> Evaluator<'p> {
                 && !d.labels.iter().any(|l| l.span == *span)
                 && !primary.is_some_and(|p| span.contains(p))
             {
-                d = d.label(*span, message.clone());
+                d = d.label(*span, format!("`{message}` is used here"));
             }
         }
         // An error inside the stdlib is the user's to fix at their call: put
@@ -168,9 +170,9 @@ impl<'p> Evaluator<'p> {
         self.no_platform_seen.insert(key)
     }
 
-    /// Runs `f` with `(span, message)` added to every error's labels.
-    pub fn within<T>(&mut self, span: Span, message: String, f: impl FnOnce(&mut Self) -> T) -> T {
-        self.context.push((span, message));
+    /// Runs `f` with the use of `name` at `span` added to every error's labels.
+    pub fn within<T>(&mut self, span: Span, name: String, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.context.push((span, name));
         let out = f(self);
         self.context.pop();
         out
