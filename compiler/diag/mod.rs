@@ -76,14 +76,29 @@ pub const MAX_DIAGNOSTICS: usize = 500;
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
     list: Vec<Diagnostic>,
-    seen: crate::maps::HashSet<u64>,
-    /// Errors and warnings past [`MAX_DIAGNOSTICS`].
+    /// The fingerprint of every finding listed or counted.
+    seen: crate::maps::HashMap<u64, Seen>,
+    /// Errors and warnings past [`MAX_DIAGNOSTICS`], each finding counted
+    /// once (as each is listed once), so that the counts do not depend on
+    /// how sinks were split and merged (per image, per core).
     dropped_errors: usize,
     dropped_warnings: usize,
+    /// Errors counted without being built ([`Diagnostics::count_dropped_error`]).
+    unbuilt_errors: usize,
     /// Every diagnostic ever pushed or counted, duplicates included: how
     /// the plan's memo (plan/memo.rs) tells that a step of planning found
     /// something, which [`Diagnostics::len`] misses when it was a duplicate.
     pushes: usize,
+}
+
+/// What became of a finding.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Seen {
+    Listed,
+    /// Counted past the cap.
+    Counted {
+        error: bool,
+    },
 }
 
 fn fingerprint(d: &Diagnostic) -> u64 {
@@ -99,19 +114,29 @@ impl Diagnostics {
         // The same finding reached twice (a layer used by two variants, say)
         // is reported once.
         let key = fingerprint(&diagnostic);
-        if self.seen.contains(&key) && self.list.contains(&diagnostic) {
+        if self.seen.get(&key) == Some(&Seen::Listed) && self.list.contains(&diagnostic) {
             return;
         }
         if self.list.len() >= MAX_DIAGNOSTICS {
-            if diagnostic.is_error() {
-                self.dropped_errors += 1;
-            } else {
-                self.dropped_warnings += 1;
-            }
+            self.count_dropped(key, diagnostic.is_error());
             return;
         }
-        self.seen.insert(key);
+        self.seen.insert(key, Seen::Listed);
         self.list.push(diagnostic);
+    }
+
+    /// Counts a diagnostic past the cap by its fingerprint, unless it was
+    /// kept or counted before.
+    fn count_dropped(&mut self, key: u64, is_error: bool) {
+        match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => return,
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Seen::Counted { error: is_error }),
+        };
+        if is_error {
+            self.dropped_errors += 1;
+        } else {
+            self.dropped_warnings += 1;
+        }
     }
 
     /// Whether an error kept so far has its primary label at `span`.
@@ -128,6 +153,7 @@ impl Diagnostics {
     pub fn count_dropped_error(&mut self) {
         self.pushes += 1;
         self.dropped_errors += 1;
+        self.unbuilt_errors += 1;
     }
 
     /// How many diagnostics were counted but not kept.
@@ -135,12 +161,20 @@ impl Diagnostics {
         self.dropped_errors + self.dropped_warnings
     }
 
+    /// `other`'s diagnostics after these: its kept ones pushed, then its
+    /// counted ones counted, as if they had been pushed here.
     pub fn extend(&mut self, other: Diagnostics) {
-        self.dropped_errors += other.dropped_errors;
-        self.dropped_warnings += other.dropped_warnings;
+        self.dropped_errors += other.unbuilt_errors;
+        self.unbuilt_errors += other.unbuilt_errors;
         for d in other.list {
             self.push(d);
         }
+        // In any order: each is counted once, where it was not seen.
+        let counted = other.seen.into_iter().filter_map(|(key, seen)| match seen {
+            Seen::Counted { error } => Some((key, error)),
+            Seen::Listed => None,
+        });
+        counted.for_each(|(key, error)| self.count_dropped(key, error));
     }
 
     /// `self` followed by `other`, for chaining.
@@ -215,4 +249,35 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         }
     }
     best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(n: usize) -> Diagnostic {
+        Diagnostic::error(Code::MissingInput, format!("finding {n}"))
+    }
+
+    /// Past the cap each finding is counted once, as it is listed once, and
+    /// sinks split any way and merged in order count what one sink counts
+    /// (planning keeps a sink per image: docs/performance.md, stop 28).
+    #[test]
+    fn findings_past_the_cap_are_counted_once_however_the_sinks_were_split() {
+        let findings: Vec<usize> = (0..MAX_DIAGNOSTICS + 300).chain(MAX_DIAGNOSTICS..MAX_DIAGNOSTICS + 300).collect();
+        let mut one = Diagnostics::default();
+        findings.iter().for_each(|&n| one.push(error(n)));
+        assert_eq!((one.len(), one.dropped(), one.error_count()), (MAX_DIAGNOSTICS, 300, MAX_DIAGNOSTICS + 300));
+        for size in [1, 7, 250, MAX_DIAGNOSTICS + 1] {
+            let mut merged = Diagnostics::default();
+            for part in findings.chunks(size) {
+                let mut sink = Diagnostics::default();
+                part.iter().for_each(|&n| sink.push(error(n)));
+                merged.extend(sink);
+            }
+            let listed = |d: &Diagnostics| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>();
+            assert_eq!(listed(&merged), listed(&one), "parts of {size}");
+            assert_eq!((merged.dropped(), merged.error_count()), (one.dropped(), one.error_count()), "parts of {size}");
+        }
+    }
 }
