@@ -230,6 +230,43 @@ pub fn compile(
 
 #[cfg(test)]
 mod tests {
+    /// A recipe of a few images starts no workers: every `par` call asks
+    /// whether the work is worth them before it asks for them (a `join`
+    /// that asked first started them for the flagship, 2.6 ms more CPU for
+    /// `aidc check`). In a process of its own: another test may have
+    /// started them in this one.
+    #[test]
+    fn a_recipe_of_a_few_images_starts_no_workers() {
+        const ALONE: &str = "AIDC_TEST_PROCESS_OF_ITS_OWN";
+        if std::env::var_os(ALONE).is_none() {
+            let exe = std::env::current_exe().expect("the test binary");
+            let test = "driver::tests::a_recipe_of_a_few_images_starts_no_workers";
+            let out = std::process::Command::new(exe)
+                .args(["--exact", test, "--test-threads=1"])
+                .env(ALONE, "1")
+                .output()
+                .expect("the test binary runs");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success() && stdout.contains("1 passed"), "{stdout}");
+            return;
+        }
+        let mut recipe = String::from("import \"std/kernel\"\nimport \"std/tools\"\n");
+        for i in 0..3 {
+            recipe.push_str(&format!(
+                "image gen-{i} {{\n  from \"quay.io/fedora/fedora-bootc:44\"\n  kernel kernel.longterm(\"6.18\")\n  \
+                 use tools.ramalama()\n  variant clean {{}}\n  variant more {{ packages [\"tool-{i}\"] }}\n}}\n"
+            ));
+        }
+        let mut loader = crate::resolve::MemLoader::default();
+        loader.insert("p/image.aid", recipe);
+        let hash = super::hash_with_loader(&loader, "p".into());
+        let search = crate::resolve::SearchPath::default();
+        let compiled = super::compile(std::path::Path::new("p/image.aid"), &loader, &search, "out", &hash)
+            .expect("the recipe is read");
+        assert!(compiled.outputs.is_some_and(|o| o.len() > 3), "{:?}", compiled.diagnostics);
+        assert!(!crate::par::asked(), "a compile of three images asked for the workers");
+    }
+
     /// Every text compiled into aidc has its digest made at build time
     /// (`compiler/build.rs` lists the directories it reads).
     #[test]

@@ -101,10 +101,19 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 /// halves of work over many items) and there are workers, else one after
 /// the other on the calling thread.
 pub fn join<A: Send, B: Send>(worth: bool, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    match pool().filter(|_| worth) {
+    // Asked only when worth it: asking starts the workers.
+    match if worth { pool() } else { None } {
         Some(pool) => pool.install(|| rayon::join(a, b)),
         None => (a(), b()),
     }
+}
+
+static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+
+/// Whether the workers were asked for (and so started, with two cores).
+#[cfg(test)]
+pub fn asked() -> bool {
+    POOL.get().is_some()
 }
 
 /// Stack of each worker. The CLI runs the compiler on a large stack
@@ -117,7 +126,6 @@ const STACK: usize = 64 * 1024 * 1024;
 /// or when threads cannot be started (a process limit): then the work runs
 /// on the calling thread, the same work in the same order.
 fn pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         if cores() < 2 {
             return None;
