@@ -34,10 +34,10 @@
 //! same stdlib components in every image, and differ only by the image's
 //! name in their support files' paths (`out/<image>/...`) and its
 //! certificate's path. A memo lives for the images one worker plans, in
-//! the model's order (`par::pulled`), and a layer first planned for image A is, when a second image
-//! uses it with the same [`Reads`] (spans aside: planning reads them only
-//! for diagnostics, and a layer with diagnostics is never kept), planned
-//! once more for a *stand-in* name that no image of the model has. It is
+//! the model's order (`par::pulled`), and a layer first planned for image
+//! A is, when a second image uses it with the same [`Reads`] (spans
+//! aside: planning reads them only for diagnostics, and a layer with
+//! diagnostics is never kept), planned once more for a *stand-in* name that no image of the model has. It is
 //! kept as a template only when renaming the stand-in to A in its text
 //! gives A's layer exactly, and its files (paths renamed, same contents)
 //! exactly A's: then every stand-in in it is a place where planning wrote
@@ -54,10 +54,10 @@
 //! Debug builds plan again on every hit, renamed ones included, and compare
 //! the two layers and files (and that nothing was found), so the test suites
 //! check the memo on every case. A memo lives in one worker of `plan`, or
-//! one call of `plan_images`: nothing global, nothing shared between threads. A kept layer is handed
-//! out as an `Rc<Layer>`, not copied: a deep copy for every variant that
-//! reused it was 6% of a large compile's instructions (docs/performance.md,
-//! stop 24).
+//! one call of `plan_images`: nothing global, nothing shared between
+//! threads. A kept layer is handed out as an `Rc<Layer>`, not copied: a
+//! deep copy for every variant that reused it was 6% of a large compile's
+//! instructions (docs/performance.md, stop 24).
 
 use crate::maps::HashMap;
 use std::hash::{Hash, Hasher};
