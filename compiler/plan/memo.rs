@@ -37,19 +37,19 @@
 //! the model's order (`par::pulled`), and a layer first planned for image
 //! A is, when a second image uses it with the same [`Reads`] (spans
 //! aside: planning reads them only for diagnostics, and a layer with
-//! diagnostics is never kept), planned once more for a *stand-in* name that no image of the model has. It is
-//! kept as a template only when renaming the stand-in to A in its text
-//! gives A's layer exactly, and its files (paths renamed, same contents)
-//! exactly A's: then every stand-in in it is a place where planning wrote
-//! the name (a stand-in written by the recipe, or made by two texts side by
-//! side, would have been renamed too and differ), and image names, all
-//! kebab-case, are quoted and slugged alike. Any other image gets the
-//! template renamed, its keys made again (`layer::relocated`), and its
-//! files added as planning would add them, unless a path would come out
-//! differently (this image has another content there already), when the
-//! layer is planned. The key of a layer is still the digest of its own
-//! text, so a compile gives the same bytes with the memo or without it,
-//! whichever worker plans which image.
+//! diagnostics is never kept), planned once more for a *stand-in* name that
+//! no image of the model has. It is kept as a template only when renaming
+//! the stand-in to A in its text gives A's layer exactly, and its files
+//! (paths renamed, same contents) exactly A's: then every stand-in in it is
+//! a place where planning wrote the name (a stand-in written by the recipe,
+//! or made by two texts side by side, would have been renamed too and
+//! differ), and image names, all kebab-case, are quoted and slugged alike.
+//! Any other image gets the template renamed, its keys made again
+//! (`layer::relocated`), and its files added as planning would add them,
+//! unless a path would come out differently (this image has another content
+//! there already), when the layer is planned. The key of a layer is still
+//! the digest of its own text, so a compile gives the same bytes with the
+//! memo or without it, whichever worker plans which image.
 //!
 //! Debug builds plan again on every hit, renamed ones included, and compare
 //! the two layers and files (and that nothing was found), so the test suites
