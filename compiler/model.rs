@@ -174,7 +174,8 @@ pub struct Component {
     pub def_span: Option<Span>,
     /// Components that brought it in, outermost first (`use` chains).
     pub via: Vec<String>,
-    pub docs: Vec<String>,
+    /// The definition's `///` lines, shared by every use of it.
+    pub docs: Arc<[String]>,
     pub license: License,
     pub telemetry: bool,
     pub remote_ai: bool,
@@ -184,7 +185,8 @@ pub struct Component {
     pub properties: Arc<IndexMap<String, Property>>,
     /// Repositories (indexes into [`Variant::repos`]) its packages come from.
     pub repos: Vec<usize>,
-    pub steps: Vec<Step>,
+    /// Shared by the variants whose evaluation of it was reused (resolve's memo).
+    pub steps: Arc<[Step]>,
     /// Components (indexes) that must come before this one (`after`, `use`).
     pub after: Vec<usize>,
     /// The `after` clauses among them: the component named and the clause,

@@ -53,7 +53,7 @@ fn inputs(variant: &model::Variant) -> Inputs {
     // Every architecture's downloads and packages (each platform fetches its own).
     for v in variant.per_arch() {
         for c in &v.components {
-            for step in &c.steps {
+            for step in c.steps.iter() {
                 match &step.kind {
                     StepKind::Packages { names } => out.packages.extend(names.iter().cloned()),
                     StepKind::Fetch { url, sha256, .. } => {

@@ -57,7 +57,7 @@ fn nonfree_packages(model: &Model) -> BTreeSet<String> {
                 if !nonfree {
                     continue;
                 }
-                for step in &c.steps {
+                for step in c.steps.iter() {
                     if let StepKind::Packages { names } = &step.kind {
                         out.extend(names.iter().filter_map(|n| rpm_name(n)));
                     }

@@ -280,7 +280,8 @@ impl<'a> Reads<'a> {
             a.name == b.name && a.kind == b.kind && a.args == b.args && a.properties == b.properties
         }
         fn steps(a: &[Step], b: &[Step]) -> bool {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.kind == b.kind)
+            // Steps the resolve memo shared are the same slice.
+            std::ptr::eq(a, b) || a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.kind == b.kind)
         }
         fn repos(a: &[&Repo], b: &[&Repo]) -> bool {
             a.len() == b.len()

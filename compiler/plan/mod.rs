@@ -333,7 +333,7 @@ fn image_input_uses<'a>(image: &'a crate::model::Image) -> Vec<InputUse> {
     };
     for variant in &image.variants {
         for c in &variant.components {
-            for step in &c.steps {
+            for step in c.steps.iter() {
                 match &step.kind {
                     crate::model::StepKind::Copy { src, src_span, .. } => push(src, *src_span),
                     crate::model::StepKind::Run { shell: crate::model::RunSource::Script(p) } => push(p, step.span),

@@ -466,12 +466,7 @@ fn evaluate_repo<'p>(
     let draft = &asm.repos[index];
     let inst = &draft.instance;
     let info = &ev.program.defs[inst.def.0];
-    let env = Env {
-        module: info.module,
-        params: Some(std::rc::Rc::new(inst.args.clone())),
-        facts: Some(facts),
-        reads: Some(reads),
-    };
+    let env = Env { module: info.module, params: Some(inst.args.clone()), facts: Some(facts), reads: Some(reads) };
     let mut props: IndexMap<&str, (Value, Span)> = IndexMap::default();
     let mut failed = false;
     for stmt in &info.def.body.stmts {

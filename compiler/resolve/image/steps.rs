@@ -3,6 +3,7 @@
 //! evaluated and validated into a `model::Step`, one function per kind.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use super::content::{check, want_str, want_strings};
 use super::eval::{Env, Eval, Evaluator, Reported};
@@ -20,13 +21,14 @@ use crate::syntax::ast::{self, StmtKind};
 /// steps of `tools.ramalama()` are the same in every variant, those of a
 /// download by architecture in every variant for that architecture. A step's span is its statement's (in the definition), and
 /// its values are plain strings, so a result names nothing of its caller.
+/// A kept result is shared, not copied, by the variants that reuse it.
 pub fn steps<'p>(
     ev: &mut Evaluator<'p>,
     asm: &Assembly<'p>,
     index: usize,
     facts: &Facts<'p>,
     reads: &RefCell<Vec<String>>,
-) -> Vec<Step> {
+) -> Arc<[Step]> {
     let evaluate = |ev: &mut Evaluator<'p>, reads: &RefCell<Vec<String>>, clean: &mut bool| {
         evaluate_steps(ev, asm, index, facts, reads, clean)
     };
@@ -43,7 +45,7 @@ fn evaluate_steps<'p>(
     facts: &Facts<'p>,
     reads: &RefCell<Vec<String>>,
     clean: &mut bool,
-) -> Vec<Step> {
+) -> Arc<[Step]> {
     let c = &asm.components[index];
     let env = Env { module: c.module, params: c.params.clone(), facts: Some(facts), reads: Some(reads) };
     let mut out = Vec::new();
@@ -60,7 +62,7 @@ fn evaluate_steps<'p>(
             Err(Reported) => *clean = false,
         }
     }
-    out
+    out.into()
 }
 
 /// One statement's step; `None` for statements that are not steps.

@@ -24,7 +24,9 @@ pub enum Binding {
 pub struct DefInfo<'a> {
     pub module: ModuleId,
     pub def: &'a ast::Definition,
-    pub docs: &'a [String],
+    /// Its `///` lines, made once and shared by every component made
+    /// from it (a copy for each was a large resolve's most copied text).
+    pub docs: std::sync::Arc<[String]>,
     /// `cuda.runtime`: module binding and name, as users call it.
     pub qualified: String,
 }
@@ -150,7 +152,7 @@ impl<'a> Program<'a> {
                         } else {
                             format!("{short}.{}", d.name.name)
                         };
-                        program.defs.push(DefInfo { module: id, def: d, docs: &item.docs, qualified });
+                        program.defs.push(DefInfo { module: id, def: d, docs: item.docs.as_slice().into(), qualified });
                         bind(&mut scope, &d.name, Binding::Def(def), diags);
                     }
                     ast::ItemKind::Image(img) => {
