@@ -104,6 +104,8 @@ fn resolve_split(
             Some(images) => images,
             None => roots.iter().map(|&image| resolve_image(&mut ev, image, &first, others)).collect(),
         };
+        #[cfg(test)]
+        tests::BUDGET_LEFT.set(ev.budget.left());
         model.pipeline = pipeline;
         ev.diags.extend(pipeline_diags);
         diagnostics.extend(names::without_repeats(ev.diags, &named));
@@ -263,6 +265,11 @@ pub(crate) fn chains<'p>(program: &Program<'p>, image: ImageId) -> Vec<variant::
 mod tests {
     use super::*;
 
+    thread_local! {
+        /// The work left once the images were resolved (in a row).
+        pub static BUDGET_LEFT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
     /// `images` images of two variants each, built for two platforms; the
     /// image `broken` (if any) names a package that is not one.
     fn recipe(images: usize, broken: Option<usize>) -> MemLoader {
@@ -347,5 +354,36 @@ mod tests {
         let (_, diagnostics, in_parallel) = resolved(&loader, true);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert!(!in_parallel);
+    }
+
+    /// A kept part whose facts are not read yet in this variant, but are
+    /// sure to be read as they were (`cuda.cuda-repo` reads the base's
+    /// `release` before anything else has), is reused after reading them:
+    /// the same model and the same work as evaluating every part.
+    #[test]
+    fn a_part_reused_before_its_facts_are_read_costs_what_evaluating_it_does() {
+        let mut recipe =
+            String::from("import \"std/fedora\"\nimport \"std/kernel\"\nimport \"std/nvidia\"\nimport \"std/cuda\"\n");
+        for i in 0..4 {
+            recipe.push_str(&format!(
+                "image gen-{i} {{\n  from fedora.silverblue(44)\n  kernel kernel.longterm(\"6.18\")\n  \
+                 variant clean {{}}\n  variant cuda {{\n    policy {{ proprietary = allow }}\n    \
+                 use fedora.remix()\n    kmod nvidia.open(\"580.95.05\")\n    use cuda.runtime(\"13.0\")\n  }}\n}}\n"
+            ));
+        }
+        let mut loader = MemLoader::default();
+        loader.insert("r/image.aid", recipe);
+        let run = |on: bool| {
+            image::memoized::tests::with_memo(on, || {
+                let (model, diagnostics, _) = resolved(&loader, false);
+                (model, diagnostics, BUDGET_LEFT.get())
+            })
+        };
+        let ((model, diagnostics, left), read_early) = run(true);
+        let ((model_off, diagnostics_off, left_off), none) = run(false);
+        assert!(diagnostics.iter().all(|d| d.contains("severity: Warning")), "{diagnostics:#?}");
+        assert!(read_early >= 2, "no part was reused before its facts were read ({read_early})");
+        assert_eq!(none, 0);
+        assert_eq!((model, diagnostics, left), (model_off, diagnostics_off, left_off));
     }
 }

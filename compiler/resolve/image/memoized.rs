@@ -27,15 +27,41 @@ pub fn memoized<'p, T: Clone + std::fmt::Debug + 'static>(
     evaluate: impl Fn(&mut Evaluator<'p>, &RefCell<Vec<String>>, &mut bool) -> T,
     own: impl FnOnce(&Evaluator<'p>, &T) -> bool,
 ) -> T {
-    let Some(instance) = instance else {
+    let Some(instance) = instance.filter(|_| !tests::memo_off()) else {
         return evaluate(ev, reads, &mut true);
     };
-    let agrees = |read: &[(String, _)]| read.iter().all(|(name, value)| facts.settled_as(name, value));
+    let agrees = |read: &[(String, _)]| {
+        read.iter().all(|(name, value)| {
+            facts.settled_as(name, value) || facts.pending(name).is_some_and(|v| v.identical(value))
+        })
+    };
     let slot = match ev.memo.lookup(instance, ev.budget.depth, part, agrees) {
-        Lookup::Known(kept, cost, read) if !ev.budget.exhausted && ev.budget.left() >= cost => {
-            if let Some(result) = kept.downcast_ref::<T>() {
+        Lookup::Known(kept, cost, read) if !ev.budget.exhausted && kept.downcast_ref::<T>().is_some() => {
+            let pending: Vec<&str> =
+                read.iter().filter(|(name, _)| !facts.is_settled(name)).map(|(name, _)| name.as_str()).collect();
+            // Reading a pending fact costs a step and a copy of its value;
+            // the kept cost holds that copy (a reuse found the fact read).
+            let copies: u64 = read
+                .iter()
+                .filter(|(name, _)| pending.contains(&name.as_str()))
+                .map(|(_, value)| ev.budget.weight(value))
+                .sum();
+            let needed = cost.saturating_add(pending.len() as u64 * super::budget::STEP_WORK);
+            // Twice what the reuse spends: the weights of the copies are
+            // exact (not capped by what is left) here and in an evaluation.
+            let room = if pending.is_empty() { cost } else { needed.saturating_mul(2) };
+            if ev.budget.left() >= room {
+                // The pending facts are read first, as the evaluation would
+                // read them: the same values, nothing reported, the same
+                // work in all (Facts::pending) and the same first reads.
+                for name in &pending {
+                    let read = facts.get(ev, name, instance.call);
+                    debug_assert!(read.is_ok(), "a pending fact failed to read");
+                    tests::read_early();
+                }
+                let result = kept.downcast_ref::<T>().expect("checked above");
                 // Exactly the work the evaluation would spend, which is there.
-                let spent = ev.budget.spend(cost);
+                let spent = ev.budget.spend(cost - copies.min(cost));
                 debug_assert!(spent);
                 #[cfg(debug_assertions)]
                 check_reuse(ev, result, cost, &read, &evaluate);
@@ -95,4 +121,42 @@ fn check_reuse<'p, T: std::fmt::Debug>(
     assert!(reads.borrow().iter().eq(read.iter().map(|(name, _)| name)), "a kept evaluation reads other facts now");
     assert_eq!(left - ev.budget.left(), cost, "a kept evaluation costs other work now");
     ev.budget = saved;
+}
+
+/// What the tests see of the memo: whether it is turned off (every part
+/// evaluated), and how many facts a reuse read before the evaluation would
+/// have. Nothing in other builds.
+#[cfg(not(test))]
+mod tests {
+    pub fn memo_off() -> bool {
+        false
+    }
+    pub fn read_early() {}
+}
+
+#[cfg(test)]
+pub mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        static OFF: Cell<bool> = const { Cell::new(false) };
+        static READ_EARLY: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub fn memo_off() -> bool {
+        OFF.get()
+    }
+
+    pub fn read_early() {
+        READ_EARLY.set(READ_EARLY.get() + 1);
+    }
+
+    /// `f` run with the memo on or off; how many facts it read early.
+    pub fn with_memo<R>(on: bool, f: impl FnOnce() -> R) -> (R, usize) {
+        OFF.set(!on);
+        READ_EARLY.set(0);
+        let r = f();
+        OFF.set(false);
+        (r, READ_EARLY.get())
+    }
 }

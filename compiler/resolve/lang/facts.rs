@@ -93,6 +93,29 @@ impl<'p> Facts<'p> {
         self.with_settled(name, |v| v.identical(value)).unwrap_or(false)
     }
 
+    /// The value the first read of `target.<name>` is sure to give, without
+    /// reporting anything, for [`super::budget::STEP_WORK`] and a copy of
+    /// the value: a fact not read yet (outside any fact's evaluation) whose
+    /// one provider gives a parameter of its component as it is, as the
+    /// stdlib's bases and modules do (`provides release = release`). The
+    /// memo reads such a fact early rather than evaluate a part again
+    /// (image/memoized.rs).
+    pub fn pending(&self, name: &str) -> Option<&Value> {
+        if self.nesting.get() > 0 || self.computed.borrow().contains_key(name) || self.state.borrow().contains_key(name)
+        {
+            return None;
+        }
+        let [def] = self.defs.get(name)?.as_slice() else { return None };
+        let crate::syntax::ast::ExprKind::Name(param) = &def.expr.kind else { return None };
+        let value = def.params.as_deref()?.get(param)?;
+        (value.interpolate().is_some() || matches!(value, Value::List(..))).then_some(value)
+    }
+
+    /// Whether `target.<name>` is known without evaluating anything.
+    pub fn is_settled(&self, name: &str) -> bool {
+        self.with_settled(name, |_| ()).is_some()
+    }
+
     /// The work a later read of the facts evaluated so far would spend less
     /// and more than their first reads did: less by their evaluation, more
     /// by the copy of the value that a read of an evaluated fact makes and a

@@ -13,7 +13,14 @@
 //!   order, with their values, and is reused only in a variant where all of
 //!   them are already evaluated and equal (the work of evaluating a fact
 //!   for the first time in a variant is not part of the kept cost, as a
-//!   reuse finds it evaluated);
+//!   reuse finds it evaluated), or are sure to evaluate to them: a fact
+//!   not read yet that its one provider gives as one of its parameters
+//!   (`Facts::pending`). The reuse then reads those first, and spends what
+//!   the evaluation would have (their reading, the rest of its work), when
+//!   twice that is left: the budget cannot run out while it reads them, so
+//!   it runs out where it would without the memo (`cuda.cuda-repo` reads
+//!   the base's `release`, which nothing had read yet: it was evaluated
+//!   again in every variant, 5% of a large resolve);
 //! * nothing was reported or failed (errors carry the call site and the
 //!   `use` chain, and are reported where they happen);
 //! * what is kept names nothing of the caller: a step's span is its
