@@ -429,7 +429,16 @@ impl<'t> Reader<'t> {
                 let to = self.expr()?;
                 let mode = self.clause("mode")?;
                 let open = mode.is_none() || !self.closed;
-                (StmtKind::Fetch { url, sha256, extract, to, mode }, open)
+                (
+                    StmtKind::Fetch {
+                        url: Box::new(url),
+                        sha256: sha256.map(Box::new),
+                        extract: extract.map(Box::new),
+                        to: Box::new(to),
+                        mode: mode.map(Box::new),
+                    },
+                    open,
+                )
             }
             "copy" => {
                 self.keyword(word);
@@ -440,7 +449,7 @@ impl<'t> Reader<'t> {
                 let to = self.expr()?;
                 let mode = self.clause("mode")?;
                 let open = mode.is_none() || !self.closed;
-                (StmtKind::Copy { src, to, mode }, open)
+                (StmtKind::Copy { src: Box::new(src), to: Box::new(to), mode: mode.map(Box::new) }, open)
             }
             "write" => {
                 self.keyword(word);
@@ -448,7 +457,7 @@ impl<'t> Reader<'t> {
                 let content = self.expr()?;
                 let mode = self.clause("mode")?;
                 let open = mode.is_none() || !self.closed;
-                (StmtKind::Write { dest, content, mode }, open)
+                (StmtKind::Write { dest: Box::new(dest), content: Box::new(content), mode: mode.map(Box::new) }, open)
             }
             "env" => {
                 self.keyword(word);

@@ -71,10 +71,10 @@ fn step<'p>(ev: &mut Evaluator<'p>, kind: &'p StmtKind, env: &Env<'_, 'p>) -> Ev
         StmtKind::Packages(e) => StepKind::Packages { names: packages(ev, e, env)? },
         StmtKind::Remove(e) => StepKind::Remove { names: packages(ev, e, env)? },
         StmtKind::Fetch { url, sha256, extract, to, mode } => {
-            fetch(ev, url, sha256.as_ref(), extract.as_ref(), to, mode.as_ref(), env)?
+            fetch(ev, url, sha256.as_deref(), extract.as_deref(), to, mode.as_deref(), env)?
         }
-        StmtKind::Copy { src, to, mode } => copy(ev, src, to, mode.as_ref(), env)?,
-        StmtKind::Write { dest, content, mode } => write(ev, dest, content, mode.as_ref(), env)?,
+        StmtKind::Copy { src, to, mode } => copy(ev, src, to, mode.as_deref(), env)?,
+        StmtKind::Write { dest, content, mode } => write(ev, dest, content, mode.as_deref(), env)?,
         StmtKind::Run(e) => StepKind::Run { shell: run(ev, e, env)? },
         StmtKind::Enable(e) => {
             let (unit, global) = unit(ev, e, env, "enable")?;

@@ -182,19 +182,20 @@ impl Walk<'_, '_> {
                 | StmtKind::Kargs(e)
                 | StmtKind::Flatpak(e) => self.expr(e, expect(&stmt.kind)),
                 StmtKind::Fetch { url, sha256, extract, to, mode } => {
-                    for e in
-                        [Some(url), sha256.as_ref(), extract.as_ref(), Some(to), mode.as_ref()].into_iter().flatten()
+                    for e in [Some(&**url), sha256.as_deref(), extract.as_deref(), Some(&**to), mode.as_deref()]
+                        .into_iter()
+                        .flatten()
                     {
                         self.expr(e, None);
                     }
                 }
                 StmtKind::Copy { src, to, mode } => {
-                    for e in [Some(src), Some(to), mode.as_ref()].into_iter().flatten() {
+                    for e in [Some(&**src), Some(&**to), mode.as_deref()].into_iter().flatten() {
                         self.expr(e, None);
                     }
                 }
                 StmtKind::Write { dest, content, mode } => {
-                    for e in [Some(dest), Some(content), mode.as_ref()].into_iter().flatten() {
+                    for e in [Some(&**dest), Some(&**content), mode.as_deref()].into_iter().flatten() {
                         self.expr(e, None);
                     }
                 }
