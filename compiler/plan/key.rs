@@ -26,6 +26,29 @@ pub fn of_layer(instructions: &[Instruction], rest: &[&[u8]]) -> String {
     })
 }
 
+/// The JSON [`of_layer`] digests for `instructions`.
+pub fn json_of(instructions: &[Instruction]) -> Vec<u8> {
+    let mut json = Vec::new();
+    list(&mut json, instructions);
+    json
+}
+
+/// The key [`of_layer`] gives a layer without a builder whose JSON is
+/// `pieces` joined by `name` (plan/memo.rs splits a template's JSON where
+/// its stand-in name is).
+pub fn of_spliced(pieces: &[Vec<u8>], name: &str) -> String {
+    JSON.with_borrow_mut(|json| {
+        json.clear();
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                json.extend_from_slice(name.as_bytes());
+            }
+            json.extend_from_slice(piece);
+        }
+        crate::hash::digest_parts(std::iter::once(json.as_slice()))
+    })
+}
+
 /// The key of a builder: [`crate::hash::digest`] of its last instruction's JSON.
 pub fn of_instruction(instruction: &Instruction) -> String {
     JSON.with_borrow_mut(|json| {

@@ -536,9 +536,24 @@ fn describe(c: &Component) -> String {
 }
 
 fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builder>, is_kernel: bool) -> Layer {
-    let key = match &builder {
-        Some(b) => super::key::of_layer(&instructions, &[b.key.as_bytes()]),
-        None => super::key::of_layer(&instructions, &[]),
+    layer_keyed(c_name, instructions, builder, is_kernel, None)
+}
+
+/// [`layer_of`], its key given when the caller has it (`relocated`).
+fn layer_keyed(
+    c_name: &str,
+    instructions: Vec<Instruction>,
+    builder: Option<Builder>,
+    is_kernel: bool,
+    key: Option<String>,
+) -> Layer {
+    let key = match (&builder, key) {
+        (Some(b), _) => super::key::of_layer(&instructions, &[b.key.as_bytes()]),
+        (None, Some(key)) => {
+            debug_assert_eq!(key, super::key::of_layer(&instructions, &[]), "a given key is not the layer's");
+            key
+        }
+        (None, None) => super::key::of_layer(&instructions, &[]),
     };
     let secrets = if builder.as_ref().is_some_and(|b| b.instructions.iter().any(uses_secret)) {
         builder_secret(&builder)
@@ -564,8 +579,9 @@ fn layer_of(c_name: &str, instructions: Vec<Instruction>, builder: Option<Builde
 /// mounts or two inputs of one `RUN` the same: planning would have written
 /// the second one not at all (`Run::mount`, `Run::input`). Only sound where
 /// plan/memo.rs checked that planning names the image and reads nothing
-/// else of it.
-pub fn relocated(layer: &Layer, rename: &dyn Fn(&str) -> String) -> Option<Layer> {
+/// else of it. `key` is the renamed layer's key when the caller has it
+/// (a layer without a builder: plan/memo.rs).
+pub fn relocated(layer: &Layer, rename: &dyn Fn(&str) -> String, key: Option<String>) -> Option<Layer> {
     let text = |s: &String| rename(s);
     let instruction = |i: &Instruction| Instruction {
         comment: i.comment.as_ref().map(text),
@@ -608,7 +624,7 @@ pub fn relocated(layer: &Layer, rename: &dyn Fn(&str) -> String) -> Option<Layer
     if instructions.iter().chain(builder_instructions).any(repeats) {
         return None;
     }
-    let mut out = layer_of(&text(&layer.component), instructions, builder, layer.is_kernel);
+    let mut out = layer_keyed(&text(&layer.component), instructions, builder, layer.is_kernel, key);
     out.labels = layer.labels.iter().map(|(k, v)| (text(k), text(v))).collect();
     out.per_arch = layer.per_arch;
     Some(out)

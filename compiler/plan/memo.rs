@@ -157,14 +157,8 @@ impl StandIn {
     /// another content), or the layer's renaming is not what planning gives
     /// (`layer::relocated`); then planning gives the layer. The files added
     /// before are the ones planning adds first.
-    fn relocate(
-        &self,
-        template: &Layer,
-        holds: &[bool],
-        added: &[Added],
-        to: &str,
-        files: &mut Files,
-    ) -> Option<Layer> {
+    fn relocate(&self, template: &Template, to: &str, files: &mut Files) -> Option<Layer> {
+        let Template { layer: template, holds, json, added } = template;
         for a in added {
             let asked = self.rename(&a.asked, to);
             let given = files.given(&asked, &a.content, &a.digest);
@@ -176,10 +170,12 @@ impl StandIn {
         // `relocated` renames the layer's texts in one order every time:
         // the `n`th holds the stand-in as the template's `n`th does.
         let next = std::cell::Cell::new(0);
-        let layer = super::layer::relocated(template, &|text| {
+        let key = json.as_ref().map(|pieces| super::key::of_spliced(pieces, to));
+        let rename = |text: &str| {
             let n = next.replace(next.get() + 1);
             if holds.get(n) == Some(&false) { text.to_string() } else { self.rename(text, to) }
-        });
+        };
+        let layer = super::layer::relocated(template, &rename, key);
         debug_assert!(layer.is_none() || next.get() == holds.len(), "the layer's texts were renamed in another order");
         layer
     }
@@ -190,12 +186,37 @@ impl StandIn {
     /// was 2% of a large compile's instructions).
     fn holds(&self, template: &Layer) -> Vec<bool> {
         let holds = std::cell::RefCell::new(Vec::new());
-        super::layer::relocated(template, &|text| {
+        let same = |text: &str| {
             holds.borrow_mut().push(self.finder.find(text.as_bytes()).is_some());
             // Unchanged: the template's own texts reach every step.
             text.to_string()
-        });
+        };
+        super::layer::relocated(template, &same, Some(template.key.clone()).filter(|_| template.builder.is_none()));
         holds.into_inner()
+    }
+
+    /// The JSON a layer's key digests, of `template` split where the
+    /// stand-in is, when joining it with `image` gives the JSON of
+    /// `layer`, the template renamed for `image`: then every stand-in in
+    /// the JSON is one in a text, written as it is (JSON escapes nothing
+    /// in a name, but could end an escape with a stand-in's first letter:
+    /// `\u001a` and `idc-stand-in`), and joining gives the JSON of the
+    /// template renamed for any image. Not for a layer with a builder, whose
+    /// key reads its builder's.
+    fn json(&self, template: &Layer, layer: &Layer, image: &str) -> Option<Vec<Vec<u8>>> {
+        if template.builder.is_some() || layer.builder.is_some() {
+            return None;
+        }
+        let json = super::key::json_of(&template.instructions);
+        let mut pieces = Vec::new();
+        let mut copied = 0;
+        for at in self.finder.find_iter(&json) {
+            pieces.push(json[copied..at].to_vec());
+            copied = at + self.name.len();
+        }
+        pieces.push(json[copied..].to_vec());
+        let joined = pieces.join(image.as_bytes());
+        (joined == super::key::json_of(&layer.instructions)).then_some(pieces)
     }
 }
 
@@ -204,11 +225,21 @@ enum Across {
     /// Planned for one image: its name, the layer, the files it added.
     Seen { image: String, layer: Rc<Layer>, added: Vec<Added> },
     /// Planned for the stand-in name, and found to be the layer of `Seen`
-    /// with the stand-in renamed: renamed again for any image. `holds`
-    /// says which of its texts hold the stand-in (`StandIn::holds`).
-    Template { layer: Rc<Layer>, holds: Vec<bool>, added: Vec<Added> },
+    /// with the stand-in renamed: renamed again for any image.
+    Template(Template),
     /// Its planning reads the image's name otherwise than to write it.
     Refused,
+}
+
+/// A layer planned for the stand-in, renamed for every other image.
+struct Template {
+    layer: Rc<Layer>,
+    /// Which of its texts hold the stand-in (`StandIn::holds`).
+    holds: Vec<bool>,
+    /// Its key's JSON split where the stand-in is (`StandIn::json`).
+    json: Option<Vec<Vec<u8>>>,
+    /// The support files it added.
+    added: Vec<Added>,
 }
 
 /// Most layers kept under one fingerprint: equal fingerprints of distinct
@@ -500,18 +531,20 @@ impl<'a> Memo<'a> {
             *entry = match template {
                 Some(template)
                     if found.pushes() == 0
-                        && super::layer::relocated(&template, &|text| self.stand_in.rename(text, image)).as_ref()
+                        && super::layer::relocated(&template, &|text| self.stand_in.rename(text, image), None)
+                            .as_ref()
                             == Some(&**layer)
                         && self.stand_in.rename_files(&template_added, image) == *added =>
                 {
                     let holds = self.stand_in.holds(&template);
-                    Across::Template { layer: Rc::new(template), holds, added: template_added }
+                    let json = self.stand_in.json(&template, layer, image);
+                    Across::Template(Template { layer: Rc::new(template), holds, json, added: template_added })
                 }
                 _ => Across::Refused,
             };
         }
-        if let Across::Template { layer: template, holds, added } = &entries[index].2
-            && let Some(layer) = self.stand_in.relocate(template, holds, added, &self.image, files)
+        if let Across::Template(template) = &entries[index].2
+            && let Some(layer) = self.stand_in.relocate(template, &self.image, files)
         {
             #[cfg(debug_assertions)]
             {
@@ -525,7 +558,7 @@ impl<'a> Memo<'a> {
                     Some(&layer),
                     "a layer renamed for another image is not what planning gives"
                 );
-                assert_eq!(again_added, self.stand_in.rename_files(added, &self.image), "its files differ");
+                assert_eq!(again_added, self.stand_in.rename_files(&template.added, &self.image), "its files differ");
             }
             return Some(Rc::new(layer));
         }
@@ -607,5 +640,43 @@ mod tests {
         let fingerprints: crate::maps::HashSet<u64> =
             uses.iter().map(|c| Reads::component(variant, c, false).fingerprint()).collect();
         assert!(fingerprints.len() > 32, "64 distinct components share {} fingerprints", fingerprints.len());
+    }
+
+    /// A template's key is its JSON joined with the image's name only where
+    /// every stand-in in that JSON is one in a text: a command ending an
+    /// escape with the stand-in's first letter (`\u001a` then
+    /// `idc-stand-in`) is refused, and the keys are made the long way.
+    #[test]
+    fn a_key_is_joined_only_where_the_stand_in_is_written_as_it_is() {
+        use super::super::{Instruction, InstructionKind};
+        let stand_in = StandIn::for_model(&crate::model::Model::default());
+        let layer = |commands: &[&str]| Layer {
+            component: "c".into(),
+            key: String::new(),
+            instructions: vec![Instruction {
+                comment: Some("aidc-stand-in: c".into()),
+                kind: InstructionKind::Run {
+                    mounts: vec!["--mount=type=bind,source=out/aidc-stand-in/f,target=/f".into()],
+                    inputs: Vec::new(),
+                    commands: commands.iter().map(|c| c.to_string()).collect(),
+                },
+            }]
+            .into(),
+            is_kernel: false,
+            builder: None,
+            labels: Vec::new(),
+            secrets: Vec::new(),
+            per_arch: false,
+        };
+        let renamed = |template: &Layer, to: &str| {
+            super::super::layer::relocated(template, &|text| stand_in.rename(text, to), None).expect("renamed")
+        };
+        let plain = layer(&["echo aidc-stand-in", "true"]);
+        let pieces = stand_in.json(&plain, &renamed(&plain, "gen-0"), "gen-0").expect("joined");
+        for to in ["gen-0", "gen-7", "a-much-longer-image-name"] {
+            assert_eq!(super::super::key::of_spliced(&pieces, to), renamed(&plain, to).key, "{to}");
+        }
+        let escaped = layer(&["echo \u{1a}idc-stand-in", "true"]);
+        assert_eq!(stand_in.json(&escaped, &renamed(&escaped, "gen-0"), "gen-0"), None);
     }
 }
