@@ -166,16 +166,20 @@ impl Walk<'_> {
     /// Places variant `v`'s layers (`path` in the trie), then its final
     /// stage; returns its target.
     fn variant(&mut self, variant: &Variant, layers: &[Rc<Layer>], path: &[usize]) -> Target {
-        let mut current_from = base_reference(variant, self.options);
+        let base = base_reference(variant, self.options);
+        // What the next stage is built from: the base, or the stage of the
+        // layer before (named when needed, not copied for every layer).
+        let mut from_stage: Option<usize> = None;
         let mut current: Option<usize> = None;
         for (i, &n) in path.iter().enumerate() {
             if let Some(s) = self.stage_of[n] {
                 current = Some(s);
-                current_from = self.stages[s].name.clone();
+                from_stage = Some(s);
                 continue;
             }
             if self.starts_stage(n) || current.is_none() {
-                current = Some(self.open_stage(variant, &path[i..], &current_from));
+                let from = from_stage.map_or_else(|| base.clone(), |s| self.stages[s].name.clone());
+                current = Some(self.open_stage(variant, &path[i..], &from));
             }
             let s = current.expect("a stage is open");
             // A kmod's builder stage comes before the stage that uses it,
@@ -210,8 +214,9 @@ impl Walk<'_> {
             }
             self.stages[s].layers.push(layer.key.clone());
             self.stage_of[n] = Some(s);
-            current_from = self.stages[s].name.clone();
+            from_stage = Some(s);
         }
+        let current_from = from_stage.map_or(base, |s| self.stages[s].name.clone());
         let final_index = self.final_stage(variant, current, &current_from);
         let (labels, digest) = final_labels(self.image, variant, layers, &current_from);
         self.stages[final_index].instructions.extend(labels);

@@ -857,7 +857,8 @@ impl<'p> Evaluator<'p> {
         // Only an error shows the signature: made then, not on every call.
         let signature_of = || signature(d);
         let params_span = d.params_span.unwrap_or(d.name.span);
-        let mut bound: IndexMap<String, (Value, Span)> = IndexMap::default();
+        // By the parameters' names as written in the definition: no copy.
+        let mut bound: IndexMap<&'p str, (Value, Span)> = IndexMap::default();
         let mut failed = false;
         let mut positional = 0;
         for arg in args {
@@ -916,7 +917,7 @@ impl<'p> Evaluator<'p> {
                     p
                 }
             };
-            if let Some((_, first)) = bound.get(&param.name.name) {
+            if let Some((_, first)) = bound.get(param.name.name.as_str()) {
                 self.error(
                     Diagnostic::error(Code::DuplicateArgument, format!("`{}` is passed twice", param.name.name))
                         .label(arg.value.span, "passed again here")
@@ -950,13 +951,13 @@ impl<'p> Evaluator<'p> {
                 failed = true;
                 continue;
             }
-            bound.insert(param.name.name.clone(), (value, arg.value.span));
+            bound.insert(param.name.name.as_str(), (value, arg.value.span));
         }
         // Defaults and missing parameters.
         let mut missing = Vec::new();
         let mut values: IndexMap<String, Value> = IndexMap::default();
         for p in params {
-            if let Some((v, _)) = bound.shift_remove(&p.name.name) {
+            if let Some((v, _)) = bound.shift_remove(p.name.name.as_str()) {
                 values.insert(p.name.name.clone(), v);
             } else if let Some(default) = &p.default {
                 match self.eval(default, &Env::module(def_module)) {
