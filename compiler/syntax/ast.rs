@@ -193,6 +193,27 @@ pub enum StmtKind {
 }
 
 impl StmtKind {
+    /// `fetch URL [sha256 ...] [extract ...] to DEST [mode ...]`, its operands boxed.
+    pub fn fetch(url: Expr, sha256: Option<Expr>, extract: Option<Expr>, to: Expr, mode: Option<Expr>) -> StmtKind {
+        StmtKind::Fetch {
+            url: Box::new(url),
+            sha256: sha256.map(Box::new),
+            extract: extract.map(Box::new),
+            to: Box::new(to),
+            mode: mode.map(Box::new),
+        }
+    }
+
+    /// `copy SRC to DEST [mode ...]`, its operands boxed.
+    pub fn copy(src: Expr, to: Expr, mode: Option<Expr>) -> StmtKind {
+        StmtKind::Copy { src: Box::new(src), to: Box::new(to), mode: mode.map(Box::new) }
+    }
+
+    /// `write DEST CONTENT [mode ...]`, its operands boxed.
+    pub fn write(dest: Expr, content: Expr, mode: Option<Expr>) -> StmtKind {
+        StmtKind::Write { dest: Box::new(dest), content: Box::new(content), mode: mode.map(Box::new) }
+    }
+
     /// The word users know the statement by, as used in messages.
     pub fn keyword(&self) -> &'static str {
         match self {

@@ -429,16 +429,7 @@ impl<'t> Reader<'t> {
                 let to = self.expr()?;
                 let mode = self.clause("mode")?;
                 let open = mode.is_none() || !self.closed;
-                (
-                    StmtKind::Fetch {
-                        url: Box::new(url),
-                        sha256: sha256.map(Box::new),
-                        extract: extract.map(Box::new),
-                        to: Box::new(to),
-                        mode: mode.map(Box::new),
-                    },
-                    open,
-                )
+                (StmtKind::fetch(url, sha256, extract, to, mode), open)
             }
             "copy" => {
                 self.keyword(word);
@@ -449,7 +440,7 @@ impl<'t> Reader<'t> {
                 let to = self.expr()?;
                 let mode = self.clause("mode")?;
                 let open = mode.is_none() || !self.closed;
-                (StmtKind::Copy { src: Box::new(src), to: Box::new(to), mode: mode.map(Box::new) }, open)
+                (StmtKind::copy(src, to, mode), open)
             }
             "write" => {
                 self.keyword(word);
@@ -457,7 +448,7 @@ impl<'t> Reader<'t> {
                 let content = self.expr()?;
                 let mode = self.clause("mode")?;
                 let open = mode.is_none() || !self.closed;
-                (StmtKind::Write { dest: Box::new(dest), content: Box::new(content), mode: mode.map(Box::new) }, open)
+                (StmtKind::write(dest, content, mode), open)
             }
             "env" => {
                 self.keyword(word);

@@ -148,25 +148,19 @@ impl Lowerer<'_> {
                 let Some(to) = to else {
                     return self.missing(span, "`to`");
                 };
-                StmtKind::Fetch {
-                    url: Box::new(url),
-                    sha256: sha256.map(Box::new),
-                    extract: extract.map(Box::new),
-                    to: Box::new(to),
-                    mode: mode.map(Box::new),
-                }
+                StmtKind::fetch(url, sha256, extract, to, mode)
             }
             Rule::copy_stmt => {
                 let src = positional.next()?;
                 let Some(to) = to else {
                     return self.missing(span, "`to`");
                 };
-                StmtKind::Copy { src: Box::new(src), to: Box::new(to), mode: mode.map(Box::new) }
+                StmtKind::copy(src, to, mode)
             }
             _ => {
                 let dest = positional.next()?;
                 let content = positional.next()?;
-                StmtKind::Write { dest: Box::new(dest), content: Box::new(content), mode: mode.map(Box::new) }
+                StmtKind::write(dest, content, mode)
             }
         })
     }
