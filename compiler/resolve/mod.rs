@@ -374,7 +374,7 @@ mod tests {
         let mut loader = MemLoader::default();
         loader.insert("r/image.aid", recipe);
         let run = |on: bool| {
-            image::memoized::tests::with_memo(on, || {
+            image::memoized::hooks::with_memo(on, || {
                 let (model, diagnostics, _) = resolved(&loader, false);
                 (model, diagnostics, BUDGET_LEFT.get())
             })

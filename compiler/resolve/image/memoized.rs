@@ -27,7 +27,7 @@ pub fn memoized<'p, T: Clone + std::fmt::Debug + 'static>(
     evaluate: impl Fn(&mut Evaluator<'p>, &RefCell<Vec<String>>, &mut bool) -> T,
     own: impl FnOnce(&Evaluator<'p>, &T) -> bool,
 ) -> T {
-    let Some(instance) = instance.filter(|_| !tests::memo_off()) else {
+    let Some(instance) = instance.filter(|_| !hooks::memo_off()) else {
         return evaluate(ev, reads, &mut true);
     };
     let agrees = |read: &[(String, _)]| {
@@ -57,7 +57,7 @@ pub fn memoized<'p, T: Clone + std::fmt::Debug + 'static>(
                 for name in &pending {
                     let read = facts.get(ev, name, instance.call);
                     debug_assert!(read.is_ok(), "a pending fact failed to read");
-                    tests::read_early();
+                    hooks::read_early();
                 }
                 let result = kept.downcast_ref::<T>().expect("checked above");
                 // Exactly the work the evaluation would spend, which is there.
@@ -127,7 +127,7 @@ fn check_reuse<'p, T: std::fmt::Debug>(
 /// evaluated), and how many facts a reuse read before the evaluation would
 /// have. Nothing in other builds.
 #[cfg(not(test))]
-mod tests {
+mod hooks {
     pub fn memo_off() -> bool {
         false
     }
@@ -135,7 +135,7 @@ mod tests {
 }
 
 #[cfg(test)]
-pub mod tests {
+pub mod hooks {
     use std::cell::Cell;
 
     thread_local! {
