@@ -13,5 +13,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 static SMALL_PAGES_FIRST: extern "C" fn() = aidc::cli::pages::small_pages_first;
 
 fn main() {
+    aidc::cli::pages::keep_freed_memory();
     std::process::exit(aidc::cli::main());
 }
