@@ -5,6 +5,7 @@
 //! Exit codes: 0 no errors (warnings allowed unless `--deny-warnings`),
 //! 1 errors in the input, 2 usage or IO errors, 70 an internal error.
 
+pub mod allocator;
 mod args;
 mod build;
 mod check;
