@@ -93,10 +93,17 @@ impl OutputDir {
             }
         }
         for (path, content) in &self.files {
-            // Read no more than the content to compare (a committed file may be huge).
+            // Its mode too: files of the same content are one file with a
+            // link for each name (`transaction::stage`), and a `chmod` of one
+            // is a `chmod` of all. Read no more than the content to compare
+            // (a committed file may be huge).
             let same = found.contains_key(path)
-                && super::fs::read_in(&self.path.join(path), None, content.len() as u64).ok().as_deref()
-                    == Some(content.as_bytes());
+                && super::fs::open_in(&self.path.join(path), None).is_ok_and(|file| {
+                    use std::os::unix::fs::PermissionsExt;
+                    file.metadata().is_ok_and(|m| m.permissions().mode() & 0o7777 == file_mode(path))
+                        && super::fs::read_capped(file, content.len() as u64).ok().as_deref()
+                            == Some(content.as_bytes())
+                });
             if same {
                 changes.unchanged.insert(path.clone());
             } else {
@@ -283,6 +290,15 @@ pub enum Kind {
 pub struct Entry {
     pub path: String,
     pub kind: Kind,
+}
+
+/// The fixed modes of the files aidc writes, whatever the umask.
+pub const FILE_MODE: u32 = 0o644;
+pub const EXEC_MODE: u32 = 0o755;
+
+/// The mode of the output file at `path`: scripts are executable.
+pub fn file_mode(path: &str) -> u32 {
+    if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE }
 }
 
 /// Every entry under `dir` (none when it is missing), sorted, directories

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::outputs::{Changes, Kind, OutputDir};
+use super::outputs::{Changes, FILE_MODE, Kind, OutputDir, file_mode};
 
 /// The journal of a commit in progress, in the lock's directory.
 pub const JOURNAL: &str = ".aidc-journal.json";
@@ -248,9 +248,7 @@ fn remove_leftovers(target: &Path) {
     }
 }
 
-/// The fixed modes of what aidc writes, whatever the umask.
-const FILE_MODE: u32 = 0o644;
-const EXEC_MODE: u32 = 0o755;
+/// The fixed mode of the directories aidc writes, whatever the umask.
 const DIR_MODE: u32 = 0o755;
 
 /// Creates the directory `path` (and its missing parents) with [`DIR_MODE`].
@@ -413,7 +411,7 @@ pub fn stage<'d>(dir: &'d OutputDir, changes: &Changes) -> io::Result<Staged> {
             if let Some(p) = to.parent() {
                 modes.make_dirs(p, made, true)?;
             }
-            let mode = if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE };
+            let mode = file_mode(path);
             if changes.unchanged.contains(path) {
                 let from = target.join(path);
                 let same_mode = std::fs::symlink_metadata(&from)
@@ -592,7 +590,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-    use crate::cli::outputs::{Changes, OutputDir, Ownership};
+    use crate::cli::outputs::{Changes, EXEC_MODE, OutputDir, Ownership};
 
     /// `n` files in directories of ten, a script among them.
     fn files(n: usize) -> BTreeMap<String, String> {
@@ -617,7 +615,7 @@ mod tests {
             let file = staged.staged.join(path);
             assert_eq!(&std::fs::read_to_string(&file).expect("written"), content);
             let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
-            assert_eq!(mode, if path.ends_with(".sh") { EXEC_MODE } else { FILE_MODE }, "{path}");
+            assert_eq!(mode, file_mode(path), "{path}");
         }
         let _ = std::fs::remove_dir_all(&staged.staged);
     }

@@ -528,6 +528,37 @@ fn files_that_are_not_aidcs_are_never_written_through() {
     assert!(std::fs::symlink_metadata(root.join("ci/tekton/pipe")).expect("lstat").file_type().is_fifo());
 }
 
+/// Files of the same content are written as one file with a link for
+/// each name: an output file whose mode was changed (which changes all its
+/// links) is stale for `--check`, and the next compile gives every one of
+/// them its mode again.
+#[test]
+fn a_changed_mode_is_stale_and_the_next_compile_restores_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = tmp.path();
+    let mut recipe = String::new();
+    for i in 0..3 {
+        recipe.push_str(&format!(
+            "image img{i} {{\n  from \"localhost/aid-fixture-base:44\"\n  write \"/etc/same.conf\" \"same\"\n}}\n"
+        ));
+    }
+    std::fs::write(ctx.join("image.aid"), recipe).expect("write");
+    compile_ok(ctx);
+    let conf = |i: usize| ctx.join(format!("out/img{i}/files/img{i}/0-same.conf"));
+    let mode = |i: usize| std::fs::metadata(conf(i)).expect("written").permissions().mode() & 0o777;
+    assert!((0..3).all(|i| mode(i) == 0o644));
+    assert_eq!(aidc(ctx, &["compile", "--check", "image.aid"]).status.code(), Some(0));
+    std::fs::set_permissions(conf(1), std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let check = aidc(ctx, &["compile", "--check", "image.aid"]);
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(1), "{err}");
+    assert!(err.contains("img1/files/img1/0-same.conf"), "{err}");
+    compile_ok(ctx);
+    assert!((0..3).all(|i| mode(i) == 0o644), "modes after the compile: {:o} {:o} {:o}", mode(0), mode(1), mode(2));
+    assert_eq!(aidc(ctx, &["compile", "--check", "image.aid"]).status.code(), Some(0));
+}
+
 /// A compile that changes one directory commits through the journal too
 /// (the swap may be three renames where the file system cannot exchange
 /// directories); killed right after its swap, the next compile finishes.
