@@ -93,14 +93,19 @@ impl OutputDir {
             }
         }
         for (path, content) in &self.files {
-            // Its mode too: files of the same content are one file with a
-            // link for each name (`transaction::stage`), and a `chmod` of one
-            // is a `chmod` of all. Read no more than the content to compare
-            // (a committed file may be huge).
+            // Its mode too, as far as a checkout keeps it: files of the same
+            // content are one file with a link for each name
+            // (`transaction::stage`), and a `chmod` of one is a `chmod` of
+            // all. Only the owner's read and execute rights count: git
+            // records whether a file is executable and checks it out under
+            // the user's umask (0664 under 002, 0600 under 077), which must
+            // not make committed outputs stale. Read no more than the
+            // content to compare (a committed file may be huge).
             let same = found.contains_key(path)
                 && super::fs::open_in(&self.path.join(path), None).is_ok_and(|file| {
                     use std::os::unix::fs::PermissionsExt;
-                    file.metadata().is_ok_and(|m| m.permissions().mode() & 0o7777 == file_mode(path))
+                    const KEPT: u32 = 0o500;
+                    file.metadata().is_ok_and(|m| m.permissions().mode() & KEPT == file_mode(path) & KEPT)
                         && super::fs::read_capped(file, content.len() as u64).ok().as_deref()
                             == Some(content.as_bytes())
                 });
