@@ -26,6 +26,21 @@ const WORD: usize = std::mem::size_of::<usize>();
 /// 200 images × 3 variants (docs/performance.md, stop 30).
 pub struct Allocator;
 
+/// A block for `layout` from `plain` when a word's alignment is enough,
+/// else from `aligned` (inlined: both are known where it is called).
+///
+/// # Safety
+/// `plain` and `aligned` are mimalloc's entry points of one kind.
+#[inline(always)]
+unsafe fn new_block(
+    layout: Layout,
+    plain: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    // SAFETY: mimalloc's allocation functions take any size and alignment.
+    unsafe { if layout.align() <= WORD { plain(layout.size()) } else { aligned(layout.size(), layout.align()) }.cast() }
+}
+
 // SAFETY: every block comes from mimalloc and goes back to it (`mi_free`
 // frees what either kind of entry point gave); a block from a plain entry
 // point is used only when `layout.align()` is at most a word, which every
@@ -34,25 +49,13 @@ unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: mimalloc's allocation functions take any size.
-        unsafe {
-            if layout.align() <= WORD {
-                mi::mi_malloc(layout.size()).cast()
-            } else {
-                mi::mi_malloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        unsafe { new_block(layout, mi::mi_malloc, mi::mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as `alloc`.
-        unsafe {
-            if layout.align() <= WORD {
-                mi::mi_zalloc(layout.size()).cast()
-            } else {
-                mi::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        unsafe { new_block(layout, mi::mi_zalloc, mi::mi_zalloc_aligned) }
     }
 
     #[inline]
