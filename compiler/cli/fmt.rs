@@ -97,6 +97,9 @@ fn replace(path: &Path, text: &str) -> std::io::Result<()> {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
         f.write_all(text.as_bytes())?;
+        // Synced before the rename, unlike a compile's outputs: a recipe is
+        // the user's source, which no command can write again after a power
+        // loss left it empty.
         f.sync_all()?;
         std::fs::set_permissions(&temp, permissions)?;
         std::fs::rename(&temp, path)
