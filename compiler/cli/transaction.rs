@@ -100,7 +100,8 @@ fn read_journal(root: &Path) -> io::Result<Option<Vec<Checked>>> {
         return Err(foreign("it is not a regular file".into()));
     }
     let text = super::fs::read_in(&path, Some(root), JOURNAL_CAP).map_err(|e| foreign(e.to_string()))?;
-    // Written whole through a rename: it is complete or absent.
+    // Written whole through a rename: after a kill it is complete or absent.
+    // A power loss may leave it empty (it is not fsynced): refused like any other.
     let journal: Journal = serde_json::from_slice(&text).map_err(|e| foreign(format!("not JSON of its form: {e}")))?;
     if journal.version != JOURNAL_VERSION {
         return Err(io::Error::other(format!(
