@@ -101,8 +101,14 @@ fn read_journal(root: &Path) -> io::Result<Option<Vec<Checked>>> {
     }
     let text = super::fs::read_in(&path, Some(root), JOURNAL_CAP).map_err(|e| foreign(e.to_string()))?;
     // Written whole through a rename: after a kill it is complete or absent.
-    // A power loss may leave it empty (it is not fsynced): refused like any other.
-    let journal: Journal = serde_json::from_slice(&text).map_err(|e| foreign(format!("not JSON of its form: {e}")))?;
+    // A power loss may leave it empty or garbled (it is not fsynced): refused
+    // like any other, with a word on what to do.
+    let journal: Journal = serde_json::from_slice(&text).map_err(|e| {
+        foreign(format!(
+            "not JSON of its form: {e}; a power loss right after a compile can also leave it empty or garbled, \
+             and then removing it is all there is to do"
+        ))
+    })?;
     if journal.version != JOURNAL_VERSION {
         return Err(io::Error::other(format!(
             "`{JOURNAL}` was written by another version of aidc (journal version {}); finish with that version, \
@@ -172,8 +178,11 @@ pub fn check_journal(root: &Path) -> io::Result<bool> {
 /// if any; returns whether there was one. A journal aidc cannot have
 /// written is refused before anything is touched.
 pub fn recover(root: &Path) -> io::Result<bool> {
+    // Read first: a refused journal leaves everything as it is, the
+    // temporary journals beside it included.
+    let journal = read_journal(root)?;
     remove_temporary_journals(root);
-    let Some(swaps) = read_journal(root)? else { return Ok(false) };
+    let Some(swaps) = journal else { return Ok(false) };
     // Decide every swap before acting on any.
     let mut plan = Vec::new();
     for swap in &swaps {
@@ -200,15 +209,24 @@ pub fn recover(root: &Path) -> io::Result<bool> {
 }
 
 /// Journals a killed compile was still writing (before the commit point).
+/// Only names aidc gives them (`.aidc-journal.json.aidc-new-PID`), and only
+/// regular files.
 fn remove_temporary_journals(root: &Path) {
     let prefix = format!("{JOURNAL}.aidc-new-");
     if let Ok(entries) = std::fs::read_dir(root) {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let name = e.file_name();
+            let ours = name.as_bytes().strip_prefix(prefix.as_bytes()).is_some_and(is_pid);
+            if ours && e.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
+}
+
+/// Whether `digits` could be the process id that ends a name aidc gives.
+fn is_pid(digits: &[u8]) -> bool {
+    !digits.is_empty() && digits.len() <= 10 && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// Device and inode of what is at `path` (a link is not followed).
@@ -240,8 +258,7 @@ fn remove_leftovers(target: &Path) {
     if let Ok(entries) = std::fs::read_dir(parent) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            let digits = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
-            let ours = n.strip_prefix(&new).or_else(|| n.strip_prefix(&old)).is_some_and(digits);
+            let ours = n.strip_prefix(&new).or_else(|| n.strip_prefix(&old)).is_some_and(|p| is_pid(p.as_bytes()));
             if ours && e.file_type().is_ok_and(|t| t.is_dir()) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -528,16 +545,19 @@ pub fn commit(root: &Path, staged: Vec<Staged>) -> io::Result<()> {
     // Not `fsync`ed: the commit point is against a crash or kill of aidc,
     // which the page cache outlives, and a durable journal naming trees that
     // are not durable themselves would not survive a power loss either
-    // (docs/output.md: like git, no `fsync`). On ext4 it was a tenth of the
-    // flagship's fresh compile.
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(FILE_MODE)
-        .open(&tmp)
-        .and_then(|mut f| io::Write::write_all(&mut f, &journal));
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, root.join(JOURNAL))) {
-        let _ = std::fs::remove_file(&tmp);
+    // (docs/output.md). The `fsync` took 0.1-0.5 ms on this machine's ext4,
+    // up to 8 ms with the disk busy (docs/performance.md, stop 31).
+    let made = std::fs::OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(&tmp);
+    // What is at `tmp` when `create_new` fails is not this compile's: it stays.
+    let written = made.map_err(|e| (e, false)).and_then(|mut f| {
+        io::Write::write_all(&mut f, &journal)
+            .and_then(|()| std::fs::rename(&tmp, root.join(JOURNAL)))
+            .map_err(|e| (e, true))
+    });
+    if let Err((e, ours)) = written {
+        if ours {
+            let _ = std::fs::remove_file(&tmp);
+        }
         abandon(staged);
         return Err(e);
     }
@@ -667,5 +687,22 @@ mod tests {
         let dir = OutputDir { path: root.path().join("out"), files, owns: Ownership::All };
         assert!(stage(&dir, &Changes::default()).is_err());
         assert_eq!(staged_leftovers(root.path()), 0);
+    }
+
+    /// Something already at the temporary journal's name (a committed link
+    /// whose name guessed the process id) fails the commit and is left as
+    /// it is: only what the commit made is removed.
+    #[test]
+    fn a_temporary_journal_aidc_did_not_make_is_kept() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("real root");
+        let planted = root.join(format!("{JOURNAL}.aidc-new-{}", std::process::id()));
+        std::os::unix::fs::symlink("elsewhere", &planted).expect("link");
+        let dir = OutputDir { path: root.join("out"), files: files(3), owns: Ownership::All };
+        let staged = stage(&dir, &Changes::default()).expect("staged");
+        assert!(commit(&root, vec![staged]).is_err());
+        assert!(std::fs::symlink_metadata(&planted).is_ok_and(|m| m.file_type().is_symlink()), "the link was removed");
+        assert!(!root.join("out").exists() && !root.join(JOURNAL).exists());
+        assert_eq!(staged_leftovers(&root), 1, "only the link is left beside `out`");
     }
 }
