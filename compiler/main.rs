@@ -4,11 +4,11 @@
 #[global_allocator]
 static ALLOCATOR: aidc::cli::allocator::Allocator = aidc::cli::allocator::Allocator;
 
-/// Small pages until the recipe is known to be large (`aidc::cli::pages`):
-/// run by the loader before `main`, so before Rust's start-up allocates.
+/// Small pages for every run (`aidc::cli::pages`): run by the loader before
+/// `main`, so before Rust's start-up allocates.
 #[used]
 #[unsafe(link_section = ".init_array")]
-static SMALL_PAGES_FIRST: extern "C" fn() = aidc::cli::pages::small_pages_first;
+static SMALL_PAGES: extern "C" fn() = aidc::cli::pages::small_pages;
 
 fn main() {
     aidc::cli::allocator::keep_freed_memory();

@@ -193,8 +193,6 @@ impl Loader for FsLoader {
         let cap = crate::syntax::MAX_FILE_SIZE as u64 + 1;
         let mut bytes = Vec::with_capacity(file.metadata().map_or(0, |m| m.len()).min(cap) as usize + 1);
         file.take(cap).read_to_end(&mut bytes)?;
-        // What a recipe costs grows with its size: a large one gets huge pages.
-        super::pages::for_recipe(bytes.len() as u64);
         Ok(bytes)
     }
 }
