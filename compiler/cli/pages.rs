@@ -8,8 +8,8 @@
 //! (virtio-balloon's free page reporting, which reports free blocks of
 //! 2 MiB and more: exactly what a huge page is made from) that memory must
 //! first come back from the host. A compile of 1,000 images × 3 variants
-//! run after a few idle seconds, as CI runs it, took 0.72–0.89 s with huge
-//! pages against 0.24–0.28 s with small ones; only when run back to back,
+//! run after a few idle seconds, as CI runs it, took 0.63–0.77 s with huge
+//! pages against 0.23–0.28 s with small ones; only when run back to back,
 //! as a benchmark loop does, were huge pages faster (docs/performance.md,
 //! stop 32). A small run paid for them on any machine: a flagship `check`
 //! took twice the CPU time (stop 26).
